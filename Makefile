@@ -1,0 +1,20 @@
+# Parley. `make run` starts the stack, `make test` runs every test.
+.PHONY: run test build fuzz clean
+
+build:
+	go build -o bin/ ./cmd/...
+
+run:
+	bash scripts/run.sh
+
+test:
+	bash scripts/test.sh
+
+# Fuzz the free-form parsers for a while each (FUZZTIME=30s by default).
+FUZZTIME ?= 30s
+fuzz:
+	go test -run XXX -fuzz FuzzParsePath -fuzztime $(FUZZTIME) ./internal/comment/
+	go test -run XXX -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME) ./internal/httpx/
+
+clean:
+	rm -rf bin

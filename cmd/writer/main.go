@@ -1,0 +1,24 @@
+// Command writer serves Parley's write API: it appends every accepted
+// command to the event log in Postgres, together with the state it implies.
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/parley/parley/internal/platform"
+	"github.com/parley/parley/internal/writer"
+)
+
+func main() {
+	cfg, err := writer.LoadConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "writer:", err)
+		os.Exit(2)
+	}
+	// Start waits for migrations, which wait for Postgres up to DB_START_TIMEOUT.
+	fx.New(fx.Supply(cfg), fx.StartTimeout(cfg.StartTimeout+10*time.Second), platform.Module, writer.Module).Run()
+}

@@ -1,0 +1,167 @@
+package comment
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// EventKind names what an event in the log records.
+type EventKind string
+
+// The kinds of event. Each accepted command appends exactly one.
+const (
+	EventCreated EventKind = "created" // a comment was posted (a new topic when its id is 0)
+	EventEdited  EventKind = "edited"  // a comment's content was replaced
+	EventDeleted EventKind = "deleted" // a comment was soft-deleted
+	EventViews   EventKind = "views"   // a reader's batch of view counts
+)
+
+// Event is one entry of the log. Exactly one of the payload fields is set,
+// as Kind says. At is the time the writer gave the command; for a created
+// or edited comment it is also the comment's create or update time.
+type Event struct {
+	Position int64
+	Kind     EventKind
+	Topic    TopicID // zero for view batches, which span topics
+	At       time.Time
+	Created  *Created
+	Edited   *Edited
+	Deleted  *Deleted
+	Views    *Views
+}
+
+// Created is the payload of a posted comment.
+type Created struct {
+	Path    Path   `json:"path"`
+	User    string `json:"user"`
+	Content string `json:"content"`
+}
+
+// Edited is the payload of an edit.
+type Edited struct {
+	Path    Path   `json:"path"`
+	Content string `json:"content"`
+}
+
+// Deleted is the payload of a soft delete.
+type Deleted struct {
+	Path Path `json:"path"`
+}
+
+// Views is the payload of a reader's view batch.
+type Views struct {
+	Ranges []ViewRange `json:"ranges"`
+}
+
+// ViewRange counts Count GET responses that each returned the same comments
+// of one topic: those from First to Last in tree order, both included, whose
+// id is at most MaxID. MaxID is the topic's newest comment id when the
+// response was made, so comments created after the view never receive it.
+//
+// Any response to /topic_comments, paged or not, is such a range, so the
+// size of a record does not depend on how many comments it covers.
+type ViewRange struct {
+	Topic TopicID `json:"topic_id"`
+	First Path    `json:"first"`
+	Last  Path    `json:"last"`
+	MaxID int32   `json:"max_id"`
+	Count int64   `json:"count"`
+}
+
+// Validate checks what the writer can check of a range without the tree.
+func (r ViewRange) Validate() error {
+	switch {
+	case len(r.First) == 0 || r.First[0] != 0 || len(r.Last) == 0 || r.Last[0] != 0:
+		return Invalid("view range paths must start at the root")
+	case r.Last.Compare(r.First) < 0:
+		return Invalid("view range ends before it starts")
+	case r.MaxID < r.First.ID() || r.MaxID < r.Last.ID():
+		return Invalid("view range max_id is below its own comments")
+	case r.Count <= 0:
+		return Invalid("view range count must be positive")
+	}
+	return nil
+}
+
+// Payload encodes the kind-specific part of the event for storage.
+func (e *Event) Payload() ([]byte, error) {
+	var v any
+	switch e.Kind {
+	case EventCreated:
+		v = e.Created
+	case EventEdited:
+		v = e.Edited
+	case EventDeleted:
+		v = e.Deleted
+	case EventViews:
+		v = e.Views
+	default:
+		return nil, fmt.Errorf("unknown event kind %q", e.Kind)
+	}
+	return json.Marshal(v)
+}
+
+// DecodePayload fills the kind-specific field from stored JSON.
+func (e *Event) DecodePayload(b []byte) error {
+	var dst any
+	switch e.Kind {
+	case EventCreated:
+		e.Created = new(Created)
+		dst = e.Created
+	case EventEdited:
+		e.Edited = new(Edited)
+		dst = e.Edited
+	case EventDeleted:
+		e.Deleted = new(Deleted)
+		dst = e.Deleted
+	case EventViews:
+		e.Views = new(Views)
+		dst = e.Views
+	default:
+		return fmt.Errorf("event %d: unknown kind %q", e.Position, e.Kind)
+	}
+	if err := json.Unmarshal(b, dst); err != nil {
+		return fmt.Errorf("event %d: %w", e.Position, err)
+	}
+	return nil
+}
+
+// MarshalText lets paths travel as "0/4/17" in JSON.
+func (p Path) MarshalText() ([]byte, error) { return p.AppendText(nil), nil }
+
+// UnmarshalText parses the "0/4/17" form.
+func (p *Path) UnmarshalText(b []byte) error {
+	q, err := ParsePath(string(b))
+	if err != nil {
+		return err
+	}
+	*p = q
+	return nil
+}
+
+// MarshalText lets topic ids travel in their canonical form in JSON.
+func (id TopicID) MarshalText() ([]byte, error) { return id.AppendText(nil), nil }
+
+// UnmarshalText parses a topic id.
+func (id *TopicID) UnmarshalText(b []byte) error {
+	v, err := ParseTopicID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}
+
+// TimeLayout is how every time leaves the service: RFC 3339, UTC, milliseconds.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// FormatTime renders t for clients.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+// AppendTime appends t as clients see it.
+func AppendTime(b []byte, t time.Time) []byte { return t.UTC().AppendFormat(b, TimeLayout) }
+
+// Now is the writer's clock, truncated to what clients can see, so that a
+// time a client reads back compares exactly with the stored one.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

@@ -1,0 +1,64 @@
+package comment
+
+import (
+	"testing"
+	"time"
+)
+
+func TestEventPayloadRoundTrip(t *testing.T) {
+	topic := NewTopicID()
+	events := []Event{
+		{Kind: EventCreated, Created: &Created{Path: Path{0, 3}, User: "ann", Content: "hi \"there\"\n"}},
+		{Kind: EventEdited, Edited: &Edited{Path: Path{0}, Content: "new"}},
+		{Kind: EventDeleted, Deleted: &Deleted{Path: Path{0, 3, 9}}},
+		{Kind: EventViews, Views: &Views{Ranges: []ViewRange{{Topic: topic, First: Path{0}, Last: Path{0, 3}, MaxID: 3, Count: 7}}}},
+	}
+	for _, e := range events {
+		b, err := e.Payload()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := Event{Kind: e.Kind}
+		if err := back.DecodePayload(b); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		b2, _ := back.Payload()
+		if string(b) != string(b2) {
+			t.Fatalf("round trip %s -> %s", b, b2)
+		}
+	}
+	bad := Event{Kind: "nope"}
+	if err := bad.DecodePayload([]byte(`{}`)); err == nil {
+		t.Fatal("unknown kind decoded")
+	}
+	if err := (&Event{Kind: EventCreated}).DecodePayload([]byte(`{"path": "x"}`)); err == nil {
+		t.Fatal("bad path decoded")
+	}
+}
+
+func TestViewRangeValidate(t *testing.T) {
+	ok := ViewRange{First: Path{0, 1}, Last: Path{0, 2}, MaxID: 2, Count: 1}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]ViewRange{
+		"backwards":   {First: Path{0, 2}, Last: Path{0, 1}, MaxID: 2, Count: 1},
+		"zero count":  {First: Path{0}, Last: Path{0}, MaxID: 0, Count: 0},
+		"max_id low":  {First: Path{0}, Last: Path{0, 5}, MaxID: 4, Count: 1},
+		"empty first": {Last: Path{0}, Count: 1},
+	} {
+		if r.Validate() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestFormatTime(t *testing.T) {
+	tm := time.Date(2026, 11, 22, 23, 19, 36, 123456789, time.FixedZone("x", 3600))
+	if got := FormatTime(tm); got != "2026-11-22T22:19:36.123Z" {
+		t.Fatalf("FormatTime = %q", got)
+	}
+	if got := FormatTime(tm.Truncate(time.Second)); got != "2026-11-22T22:19:36.000Z" {
+		t.Fatalf("FormatTime whole second = %q", got)
+	}
+}

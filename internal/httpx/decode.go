@@ -1,0 +1,146 @@
+package httpx
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/parley/parley/internal/comment"
+)
+
+// ReadBody reads a request body of at most limit bytes; more is 413.
+func ReadBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, comment.TooLarge("request body is over the limit of %d bytes", limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, comment.Invalid("could not read the request body")
+	}
+	if int64(len(body)) > limit {
+		return nil, comment.TooLarge("request body is over the limit of %d bytes", limit)
+	}
+	return body, nil
+}
+
+// DecodeJSON decodes one JSON object into dst, strictly: the raw bytes must
+// be valid UTF-8, escapes must not encode lone UTF-16 surrogates (which
+// encoding/json would silently turn into U+FFFD), unknown fields and
+// trailing data are refused.
+func DecodeJSON(raw []byte, dst any) error {
+	if !utf8.Valid(raw) {
+		return comment.Invalid("request body is not valid UTF-8")
+	}
+	if err := checkSurrogates(raw); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return comment.Invalid("malformed JSON: %s", jsonProblem(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return comment.Invalid("malformed JSON: data after the object")
+	}
+	return nil
+}
+
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	var kindErr *comment.Error
+	switch {
+	case errors.As(err, &kindErr):
+		return kindErr.Msg
+	case errors.As(err, &typeErr):
+		if typeErr.Field != "" {
+			return fmt.Sprintf("field %q must be a %s", typeErr.Field, jsonType(typeErr.Type.Kind().String()))
+		}
+		return "the body must be a JSON object"
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("syntax error at byte %d", syntaxErr.Offset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected end of input"
+	}
+	// Unknown-field errors come as plain errors: `json: unknown field "x"`.
+	msg := err.Error()
+	if len(msg) > 6 && msg[:6] == "json: " {
+		msg = msg[6:]
+	}
+	return msg
+}
+
+func jsonType(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "int", "int32", "int64", "float64":
+		return "number"
+	case "bool":
+		return "boolean"
+	case "slice":
+		return "array"
+	}
+	return "object"
+}
+
+// checkSurrogates finds \uD800–\uDFFF escapes in JSON strings that do not
+// form a high-low pair. It reads escapes anywhere, which is fine: outside
+// strings a backslash is a syntax error that the decoder reports anyway.
+func checkSurrogates(raw []byte) error {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+1 >= len(raw) {
+			return nil
+		}
+		if raw[i+1] != 'u' {
+			i++ // skip the escaped character, which may be a backslash
+			continue
+		}
+		r, ok := hex4(raw, i+2)
+		if !ok {
+			return nil // the decoder reports the bad escape
+		}
+		i += 5
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+				if lo, ok := hex4(raw, i+3); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+					i += 6
+					continue
+				}
+			}
+			return comment.Invalid("malformed JSON: unpaired UTF-16 surrogate escape")
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return comment.Invalid("malformed JSON: unpaired UTF-16 surrogate escape")
+		}
+	}
+	return nil
+}
+
+func hex4(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[at : at+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}

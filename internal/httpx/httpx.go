@@ -1,0 +1,141 @@
+// Package httpx holds the HTTP edge both services share: the echo instance
+// with its one error handler, the server's lifecycle, JSON request decoding
+// and the mapping from domain error kinds to status codes.
+package httpx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/parley/parley/internal/comment"
+)
+
+// StatusStorageTimeout is the seed API's code for a storage timeout.
+const StatusStorageTimeout = 524
+
+// HeaderPosition carries a log position on every response.
+const HeaderPosition = "X-Log-Position"
+
+// NewEcho returns an echo instance whose every error, its own 404 and 405
+// included, is rendered as {"error": "..."}.
+func NewEcho(log *zap.Logger) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(log)
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+	e.Server.IdleTimeout = 120 * time.Second
+	return e
+}
+
+// Status maps an error to the status code and message a client sees. It is
+// the only place where domain errors meet HTTP.
+func Status(err error) (int, string) {
+	var ke *comment.Error
+	if errors.As(err, &ke) {
+		switch ke.Kind {
+		case comment.KindInvalid:
+			return http.StatusBadRequest, ke.Msg
+		case comment.KindNotFound:
+			return http.StatusNotFound, ke.Msg
+		case comment.KindConflict:
+			return http.StatusConflict, ke.Msg
+		case comment.KindTooLarge:
+			return http.StatusRequestEntityTooLarge, ke.Msg
+		case comment.KindUnavailable:
+			return http.StatusServiceUnavailable, ke.Msg
+		case comment.KindTimeout:
+			return StatusStorageTimeout, ke.Msg
+		}
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		msg, ok := he.Message.(string)
+		if !ok || msg == "" {
+			msg = http.StatusText(he.Code)
+		}
+		return he.Code, strings.ToLower(msg)
+	}
+	return http.StatusInternalServerError, "internal error"
+}
+
+func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		code, msg := Status(err)
+		switch {
+		case code >= 500 && code != http.StatusServiceUnavailable && code != StatusStorageTimeout:
+			log.Error("request failed", zap.String("path", c.Path()), zap.Error(err))
+		case code >= 500:
+			log.Warn("storage trouble", zap.String("path", c.Path()), zap.Int("status", code), zap.Error(err))
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(code)
+			return
+		}
+		_ = WriteJSON(c, code, AppendError(nil, msg))
+	}
+}
+
+// AppendError appends the JSON error body {"error": msg}.
+func AppendError(b []byte, msg string) []byte {
+	q, _ := json.Marshal(msg) // a string always encodes
+	b = append(b, `{"error":`...)
+	b = append(b, q...)
+	return append(b, '}')
+}
+
+// WriteJSON writes an already encoded JSON body.
+func WriteJSON(c echo.Context, code int, body []byte) error {
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	c.Response().WriteHeader(code)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	_, err := c.Response().Write(body)
+	return err
+}
+
+// Serve registers the server's lifecycle: OnStart binds addr (so a port in
+// use fails the start) and serves in a goroutine; OnStop shuts down
+// gracefully, waiting for requests in flight.
+func Serve(lc fx.Lifecycle, e *echo.Echo, addr string, log *zap.Logger) {
+	done := make(chan struct{})
+	lc.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			var lcfg net.ListenConfig
+			ln, err := lcfg.Listen(ctx, "tcp", addr)
+			if err != nil {
+				return err
+			}
+			e.Listener = ln
+			log.Info("listening", zap.String("addr", ln.Addr().String()))
+			go func() {
+				defer close(done)
+				if err := e.Server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					log.Error("server stopped", zap.Error(err))
+				}
+			}()
+			return nil
+		},
+		OnStop: func(ctx context.Context) error {
+			err := e.Shutdown(ctx)
+			<-done
+			return err
+		},
+	})
+}

@@ -1,0 +1,50 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// LoadEnv fills a T from the environment with caarlos0/env, using the `env`
+// and `envDefault` tags. Its errors name the environment variable at fault
+// (the library's own name the Go field).
+func LoadEnv[T any]() (T, error) {
+	v, err := env.ParseAs[T]()
+	if err == nil {
+		return v, nil
+	}
+	tags := map[string]string{}
+	collectTags(reflect.TypeFor[T](), tags)
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return v, err
+	}
+	var errs []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			name := tags[pe.Name]
+			if name == "" {
+				name = pe.Name
+			}
+			errs = append(errs, fmt.Errorf("%s: cannot parse as %s: %w", name, pe.Type, pe.Err))
+			continue
+		}
+		errs = append(errs, e)
+	}
+	return v, errors.Join(errs...)
+}
+
+func collectTags(t reflect.Type, into map[string]string) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if tag := f.Tag.Get("env"); tag != "" {
+			into[f.Name] = tag
+		} else if f.Type.Kind() == reflect.Struct {
+			collectTags(f.Type, into)
+		}
+	}
+}

@@ -1,0 +1,466 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley/parley/internal/comment"
+)
+
+// NotifyChannel is the LISTEN/NOTIFY channel on which the writer announces
+// new events. A notification is only a wake-up: readers also poll.
+const NotifyChannel = "parley_events"
+
+// Lookup names what a batch of commands must read before it can decide.
+type Lookup struct {
+	Keys     []string          // Idempotency-Key values
+	Topics   []comment.TopicID // existing topics the batch may write to; locked
+	Comments []CommentRef      // comments the batch replies to, edits or deletes
+}
+
+// CommentRef names a comment.
+type CommentRef struct {
+	Topic comment.TopicID
+	ID    int32
+}
+
+// State is what Lookup found. Missing entries do not exist.
+type State struct {
+	Keys     map[string]KeyRecord
+	Topics   map[comment.TopicID]TopicRow
+	Comments map[CommentRef]CommentRow
+}
+
+// KeyRecord is the stored first response for an idempotency key.
+type KeyRecord struct {
+	Fingerprint []byte
+	Status      int
+	Result      []byte // the response body without "position"
+	Position    int64
+}
+
+// TopicRow is a topic's current state as the writer needs it.
+type TopicRow struct {
+	NextID       int32
+	LastActivity time.Time
+}
+
+// CommentRow is a comment's current state as the writer needs it.
+type CommentRow struct {
+	Path    comment.Path
+	Deleted bool
+}
+
+// Changes is everything one batch writes. Topics and Comments hold the final
+// state of each row the batch touched, once each.
+type Changes struct {
+	Topics   []TopicWrite
+	Comments []CommentWrite
+	Activity []Activity
+	Views    []comment.ViewRange // at most one per distinct range
+	Events   []comment.Event     // positions are set by Append
+	Keys     []KeyWrite
+}
+
+// TopicWrite is a topic's state after the batch.
+type TopicWrite struct {
+	ID           comment.TopicID
+	New          bool
+	NextID       int32
+	LastActivity time.Time
+}
+
+// CommentWrite is a comment's state after the batch. For a comment that
+// existed before it, only Content, Deleted and Update are written, and a
+// zero Update keeps the stored one (a delete does not change it).
+type CommentWrite struct {
+	Topic   comment.TopicID
+	Path    comment.Path
+	New     bool
+	User    string
+	Content string
+	Deleted bool
+	Create  time.Time
+	Update  time.Time
+}
+
+// Activity adds to a topic's activity in one minute bucket.
+type Activity struct {
+	Topic    comment.TopicID
+	Bucket   time.Time
+	Comments int32
+	Views    int64
+}
+
+// KeyWrite stores the response to a command given with an idempotency key.
+// Event is the index in Changes.Events of the command's event, whose
+// position completes the response.
+type KeyWrite struct {
+	Key         string
+	Fingerprint []byte
+	Status      int
+	Result      []byte
+	Event       int
+}
+
+// Appender appends batches of commands to the log.
+type Appender struct {
+	pool    *pgxpool.Pool
+	timeout time.Duration
+	// afterWrite, when set (by tests), runs after a batch has taken its
+	// positions and before it commits.
+	afterWrite func() error
+}
+
+// NewAppender returns an Appender on pool.
+func NewAppender(pool *pgxpool.Pool, cfg Config) *Appender {
+	return &Appender{pool: pool, timeout: cfg.QueryTimeout()}
+}
+
+// maxAttempts bounds retries of a batch that Postgres aborted for a deadlock
+// or a serialization failure; both are transient by definition.
+const maxAttempts = 3
+
+// Append runs one transaction: it locks and reads what lookup names, lets
+// decide turn that state into changes, writes them and their events, takes
+// the events' positions from the log head as the last step, and commits.
+// It returns the position of the first event; the others follow in order.
+// decide may run more than once (on a retried deadlock) and must be pure.
+// A batch without events writes nothing and returns 0.
+func (a *Appender) Append(ctx context.Context, lookup Lookup, decide func(State) (Changes, error)) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	var err error
+	for range maxAttempts {
+		var first int64
+		first, err = a.appendOnce(ctx, lookup, decide)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) &&
+			(pgErr.Code == pgerrcode.DeadlockDetected || pgErr.Code == pgerrcode.SerializationFailure) {
+			continue
+		}
+		if err != nil {
+			var kindErr *comment.Error
+			if errors.As(err, &kindErr) {
+				return 0, err
+			}
+			return 0, translate(err)
+		}
+		return first, nil
+	}
+	return 0, translate(err)
+}
+
+func (a *Appender) appendOnce(ctx context.Context, lookup Lookup, decide func(State) (Changes, error)) (int64, error) {
+	var first int64
+	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+		st, err := readState(ctx, tx, lookup)
+		if err != nil {
+			return err
+		}
+		ch, err := decide(st)
+		if err != nil {
+			return err
+		}
+		if len(ch.Events) == 0 {
+			return nil
+		}
+		first, err = writeChanges(ctx, tx, ch)
+		if err == nil && a.afterWrite != nil {
+			err = a.afterWrite()
+		}
+		return err
+	})
+	return first, err
+}
+
+// keyLockID maps an idempotency key to an advisory lock, so that two
+// requests with one key, on any writer, run one after the other. A
+// collision only makes two unrelated keys wait for each other.
+func keyLockID(key string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return int64(h.Sum64())
+}
+
+const (
+	qLockKeys = `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`
+	qKeys     = `SELECT key, fingerprint, status, result, position FROM idempotency_keys WHERE key = ANY($1)`
+	// Rows are locked in topic_id order, so concurrent batches cannot deadlock on them.
+	qTopics   = `SELECT topic_id, next_comment_id, last_activity FROM topics WHERE topic_id = ANY($1) ORDER BY topic_id FOR UPDATE`
+	qComments = `SELECT c.topic_id, c.comment_id, c.path, c.deleted
+		FROM comments c JOIN unnest($1::uuid[], $2::integer[]) AS r(t, id) ON c.topic_id = r.t AND c.comment_id = r.id`
+)
+
+func readState(ctx context.Context, tx pgx.Tx, lk Lookup) (State, error) {
+	st := State{
+		Keys:     make(map[string]KeyRecord, len(lk.Keys)),
+		Topics:   make(map[comment.TopicID]TopicRow, len(lk.Topics)),
+		Comments: make(map[CommentRef]CommentRow, len(lk.Comments)),
+	}
+	b := &pgx.Batch{}
+	if len(lk.Keys) > 0 {
+		locks := make([]int64, len(lk.Keys))
+		for i, k := range lk.Keys {
+			locks[i] = keyLockID(k)
+		}
+		slices.Sort(locks)
+		locks = slices.Compact(locks)
+		b.Queue(qLockKeys, locks)
+		b.Queue(qKeys, lk.Keys).Query(func(rows pgx.Rows) error {
+			var key string
+			var r KeyRecord
+			_, err := pgx.ForEachRow(rows, []any{&key, &r.Fingerprint, &r.Status, &r.Result, &r.Position}, func() error {
+				st.Keys[key] = r
+				r = KeyRecord{}
+				return nil
+			})
+			return err
+		})
+	}
+	if len(lk.Topics) > 0 {
+		b.Queue(qTopics, uuids(lk.Topics)).Query(func(rows pgx.Rows) error {
+			var id [16]byte
+			var r TopicRow
+			_, err := pgx.ForEachRow(rows, []any{&id, &r.NextID, &r.LastActivity}, func() error {
+				st.Topics[id] = r
+				return nil
+			})
+			return err
+		})
+	}
+	if len(lk.Comments) > 0 {
+		ts := make([][16]byte, len(lk.Comments))
+		ids := make([]int32, len(lk.Comments))
+		for i, c := range lk.Comments {
+			ts[i], ids[i] = c.Topic, c.ID
+		}
+		b.Queue(qComments, ts, ids).Query(func(rows pgx.Rows) error {
+			var ref CommentRef
+			var topic [16]byte
+			var path []int32
+			var deleted bool
+			_, err := pgx.ForEachRow(rows, []any{&topic, &ref.ID, &path, &deleted}, func() error {
+				ref.Topic = topic
+				st.Comments[ref] = CommentRow{Path: path, Deleted: deleted}
+				path = nil
+				return nil
+			})
+			return err
+		})
+	}
+	if b.Len() == 0 {
+		return st, nil
+	}
+	return st, tx.SendBatch(ctx, b).Close()
+}
+
+const (
+	qInsertTopics = `INSERT INTO topics (topic_id, next_comment_id, last_activity)
+		SELECT * FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[])`
+	qUpdateTopics = `UPDATE topics t SET next_comment_id = u.n, last_activity = u.a
+		FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[]) AS u(id, n, a) WHERE t.topic_id = u.id`
+	qInsertComments = `INSERT INTO comments (topic_id, comment_id, path, user_name, content, deleted, create_time, update_time)
+		SELECT x.t, x.id, x.p::integer[], x.u, x.c, x.d, x.ct, x.ut
+		FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::timestamptz[], $8::timestamptz[])
+			AS x(t, id, p, u, c, d, ct, ut)`
+	qUpdateComments = `UPDATE comments c SET content = x.c, deleted = x.d, update_time = coalesce(x.ut, c.update_time)
+		FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::boolean[], $5::timestamptz[]) AS x(t, id, c, d, ut)
+		WHERE c.topic_id = x.t AND c.comment_id = x.id`
+	qActivity = `INSERT INTO topic_activity AS a (topic_id, bucket, comments, views)
+		SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::integer[], $4::bigint[])
+		ON CONFLICT (topic_id, bucket) DO UPDATE SET comments = a.comments + excluded.comments, views = a.views + excluded.views`
+	qViews = `INSERT INTO view_ranges AS v (topic_id, first_path, last_path, max_id, views)
+		SELECT x.t, x.f::integer[], x.l::integer[], x.m, x.n
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::bigint[]) AS x(t, f, l, m, n)
+		ON CONFLICT (topic_id, first_path, last_path, max_id) DO UPDATE SET views = v.views + excluded.views`
+	// The head row is updated last: its row lock, held until COMMIT, is what
+	// orders positions by commit (docs/event-log.md). Statements after it in
+	// this transaction read the new head, so they need no round trip.
+	qTakePositions = `UPDATE log_head SET position = position + $1 RETURNING position`
+	qInsertEvents  = `INSERT INTO events (position, kind, topic_id, at, payload)
+		SELECT h.position - $1 + x.ord, x.k, x.t, x.at, x.p::jsonb
+		FROM log_head h, unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::text[]) WITH ORDINALITY AS x(k, t, at, p, ord)`
+	qInsertKeys = `INSERT INTO idempotency_keys (key, fingerprint, status, result, position)
+		SELECT x.k, x.f, x.s, x.r::jsonb, h.position - $1 + x.e
+		FROM log_head h, unnest($2::text[], $3::bytea[], $4::smallint[], $5::text[], $6::integer[]) AS x(k, f, s, r, e)`
+	qNotify = `SELECT pg_notify('` + NotifyChannel + `', $1)`
+)
+
+func writeChanges(ctx context.Context, tx pgx.Tx, ch Changes) (int64, error) {
+	b := &pgx.Batch{}
+	queueTopics(b, ch.Topics)
+	queueComments(b, ch.Comments)
+	if len(ch.Activity) > 0 {
+		n := len(ch.Activity)
+		ts, buckets, cs, vs := make([][16]byte, n), make([]time.Time, n), make([]int32, n), make([]int64, n)
+		for i, a := range ch.Activity {
+			ts[i], buckets[i], cs[i], vs[i] = a.Topic, a.Bucket, a.Comments, a.Views
+		}
+		b.Queue(qActivity, ts, buckets, cs, vs)
+	}
+	if len(ch.Views) > 0 {
+		n := len(ch.Views)
+		ts, fs, ls, ms, cs := make([][16]byte, n), make([]string, n), make([]string, n), make([]int32, n), make([]int64, n)
+		for i, v := range ch.Views {
+			ts[i], fs[i], ls[i], ms[i], cs[i] = v.Topic, v.First.PGText(), v.Last.PGText(), v.MaxID, v.Count
+		}
+		b.Queue(qViews, ts, fs, ls, ms, cs)
+	}
+
+	n := len(ch.Events)
+	var last int64
+	b.Queue(qTakePositions, n).QueryRow(func(row pgx.Row) error { return row.Scan(&last) })
+	kinds, topics, ats, payloads := make([]string, n), make([]pgtype.UUID, n), make([]time.Time, n), make([]string, n)
+	for i := range ch.Events {
+		e := &ch.Events[i]
+		p, err := e.Payload()
+		if err != nil {
+			return 0, err
+		}
+		kinds[i], ats[i], payloads[i] = string(e.Kind), e.At, string(p)
+		if e.Topic != (comment.TopicID{}) {
+			topics[i] = pgtype.UUID{Bytes: e.Topic, Valid: true}
+		}
+	}
+	b.Queue(qInsertEvents, n, kinds, topics, ats, payloads)
+	if len(ch.Keys) > 0 {
+		k := len(ch.Keys)
+		keys, fps, sts, res, evs := make([]string, k), make([][]byte, k), make([]int16, k), make([]string, k), make([]int32, k)
+		for i, kw := range ch.Keys {
+			keys[i], fps[i], sts[i], res[i], evs[i] = kw.Key, kw.Fingerprint, int16(kw.Status), string(kw.Result), int32(kw.Event+1)
+		}
+		b.Queue(qInsertKeys, n, keys, fps, sts, res, evs)
+	}
+	b.Queue(qNotify, "")
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return 0, err
+	}
+	if last < int64(n) {
+		return 0, fmt.Errorf("log head %d below batch size %d", last, n)
+	}
+	first := last - int64(n) + 1
+	for i := range ch.Events {
+		ch.Events[i].Position = first + int64(i)
+	}
+	return first, nil
+}
+
+func queueTopics(b *pgx.Batch, topics []TopicWrite) {
+	var ins, upd struct {
+		ids  [][16]byte
+		next []int32
+		at   []time.Time
+	}
+	for _, t := range topics {
+		dst := &upd
+		if t.New {
+			dst = &ins
+		}
+		dst.ids = append(dst.ids, t.ID)
+		dst.next = append(dst.next, t.NextID)
+		dst.at = append(dst.at, t.LastActivity)
+	}
+	if len(ins.ids) > 0 {
+		b.Queue(qInsertTopics, ins.ids, ins.next, ins.at)
+	}
+	if len(upd.ids) > 0 {
+		b.Queue(qUpdateTopics, upd.ids, upd.next, upd.at)
+	}
+}
+
+func queueComments(b *pgx.Batch, comments []CommentWrite) {
+	var ins struct {
+		ts                 [][16]byte
+		ids                []int32
+		paths, users, text []string
+		del                []bool
+		ct, ut             []time.Time
+	}
+	var upd struct {
+		ts   [][16]byte
+		ids  []int32
+		text []string
+		del  []bool
+		ut   []*time.Time
+	}
+	for _, c := range comments {
+		if c.New {
+			ins.ts = append(ins.ts, c.Topic)
+			ins.ids = append(ins.ids, c.Path.ID())
+			ins.paths = append(ins.paths, c.Path.PGText())
+			ins.users = append(ins.users, c.User)
+			ins.text = append(ins.text, c.Content)
+			ins.del = append(ins.del, c.Deleted)
+			ins.ct = append(ins.ct, c.Create)
+			ins.ut = append(ins.ut, c.Update)
+			continue
+		}
+		upd.ts = append(upd.ts, c.Topic)
+		upd.ids = append(upd.ids, c.Path.ID())
+		upd.text = append(upd.text, c.Content)
+		upd.del = append(upd.del, c.Deleted)
+		var ut *time.Time
+		if !c.Update.IsZero() {
+			ut = &c.Update
+		}
+		upd.ut = append(upd.ut, ut)
+	}
+	if len(ins.ts) > 0 {
+		b.Queue(qInsertComments, ins.ts, ins.ids, ins.paths, ins.users, ins.text, ins.del, ins.ct, ins.ut)
+	}
+	if len(upd.ts) > 0 {
+		b.Queue(qUpdateComments, upd.ts, upd.ids, upd.text, upd.del, upd.ut)
+	}
+}
+
+// Head returns the last position handed out.
+func Head(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (int64, error) {
+	var p int64
+	err := q.QueryRow(ctx, `SELECT position FROM log_head`).Scan(&p)
+	return p, translate(err)
+}
+
+// PruneKeys deletes idempotency keys older than ttl and activity buckets
+// older than retention; it returns how many rows went.
+func (a *Appender) PruneKeys(ctx context.Context, ttl, retention time.Duration) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	b := &pgx.Batch{}
+	var n1, n2 int64
+	b.Queue(`DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval`, intervalText(ttl)).Exec(func(ct pgconn.CommandTag) error {
+		n1 = ct.RowsAffected()
+		return nil
+	})
+	b.Queue(`DELETE FROM topic_activity WHERE bucket < now() - $1::interval`, intervalText(retention)).Exec(func(ct pgconn.CommandTag) error {
+		n2 = ct.RowsAffected()
+		return nil
+	})
+	err := a.pool.SendBatch(ctx, b).Close()
+	return n1 + n2, translate(err)
+}
+
+func intervalText(d time.Duration) string {
+	return strconv.FormatInt(d.Microseconds(), 10) + " microseconds"
+}
+
+func uuids(ids []comment.TopicID) [][16]byte {
+	out := make([][16]byte, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}

@@ -1,0 +1,14 @@
+// Package store is Parley's Postgres: the pool, the schema migrations, the
+// writer's appends (event plus current state in one transaction) and the
+// readers' snapshot and tail of the event log.
+package store
+
+import "time"
+
+// Config is the database part of both services' configuration.
+type Config struct {
+	URL              string        `env:"DATABASE_URL" envDefault:"postgres://parley@127.0.0.1:5432/parley"`
+	MaxConns         int32         `env:"DB_MAX_CONNS" envDefault:"16"`
+	ConnectTimeout   time.Duration `env:"DB_CONNECT_TIMEOUT" envDefault:"2s"`
+	StatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" envDefault:"5s"`
+}

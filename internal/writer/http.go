@@ -1,0 +1,231 @@
+package writer
+
+import (
+	"crypto/sha256"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/httpx"
+)
+
+// Handlers decode the write API's requests, validate them into commands,
+// run them through the Batcher and encode the outcome.
+type Handlers struct {
+	batcher    *Batcher
+	maxContent int
+	maxBody    int64
+}
+
+// NewHandlers returns the write API's handlers.
+func NewHandlers(b *Batcher, cfg Config) *Handlers {
+	return &Handlers{batcher: b, maxContent: cfg.MaxContentBytes, maxBody: cfg.MaxBodyBytes()}
+}
+
+// Register mounts the routes on e.
+func (h *Handlers) Register(e *echo.Echo) {
+	e.POST("/post_comment", h.postComment)
+	e.POST("/edit_comment", h.editComment)
+	e.POST("/delete_comment", h.deleteComment)
+	e.POST("/internal/views", h.recordViews)
+	e.GET("/healthz", func(c echo.Context) error { return httpx.WriteJSON(c, http.StatusOK, []byte(`{"status":"ok"}`)) })
+}
+
+type postRequest struct {
+	TopicID    *string `json:"topic_id"`
+	ParentPath *string `json:"parent_path"`
+	Content    *string `json:"content"`
+	User       *string `json:"user"`
+}
+
+// POST /post_comment {topic_id?, parent_path?, content, user}
+func (h *Handlers) postComment(c echo.Context) error {
+	var req postRequest
+	return h.handle(c, &req, func() (any, error) {
+		op := Post{Parent: comment.RootPath}
+		if req.TopicID == nil {
+			if req.ParentPath != nil {
+				return nil, comment.Invalid("parent_path needs a topic_id")
+			}
+			op.NewTopic = comment.NewTopicID()
+		} else {
+			id, err := comment.ParseTopicID(*req.TopicID)
+			if err != nil {
+				return nil, err
+			}
+			op.Topic = &id
+			if req.ParentPath != nil {
+				if op.Parent, err = parsePath("parent_path", *req.ParentPath); err != nil {
+					return nil, err
+				}
+			}
+		}
+		var err error
+		if op.Content, err = h.content(req.Content); err != nil {
+			return nil, err
+		}
+		if req.User == nil {
+			return nil, comment.Invalid("user is required")
+		}
+		if err := comment.ValidateUser(*req.User); err != nil {
+			return nil, err
+		}
+		op.User = *req.User
+		return op, nil
+	})
+}
+
+type editRequest struct {
+	TopicID    *string `json:"topic_id"`
+	ParentPath *string `json:"parent_path"`
+	Content    *string `json:"content"`
+}
+
+// POST /edit_comment {topic_id, parent_path, content}
+func (h *Handlers) editComment(c echo.Context) error {
+	var req editRequest
+	return h.handle(c, &req, func() (any, error) {
+		topic, path, err := target(req.TopicID, req.ParentPath)
+		if err != nil {
+			return nil, err
+		}
+		content, err := h.content(req.Content)
+		if err != nil {
+			return nil, err
+		}
+		return Edit{Topic: topic, Path: path, Content: content}, nil
+	})
+}
+
+type deleteRequest struct {
+	TopicID    *string `json:"topic_id"`
+	ParentPath *string `json:"parent_path"`
+}
+
+// POST /delete_comment {topic_id, parent_path}
+func (h *Handlers) deleteComment(c echo.Context) error {
+	var req deleteRequest
+	return h.handle(c, &req, func() (any, error) {
+		topic, path, err := target(req.TopicID, req.ParentPath)
+		if err != nil {
+			return nil, err
+		}
+		return Delete{Topic: topic, Path: path}, nil
+	})
+}
+
+type viewsRequest struct {
+	Ranges []comment.ViewRange `json:"ranges"`
+}
+
+// MaxViewRanges bounds one view batch; readers split larger flushes.
+const MaxViewRanges = 10000
+
+// POST /internal/views {ranges: [{topic_id, first, last, max_id, count}]}
+// Readers flush their view counts here; nginx never routes /internal/.
+func (h *Handlers) recordViews(c echo.Context) error {
+	var req viewsRequest
+	return h.handle(c, &req, func() (any, error) {
+		if len(req.Ranges) == 0 {
+			return nil, comment.Invalid("ranges must not be empty")
+		}
+		if len(req.Ranges) > MaxViewRanges {
+			return nil, comment.TooLarge("at most %d ranges per batch", MaxViewRanges)
+		}
+		for _, r := range req.Ranges {
+			if err := r.Validate(); err != nil {
+				return nil, err
+			}
+		}
+		return RecordViews{Ranges: req.Ranges}, nil
+	})
+}
+
+// handle is the shape every write shares: read and decode the body, build
+// the command, take the Idempotency-Key, run it and encode the outcome.
+func (h *Handlers) handle(c echo.Context, req any, build func() (any, error)) error {
+	body, err := httpx.ReadBody(c.Request(), h.maxBody)
+	if err != nil {
+		return err
+	}
+	if err := httpx.DecodeJSON(body, req); err != nil {
+		return err
+	}
+	key, err := idempotencyKey(c.Request().Header)
+	if err != nil {
+		return err
+	}
+	op, err := build()
+	if err != nil {
+		return err
+	}
+	cmd := &Command{Op: op, Key: key}
+	if key != "" {
+		sum := sha256.New()
+		sum.Write([]byte(c.Path()))
+		sum.Write([]byte{0})
+		sum.Write(body)
+		cmd.Fingerprint = sum.Sum(nil)
+	}
+	out, err := h.batcher.Do(c.Request().Context(), cmd)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(httpx.HeaderPosition, strconv.FormatInt(out.Position, 10))
+	return httpx.WriteJSON(c, out.Status, out.Body)
+}
+
+// MaxKeyLen bounds an Idempotency-Key.
+const MaxKeyLen = 255
+
+func idempotencyKey(h http.Header) (string, error) {
+	vals := h.Values("Idempotency-Key")
+	switch {
+	case len(vals) == 0:
+		return "", nil
+	case len(vals) > 1:
+		return "", comment.Invalid("Idempotency-Key must be given once")
+	}
+	k := vals[0]
+	if k == "" || len(k) > MaxKeyLen {
+		return "", comment.Invalid("Idempotency-Key must be 1 to %d characters", MaxKeyLen)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return "", comment.Invalid("Idempotency-Key must be printable ASCII without spaces")
+		}
+	}
+	return k, nil
+}
+
+func (h *Handlers) content(s *string) (string, error) {
+	if s == nil {
+		return "", comment.Invalid("content is required")
+	}
+	return *s, comment.ValidateContent(*s, h.maxContent)
+}
+
+func target(topicID, path *string) (comment.TopicID, comment.Path, error) {
+	if topicID == nil {
+		return comment.TopicID{}, nil, comment.Invalid("topic_id is required")
+	}
+	if path == nil {
+		return comment.TopicID{}, nil, comment.Invalid("parent_path is required")
+	}
+	id, err := comment.ParseTopicID(*topicID)
+	if err != nil {
+		return id, nil, err
+	}
+	p, err := parsePath("parent_path", *path)
+	return id, p, err
+}
+
+func parsePath(field, s string) (comment.Path, error) {
+	p, err := comment.ParsePath(s)
+	if err != nil {
+		return nil, comment.Invalid("%s: %s", field, err.(*comment.Error).Msg)
+	}
+	return p, nil
+}

@@ -1,0 +1,127 @@
+// Package writer is Parley's command side: the HTTP handlers of the write
+// API, the decisions each command makes against the current state, and the
+// batcher that appends them to the log in group-committed transactions.
+package writer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/parley/parley/internal/httpx"
+	"github.com/parley/parley/internal/platform"
+	"github.com/parley/parley/internal/store"
+)
+
+// Module wires the writer: given its Config (supplied by main, which reads
+// it before anything starts), the pool and migrations, the batcher,
+// the pruner of old idempotency keys, and the HTTP server.
+var Module = fx.Module("writer",
+	fx.Provide(
+		func(c Config) platform.LogConfig { return platform.LogConfig{Level: c.LogLevel, Service: "writer"} },
+		newPool,
+		func(p *pgxpool.Pool, c Config) *store.Appender { return store.NewAppender(p, c.Store) },
+		newBatcher,
+		NewHandlers,
+		httpx.NewEcho,
+	),
+	fx.Invoke(runPruner, serve),
+)
+
+// newPool opens the pool and, on start, applies migrations (unless
+// MIGRATE=false), retrying while Postgres is not there yet, up to
+// DB_START_TIMEOUT. The pool closes last on stop.
+func newPool(lc fx.Lifecycle, cfg Config, log *zap.Logger) (*pgxpool.Pool, error) {
+	pool, err := store.NewPool(cfg.Store, "parley-writer")
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			if !cfg.Migrate {
+				return nil
+			}
+			return migrateWithRetry(ctx, pool, cfg.StartTimeout, log)
+		},
+		OnStop: func(context.Context) error {
+			pool.Close()
+			return nil
+		},
+	})
+	return pool, nil
+}
+
+func migrateWithRetry(ctx context.Context, pool *pgxpool.Pool, limit time.Duration, log *zap.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	wait := 100 * time.Millisecond
+	for {
+		applied, err := store.Migrate(ctx, pool)
+		if err == nil {
+			log.Info("schema up to date", zap.Strings("applied", applied))
+			return nil
+		}
+		log.Warn("migrations failed, retrying", zap.Error(err), zap.Duration("in", wait))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("migrations did not complete within DB_START_TIMEOUT (%s): %w", limit, err)
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 2*time.Second)
+	}
+}
+
+func newBatcher(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger) *Batcher {
+	b := NewBatcher(app, log.Named("batcher"), cfg.WriteWorkers, cfg.WriteBatchMax)
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error { b.Start(); return nil },
+		OnStop:  b.Stop,
+	})
+	return b
+}
+
+// runPruner deletes expired idempotency keys and old activity buckets every
+// PRUNE_INTERVAL. Several writers may prune at once; deletes are idempotent.
+func runPruner(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() {
+				defer close(done)
+				t := time.NewTicker(cfg.PruneInterval)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						n, err := app.PruneKeys(ctx, cfg.IdempotencyTTL, cfg.ActivityKeep)
+						if err != nil && !errors.Is(err, context.Canceled) {
+							log.Warn("prune failed", zap.Error(err))
+						} else if n > 0 {
+							log.Info("pruned", zap.Int64("rows", n))
+						}
+					}
+				}
+			}()
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			cancel()
+			<-done
+			return nil
+		},
+	})
+}
+
+func serve(lc fx.Lifecycle, e *echo.Echo, h *Handlers, cfg Config, log *zap.Logger) {
+	h.Register(e)
+	httpx.Serve(lc, e, cfg.ListenAddr, log)
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# test.sh: the whole test suite, as CI runs it (`make test`).
+#
+# Without DATABASE_URL it starts a throwaway Postgres cluster (scripts/pg.sh)
+# in a temporary directory and removes it afterwards. Database tests fail
+# rather than skip here (PARLEY_REQUIRE_DB).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin
+
+if [[ -z ${DATABASE_URL:-} ]]; then
+	tmp=$(mktemp -d /tmp/parley-test.XXXXXX)
+	trap 'scripts/pg.sh stop "$tmp"; rm -rf "$tmp"' EXIT
+	# Durability is not under test: skip fsync to keep the suite fast.
+	DATABASE_URL=$(PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off" scripts/pg.sh start "$tmp")
+	export DATABASE_URL
+fi
+export PARLEY_REQUIRE_DB=1
+
+go vet ./...
+go test -race -count=1 -timeout 20m "${@:-./...}"
