@@ -38,15 +38,21 @@ type Created struct {
 	Content string `json:"content"`
 }
 
-// Edited is the payload of an edit.
+// Edited is the payload of an edit. User and Was (the update time before
+// the edit) let a reader that does not hold the topic's tree find the
+// comment in the user's list.
 type Edited struct {
-	Path    Path   `json:"path"`
-	Content string `json:"content"`
+	Path    Path      `json:"path"`
+	Content string    `json:"content"`
+	User    string    `json:"user"`
+	Was     time.Time `json:"was"`
 }
 
-// Deleted is the payload of a soft delete.
+// Deleted is the payload of a soft delete; User and Was as for Edited.
 type Deleted struct {
-	Path Path `json:"path"`
+	Path Path      `json:"path"`
+	User string    `json:"user"`
+	Was  time.Time `json:"was"`
 }
 
 // Views is the payload of a reader's view batch.
@@ -68,6 +74,10 @@ type ViewRange struct {
 	MaxID int32   `json:"max_id"`
 	Count int64   `json:"count"`
 }
+
+// MaxViewRanges is the most ranges one view batch may carry; readers split
+// larger flushes.
+const MaxViewRanges = 10000
 
 // Validate checks what the writer can check of a range without the tree.
 func (r ViewRange) Validate() error {

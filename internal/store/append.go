@@ -59,6 +59,8 @@ type TopicRow struct {
 // CommentRow is a comment's current state as the writer needs it.
 type CommentRow struct {
 	Path    comment.Path
+	User    string
+	Update  time.Time
 	Deleted bool
 }
 
@@ -82,8 +84,7 @@ type TopicWrite struct {
 }
 
 // CommentWrite is a comment's state after the batch. For a comment that
-// existed before it, only Content, Deleted and Update are written, and a
-// zero Update keeps the stored one (a delete does not change it).
+// existed before it, only Content, Deleted and Update are written.
 type CommentWrite struct {
 	Topic   comment.TopicID
 	Path    comment.Path
@@ -199,7 +200,7 @@ const (
 	qKeys     = `SELECT key, fingerprint, status, result, position FROM idempotency_keys WHERE key = ANY($1)`
 	// Rows are locked in topic_id order, so concurrent batches cannot deadlock on them.
 	qTopics   = `SELECT topic_id, next_comment_id, last_activity FROM topics WHERE topic_id = ANY($1) ORDER BY topic_id FOR UPDATE`
-	qComments = `SELECT c.topic_id, c.comment_id, c.path, c.deleted
+	qComments = `SELECT c.topic_id, c.comment_id, c.path, c.user_name, c.update_time, c.deleted
 		FROM comments c JOIN unnest($1::uuid[], $2::integer[]) AS r(t, id) ON c.topic_id = r.t AND c.comment_id = r.id`
 )
 
@@ -249,11 +250,12 @@ func readState(ctx context.Context, tx pgx.Tx, lk Lookup) (State, error) {
 		b.Queue(qComments, ts, ids).Query(func(rows pgx.Rows) error {
 			var ref CommentRef
 			var topic [16]byte
+			var row CommentRow
 			var path []int32
-			var deleted bool
-			_, err := pgx.ForEachRow(rows, []any{&topic, &ref.ID, &path, &deleted}, func() error {
+			_, err := pgx.ForEachRow(rows, []any{&topic, &ref.ID, &path, &row.User, &row.Update, &row.Deleted}, func() error {
 				ref.Topic = topic
-				st.Comments[ref] = CommentRow{Path: path, Deleted: deleted}
+				row.Path = path
+				st.Comments[ref] = row
 				path = nil
 				return nil
 			})
@@ -275,7 +277,7 @@ const (
 		SELECT x.t, x.id, x.p::integer[], x.u, x.c, x.d, x.ct, x.ut
 		FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::timestamptz[], $8::timestamptz[])
 			AS x(t, id, p, u, c, d, ct, ut)`
-	qUpdateComments = `UPDATE comments c SET content = x.c, deleted = x.d, update_time = coalesce(x.ut, c.update_time)
+	qUpdateComments = `UPDATE comments c SET content = x.c, deleted = x.d, update_time = x.ut
 		FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::boolean[], $5::timestamptz[]) AS x(t, id, c, d, ut)
 		WHERE c.topic_id = x.t AND c.comment_id = x.id`
 	qActivity = `INSERT INTO topic_activity AS a (topic_id, bucket, comments, views)
@@ -393,7 +395,7 @@ func queueComments(b *pgx.Batch, comments []CommentWrite) {
 		ids  []int32
 		text []string
 		del  []bool
-		ut   []*time.Time
+		ut   []time.Time
 	}
 	for _, c := range comments {
 		if c.New {
@@ -411,11 +413,7 @@ func queueComments(b *pgx.Batch, comments []CommentWrite) {
 		upd.ids = append(upd.ids, c.Path.ID())
 		upd.text = append(upd.text, c.Content)
 		upd.del = append(upd.del, c.Deleted)
-		var ut *time.Time
-		if !c.Update.IsZero() {
-			ut = &c.Update
-		}
-		upd.ut = append(upd.ut, ut)
+		upd.ut = append(upd.ut, c.Update)
 	}
 	if len(ins.ts) > 0 {
 		b.Queue(qInsertComments, ins.ts, ins.ids, ins.paths, ins.users, ins.text, ins.del, ins.ct, ins.ut)

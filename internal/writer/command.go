@@ -260,7 +260,7 @@ func (b *batch) comment(topic comment.TopicID, path comment.Path) *store.Comment
 	if !ok || !row.Path.Equal(path) {
 		return nil
 	}
-	c := &store.CommentWrite{Topic: topic, Path: row.Path, Deleted: row.Deleted}
+	c := &store.CommentWrite{Topic: topic, Path: row.Path, User: row.User, Update: row.Update, Deleted: row.Deleted}
 	b.comments[ref] = c
 	return c
 }
@@ -349,11 +349,12 @@ func (b *batch) edit(c *Command, op Edit) error {
 		return comment.Conflict("cannot edit a deleted comment")
 	}
 	b.touch(cm)
+	was := cm.Update
 	cm.Content, cm.Update = op.Content, b.at
 	t.LastActivity = later(t.LastActivity, b.at)
 	c.event = b.event(comment.Event{
 		Kind: comment.EventEdited, Topic: op.Topic, At: b.at,
-		Edited: &comment.Edited{Path: op.Path, Content: op.Content},
+		Edited: &comment.Edited{Path: op.Path, Content: op.Content, User: cm.User, Was: was},
 	})
 	c.status, c.result = http.StatusOK, &PositionResult{}
 	return nil
@@ -375,7 +376,7 @@ func (b *batch) delete(c *Command, op Delete) error {
 	}
 	c.event = b.event(comment.Event{
 		Kind: comment.EventDeleted, Topic: op.Topic, At: b.at,
-		Deleted: &comment.Deleted{Path: op.Path},
+		Deleted: &comment.Deleted{Path: op.Path, User: cm.User, Was: cm.Update},
 	})
 	c.status, c.result = http.StatusOK, &PositionResult{}
 	return nil

@@ -20,6 +20,7 @@ func existing(topic comment.TopicID, next int32, comments ...store.CommentRow) s
 		Comments: map[store.CommentRef]store.CommentRow{},
 	}
 	for _, c := range comments {
+		c.Update = at.Add(-time.Duration(c.Path.ID()) * time.Minute)
 		st.Comments[store.CommentRef{Topic: topic, ID: c.Path.ID()}] = c
 	}
 	return st
@@ -66,7 +67,7 @@ func TestDecideWithinOneBatch(t *testing.T) {
 	if c := byID[2]; !c.New || c.Content != "x2" {
 		t.Fatalf("comment 2: %+v", c)
 	}
-	if c := byID[1]; c.New || !c.Deleted || c.Content != "" || !c.Update.IsZero() {
+	if c := byID[1]; c.New || !c.Deleted || c.Content != "" || !c.Update.Equal(st.Comments[store.CommentRef{Topic: topic, ID: 1}].Update) {
 		t.Fatalf("comment 1 (deleted, update time kept): %+v", c)
 	}
 	if len(ch.Activity) != 1 || ch.Activity[0].Comments != 2 || !ch.Activity[0].Bucket.Equal(at.Truncate(time.Minute)) {

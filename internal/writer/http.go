@@ -120,9 +120,6 @@ type viewsRequest struct {
 	Ranges []comment.ViewRange `json:"ranges"`
 }
 
-// MaxViewRanges bounds one view batch; readers split larger flushes.
-const MaxViewRanges = 10000
-
 // POST /internal/views {ranges: [{topic_id, first, last, max_id, count}]}
 // Readers flush their view counts here; nginx never routes /internal/.
 func (h *Handlers) recordViews(c echo.Context) error {
@@ -131,8 +128,8 @@ func (h *Handlers) recordViews(c echo.Context) error {
 		if len(req.Ranges) == 0 {
 			return nil, comment.Invalid("ranges must not be empty")
 		}
-		if len(req.Ranges) > MaxViewRanges {
-			return nil, comment.TooLarge("at most %d ranges per batch", MaxViewRanges)
+		if len(req.Ranges) > comment.MaxViewRanges {
+			return nil, comment.TooLarge("at most %d ranges per batch", comment.MaxViewRanges)
 		}
 		for _, r := range req.Ranges {
 			if err := r.Validate(); err != nil {

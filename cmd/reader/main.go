@@ -1,0 +1,22 @@
+// Command reader serves Parley's read API from memory: it loads a snapshot
+// of the current state from Postgres and then tails the event log.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"go.uber.org/fx"
+
+	"github.com/parley/parley/internal/platform"
+	"github.com/parley/parley/internal/reader"
+)
+
+func main() {
+	cfg, err := reader.LoadConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reader:", err)
+		os.Exit(2)
+	}
+	fx.New(fx.Supply(cfg), platform.Module, reader.Module).Run()
+}

@@ -1,0 +1,85 @@
+package reader
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/parley/parley/internal/platform"
+	"github.com/parley/parley/internal/store"
+)
+
+// Config is the reader's configuration, read from the environment once at
+// start. Every field names its variable and default.
+type Config struct {
+	Store             store.Config
+	ReadDatabaseURL   string        `env:"READ_DATABASE_URL"`
+	ListenAddr        string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8091"`
+	WriterURL         string        `env:"WRITER_URL" envDefault:"http://127.0.0.1:8081"`
+	RefreshInterval   time.Duration `env:"REFRESH_INTERVAL" envDefault:"1s"`
+	RefreshNotify     bool          `env:"REFRESH_NOTIFY" envDefault:"true"`
+	RefreshBatch      int           `env:"REFRESH_BATCH" envDefault:"5000"`
+	MinPositionWait   time.Duration `env:"MIN_POSITION_WAIT" envDefault:"2s"`
+	MaxStaleness      time.Duration `env:"MAX_STALENESS" envDefault:"10s"`
+	ViewFlushInterval time.Duration `env:"VIEW_FLUSH_INTERVAL" envDefault:"1s"`
+	ViewPendingMax    int           `env:"VIEW_PENDING_MAX" envDefault:"1000000"`
+	CacheMaxBytes     int64         `env:"CACHE_MAX_BYTES" envDefault:"1073741824"`
+	HotHalfLife       time.Duration `env:"HOT_HALF_LIFE" envDefault:"1h"`
+	HotCommentWeight  float64       `env:"HOT_COMMENT_WEIGHT" envDefault:"5"`
+	HotViewWeight     float64       `env:"HOT_VIEW_WEIGHT" envDefault:"1"`
+	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info"`
+}
+
+// LoadConfig reads Config from the environment. An unparsable or out of
+// range value is an error that names its variable.
+func LoadConfig() (Config, error) {
+	cfg, err := platform.LoadEnv[Config]()
+	if err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	var errs []error
+	check := func(ok bool, name, rule string) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s %s", name, rule))
+		}
+	}
+	u, uerr := url.Parse(cfg.WriterURL)
+	check(uerr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "WRITER_URL", "must be an http:// or https:// URL")
+	check(cfg.RefreshInterval > 0, "REFRESH_INTERVAL", "must be positive")
+	check(cfg.RefreshBatch >= 1 && cfg.RefreshBatch <= 100000, "REFRESH_BATCH", "must be between 1 and 100000")
+	check(cfg.MinPositionWait >= 0, "MIN_POSITION_WAIT", "must not be negative")
+	check(cfg.MaxStaleness > 0, "MAX_STALENESS", "must be positive")
+	check(cfg.ViewFlushInterval > 0, "VIEW_FLUSH_INTERVAL", "must be positive")
+	check(cfg.ViewPendingMax >= 1, "VIEW_PENDING_MAX", "must be at least 1")
+	check(cfg.CacheMaxBytes >= 1, "CACHE_MAX_BYTES", "must be at least 1")
+	check(cfg.HotHalfLife >= time.Minute, "HOT_HALF_LIFE", "must be at least 1m (activity is kept per minute)")
+	check(cfg.HotCommentWeight >= 0, "HOT_COMMENT_WEIGHT", "must not be negative")
+	check(cfg.HotViewWeight >= 0, "HOT_VIEW_WEIGHT", "must not be negative")
+	_, lvlErr := zapcore.ParseLevel(cfg.LogLevel)
+	check(lvlErr == nil, "LOG_LEVEL", "must be debug, info, warn or error")
+	check(cfg.Store.MaxConns >= 1, "DB_MAX_CONNS", "must be at least 1")
+	check(cfg.Store.ConnectTimeout > 0, "DB_CONNECT_TIMEOUT", "must be positive")
+	check(cfg.Store.StatementTimeout > 0, "DB_STATEMENT_TIMEOUT", "must be positive")
+	if err := errors.Join(errs...); err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func (c Config) hot() hotParams {
+	return hotParams{halfLife: c.HotHalfLife.Seconds(), commentWeight: c.HotCommentWeight, viewWeight: c.HotViewWeight}
+}
+
+// readStore is the database configuration for reads: the replica when
+// READ_DATABASE_URL is set. LISTEN always goes to DATABASE_URL, because a
+// replica does not relay notifications.
+func (c Config) readStore() store.Config {
+	s := c.Store
+	if c.ReadDatabaseURL != "" {
+		s.URL = c.ReadDatabaseURL
+	}
+	return s
+}

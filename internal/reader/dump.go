@@ -1,0 +1,72 @@
+package reader
+
+import (
+	"bytes"
+	"slices"
+)
+
+// State is a complete, ordered copy of what a projection holds, for
+// comparing two readers: same log position, same State. Only the
+// projection's bookkeeping (topic versions, residency, read times) is left
+// out, because it legitimately differs between readers.
+type State struct {
+	Applied    int64
+	Topics     []TopicState // by topic id
+	ByActivity []string     // topic ids, most recent first
+	ByHot      []string     // topic ids, hottest first
+	Users      []UserState  // by name
+}
+
+// TopicState is one topic's summary and, if resident, its tree as JSON.
+type TopicState struct {
+	ID      string
+	Count   int32
+	LastAct int64
+	HotKey  float64
+	Root    string // the root's /topic_comments item
+	Tree    string // the whole topic as /topic_comments renders it; "" when evicted
+}
+
+// UserState is one user's list.
+type UserState struct {
+	Name    string
+	Entries []string // "topic/id@update", oldest first
+}
+
+// Dump copies the state.
+func (p *Projection) Dump() State {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	s := State{Applied: p.applied.Load()}
+	for _, t := range p.topics {
+		ts := TopicState{ID: t.id.String(), Count: t.count, LastAct: t.lastAct, HotKey: t.hotKey,
+			Root: string(t.root.appendJSON(nil))}
+		if t.tree != nil {
+			b := []byte{'['}
+			root := t.tree.nodes[0]
+			for n := root; n != nil; n = next(n, root) {
+				if n != root {
+					b = append(b, ',')
+				}
+				b = n.appendJSON(b)
+			}
+			ts.Tree = string(append(b, ']'))
+		}
+		s.Topics = append(s.Topics, ts)
+	}
+	slices.SortFunc(s.Topics, func(a, b TopicState) int { return bytes.Compare([]byte(a.ID), []byte(b.ID)) })
+	p.byActivity.Descend(func(it actItem) bool { s.ByActivity = append(s.ByActivity, it.id.String()); return true })
+	p.byHot.Descend(func(it hotItem) bool { s.ByHot = append(s.ByHot, it.id.String()); return true })
+	for name, l := range p.users {
+		if len(l.entries) == 0 {
+			continue
+		}
+		u := UserState{Name: name}
+		for _, e := range l.entries {
+			u.Entries = append(u.Entries, e.topic.id.String()+"/"+itoa(int64(e.id))+"@"+itoa(e.update))
+		}
+		s.Users = append(s.Users, u)
+	}
+	slices.SortFunc(s.Users, func(a, b UserState) int { return bytes.Compare([]byte(a.Name), []byte(b.Name)) })
+	return s
+}

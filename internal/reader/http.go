@@ -1,0 +1,347 @@
+package reader
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/httpx"
+)
+
+// Handlers serve the read API from the projection.
+type Handlers struct {
+	proj    *Projection
+	refresh *Refresher
+	views   *ViewCounter
+	cfg     Config
+}
+
+// NewHandlers returns the read API's handlers.
+func NewHandlers(proj *Projection, refresh *Refresher, views *ViewCounter, cfg Config) *Handlers {
+	return &Handlers{proj: proj, refresh: refresh, views: views, cfg: cfg}
+}
+
+// Register mounts the routes on e. GET and HEAD share every route.
+func (h *Handlers) Register(e *echo.Echo) {
+	get := []string{http.MethodGet, http.MethodHead}
+	e.Use(h.position)
+	e.Match(get, "/topic_comments", h.topicComments)
+	e.Match(get, "/last_user_comments", h.lastUserComments)
+	e.Match(get, "/last_topics", h.lastTopics)
+	e.Match(get, "/hot_topics", h.hotTopics)
+	e.Match(get, "/healthz", h.healthz)
+	e.Match(get, "/readyz", h.readyz)
+	e.Match(get, "/internal/stats", h.stats)
+}
+
+// position puts X-Log-Position on every response, errors included; a
+// handler that serves a later state overwrites it.
+func (h *Handlers) position(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		setPosition(c, h.proj.Applied())
+		return next(c)
+	}
+}
+
+func setPosition(c echo.Context, pos int64) {
+	c.Response().Header().Set(httpx.HeaderPosition, strconv.FormatInt(pos, 10))
+}
+
+// ready refuses data requests until the snapshot is loaded, then honours
+// min_position: the request waits, with the refresher woken, up to
+// MIN_POSITION_WAIT for the reader to apply that position.
+func (h *Handlers) ready(c echo.Context, q url.Values) error {
+	if !h.proj.Ready() {
+		return comment.Unavailable("reader is loading its snapshot", nil)
+	}
+	raw, ok := q["min_position"]
+	if !ok {
+		return nil
+	}
+	n, err := strconv.ParseInt(raw[0], 10, 64)
+	if err != nil || n < 0 {
+		return comment.Invalid("min_position must be a non-negative integer")
+	}
+	if h.proj.Applied() >= n {
+		return nil
+	}
+	h.refresh.Wake()
+	ctx, cancel := context.WithTimeout(c.Request().Context(), h.cfg.MinPositionWait)
+	defer cancel()
+	if !h.proj.WaitApplied(ctx, n) {
+		return comment.Unavailable("reader has not reached min_position yet", nil)
+	}
+	setPosition(c, h.proj.Applied())
+	return nil
+}
+
+// GET /topic_comments?topic_id=&parent_path=&limit=&after=&min_position=
+func (h *Handlers) topicComments(c echo.Context) error {
+	q := c.QueryParams()
+	var tq TopicQuery
+	var err error
+	if tq.Topic, err = comment.ParseTopicID(q.Get("topic_id")); err != nil {
+		if !q.Has("topic_id") {
+			return comment.Invalid("topic_id is required")
+		}
+		return err
+	}
+	tq.Parent = comment.RootPath
+	if q.Has("parent_path") {
+		if tq.Parent, err = queryPath(q, "parent_path"); err != nil {
+			return err
+		}
+	}
+	if q.Has("after") {
+		if tq.After, err = queryPath(q, "after"); err != nil {
+			return err
+		}
+	}
+	if q.Has("limit") {
+		if tq.Limit, err = queryLimit(q, MaxPageLimit); err != nil {
+			return err
+		}
+	}
+	if err := h.ready(c, q); err != nil {
+		return err
+	}
+	page, err := h.proj.TopicComments(c.Request().Context(), tq)
+	if err != nil {
+		return err
+	}
+	if page.Next != nil {
+		c.Response().Header().Set("Link", nextLink(tq, page.Next))
+	}
+	etag := `"v` + strconv.FormatInt(page.Version, 10) + `"`
+	if notModified(c, etag) {
+		return nil
+	}
+	if c.Request().Method == http.MethodGet {
+		h.views.Record(page.View)
+	}
+	return httpx.WriteJSON(c, http.StatusOK, page.Body)
+}
+
+// MaxPageLimit is the most comments one /topic_comments page returns.
+const MaxPageLimit = 10000
+
+// MaxListLimit is the most items the other list endpoints return.
+const MaxListLimit = 100
+
+func nextLink(q TopicQuery, after []byte) string {
+	v := url.Values{}
+	v.Set("topic_id", q.Topic.String())
+	v.Set("parent_path", q.Parent.String())
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	v.Set("after", string(after))
+	return "</topic_comments?" + v.Encode() + `>; rel="next"`
+}
+
+// notModified answers 304 when the client holds the current representation.
+func notModified(c echo.Context, etag string) bool {
+	c.Response().Header().Set("ETag", etag)
+	inm := c.Request().Header.Get("If-None-Match")
+	if inm == "" {
+		return false
+	}
+	for _, tag := range strings.Split(inm, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == etag || tag == "*" {
+			c.Response().WriteHeader(http.StatusNotModified)
+			return true
+		}
+	}
+	return false
+}
+
+// GET /last_user_comments?user=&limit=&from_time=&before=&min_position=
+func (h *Handlers) lastUserComments(c echo.Context) error {
+	q := c.QueryParams()
+	if !q.Has("user") {
+		return comment.Invalid("user is required")
+	}
+	user := q.Get("user")
+	if err := comment.ValidateUser(user); err != nil {
+		return err
+	}
+	limit, from, before, err := listParams(q, true)
+	if err != nil {
+		return err
+	}
+	if err := h.ready(c, q); err != nil {
+		return err
+	}
+	body, pos, err := h.proj.UserComments(c.Request().Context(), user, from, before, limit)
+	if err != nil {
+		return err
+	}
+	return h.list(c, body, pos)
+}
+
+// GET /last_topics?limit=&from_time=&before=&min_position=
+func (h *Handlers) lastTopics(c echo.Context) error {
+	q := c.QueryParams()
+	limit, from, before, err := listParams(q, true)
+	if err != nil {
+		return err
+	}
+	if err := h.ready(c, q); err != nil {
+		return err
+	}
+	body, pos := h.proj.LastTopics(from, before, limit)
+	return h.list(c, body, pos)
+}
+
+// GET /hot_topics?limit=&min_position=
+// Scores decay with time, so every answer is new: no ETag.
+func (h *Handlers) hotTopics(c echo.Context) error {
+	q := c.QueryParams()
+	limit, _, _, err := listParams(q, false)
+	if err != nil {
+		return err
+	}
+	if err := h.ready(c, q); err != nil {
+		return err
+	}
+	body, pos := h.proj.HotTopics(limit, time.Now())
+	setPosition(c, pos)
+	return httpx.WriteJSON(c, http.StatusOK, body)
+}
+
+// list writes a list whose content is fixed by the position it shows:
+// the same position means the same answer on any reader.
+func (h *Handlers) list(c echo.Context, body []byte, pos int64) error {
+	setPosition(c, pos)
+	if notModified(c, `"p`+strconv.FormatInt(pos, 10)+`"`) {
+		return nil
+	}
+	return httpx.WriteJSON(c, http.StatusOK, body)
+}
+
+func (h *Handlers) healthz(c echo.Context) error {
+	return httpx.WriteJSON(c, http.StatusOK, []byte(`{"status":"ok"}`))
+}
+
+// readyz is 200 once the snapshot is loaded and while the last successful
+// refresh is younger than MAX_STALENESS.
+func (h *Handlers) readyz(c echo.Context) error {
+	if !h.proj.Ready() {
+		return comment.Unavailable("reader is loading its snapshot", nil)
+	}
+	if age := time.Since(h.refresh.LastRefresh()); age > h.cfg.MaxStaleness {
+		return comment.Unavailable("reader is stale: last refresh "+age.Round(time.Millisecond).String()+" ago", nil)
+	}
+	return httpx.WriteJSON(c, http.StatusOK, []byte(`{"status":"ready","position":`+strconv.FormatInt(h.proj.Applied(), 10)+`}`))
+}
+
+func (h *Handlers) stats(c echo.Context) error {
+	return c.JSON(http.StatusOK, struct {
+		Stats
+		PendingViewRanges int `json:"pending_view_ranges"`
+	}{h.proj.Stats(), h.views.Pending()})
+}
+
+func queryPath(q url.Values, name string) (comment.Path, error) {
+	p, err := comment.ParsePath(q.Get(name))
+	if err != nil {
+		return nil, comment.Invalid("%s: %s", name, err.(*comment.Error).Msg)
+	}
+	return p, nil
+}
+
+// queryLimit reads limit: a positive integer, clamped to max.
+func queryLimit(q url.Values, max int) (int, error) {
+	n, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || n <= 0 {
+		return 0, comment.Invalid("limit must be a positive integer")
+	}
+	return min(n, max), nil
+}
+
+// listParams reads limit (default 10, at most 100) and, when times is set,
+// from_time and before as unix milliseconds (open bounds when absent).
+func listParams(q url.Values, times bool) (limit int, from, before int64, err error) {
+	limit, from, before = 10, math.MinInt64, math.MaxInt64
+	if q.Has("limit") {
+		if limit, err = queryLimit(q, MaxListLimit); err != nil {
+			return
+		}
+	}
+	if !times {
+		return
+	}
+	if q.Has("from_time") {
+		t, perr := ParseTime(q.Get("from_time"))
+		if perr != nil {
+			return 0, 0, 0, comment.Invalid("from_time: %s", perr.(*comment.Error).Msg)
+		}
+		from = floorMilli(t) // update_time > from_time, in whole milliseconds
+	}
+	if q.Has("before") {
+		t, perr := ParseTime(q.Get("before"))
+		if perr != nil {
+			return 0, 0, 0, comment.Invalid("before: %s", perr.(*comment.Error).Msg)
+		}
+		before = ceilMilli(t) // update_time < before, in whole milliseconds
+	}
+	return
+}
+
+func floorMilli(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if t.Before(time.UnixMilli(ms)) {
+		ms--
+	}
+	return ms
+}
+
+func ceilMilli(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if time.UnixMilli(ms).Before(t) {
+		ms++
+	}
+	return ms
+}
+
+// ParseTime reads a time as RFC 3339 or as Unix seconds (with an optional
+// fraction), as SPEC §3 allows for from_time.
+func ParseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, comment.Invalid("must be an RFC 3339 time or Unix seconds")
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	digits := strings.TrimPrefix(intPart, "-")
+	if digits == "" || len(digits) > 12 || !allDigits(digits) || (hasFrac && (frac == "" || len(frac) > 9 || !allDigits(frac))) {
+		return time.Time{}, comment.Invalid("must be an RFC 3339 time or Unix seconds")
+	}
+	sec, _ := strconv.ParseInt(intPart, 10, 64)
+	var nsec int64
+	if hasFrac {
+		nsec, _ = strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+		if sec < 0 || intPart == "-0" {
+			nsec = -nsec
+		}
+	}
+	return time.Unix(sec, nsec).UTC(), nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,116 @@
+// Package reader is Parley's query side: the in-memory projection of the
+// event log (topic trees, summaries, users' lists, rankings), the refresher
+// that loads a snapshot and tails the log, the view counter that flushes to
+// the writer, and the read API's handlers.
+package reader
+
+import (
+	"context"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/parley/parley/internal/httpx"
+	"github.com/parley/parley/internal/platform"
+	"github.com/parley/parley/internal/store"
+)
+
+// Module wires a reader, given its Config (supplied by main): the read
+// pool, the projection, the refresher and its LISTEN connection, the view
+// counter, and the HTTP server. On stop the server goes first, then the
+// last views are flushed, then the loops stop, then the pool closes.
+var Module = fx.Module("reader",
+	fx.Provide(
+		func(c Config) platform.LogConfig { return platform.LogConfig{Level: c.LogLevel, Service: "reader"} },
+		newPool,
+		func(p *pgxpool.Pool, c Config) *store.Reader { return store.NewReader(p, c.readStore()) },
+		newProjection,
+		newRefresher,
+		newViewCounter,
+		NewHandlers,
+		httpx.NewEcho,
+	),
+	fx.Invoke(serve),
+)
+
+func newPool(lc fx.Lifecycle, cfg Config) (*pgxpool.Pool, error) {
+	pool, err := store.NewPool(cfg.readStore(), "parley-reader")
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.StopHook(pool.Close))
+	return pool, nil
+}
+
+func newProjection(lc fx.Lifecycle, cfg Config, src *store.Reader, log *zap.Logger) *Projection {
+	p := NewProjection(cfg.CacheMaxBytes, cfg.hot(), src, log.Named("projection"))
+	lc.Append(fx.StopHook(p.Close))
+	return p
+}
+
+// loops runs goroutines until stop, and waits for them.
+type loops struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (l *loops) start(ctx context.Context, fns ...func(context.Context)) {
+	for _, fn := range fns {
+		l.wg.Add(1)
+		go func() { defer l.wg.Done(); fn(ctx) }()
+	}
+}
+
+func (l *loops) stop() {
+	l.cancel()
+	l.wg.Wait()
+}
+
+func newRefresher(lc fx.Lifecycle, cfg Config, p *Projection, src *store.Reader, log *zap.Logger) *Refresher {
+	r := NewRefresher(p, src, src, cfg.RefreshInterval, cfg.RefreshBatch, log.Named("refresh"))
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &loops{cancel: cancel}
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			l.start(ctx, r.Run)
+			if cfg.RefreshNotify {
+				l.start(ctx, func(ctx context.Context) {
+					store.Listen(ctx, cfg.Store, "parley-reader-listen", r.Wake, log.Named("listen"))
+				})
+			}
+			return nil
+		},
+		OnStop: func(context.Context) error { l.stop(); return nil },
+	})
+	return r
+}
+
+func newViewCounter(lc fx.Lifecycle, cfg Config, log *zap.Logger) *ViewCounter {
+	v := NewViewCounter(cfg.WriterURL, cfg.ViewPendingMax, log.Named("views"))
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &loops{cancel: cancel}
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			l.start(ctx, func(ctx context.Context) { v.run(ctx, cfg.ViewFlushInterval) })
+			return nil
+		},
+		// The server has stopped: no view can be added any more. Flush what
+		// is buffered, within the stop deadline.
+		OnStop: func(stopCtx context.Context) error {
+			l.stop()
+			if err := v.Flush(stopCtx); err != nil {
+				log.Error("views lost at shutdown", zap.Int("ranges", v.Pending()), zap.Error(err))
+			}
+			return nil
+		},
+	})
+	return v
+}
+
+func serve(lc fx.Lifecycle, e *echo.Echo, h *Handlers, cfg Config, log *zap.Logger) {
+	h.Register(e)
+	httpx.Serve(lc, e, cfg.ListenAddr, log)
+}

@@ -1,0 +1,620 @@
+package reader
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/store"
+)
+
+// These are unit tests of the projection as pure logic: events in, answers
+// out. Loading evicted trees goes through a fake topicSource backed by a
+// second, unbounded projection. The same behaviour against Postgres and a
+// real writer is in reader_test.go.
+
+var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+var testHot = hotParams{halfLife: 3600, commentWeight: 5, viewWeight: 1}
+
+// log builds events with consecutive positions.
+type log struct {
+	pos    int64
+	at     time.Time
+	events []comment.Event
+	users  map[string]string // "topic/path" -> user, for edits and deletes
+	times  map[string]time.Time
+}
+
+func newLog() *log {
+	return &log{at: t0, users: map[string]string{}, times: map[string]time.Time{}}
+}
+
+func (l *log) add(e comment.Event) {
+	l.pos++
+	l.at = l.at.Add(time.Second)
+	e.Position, e.At = l.pos, l.at
+	l.events = append(l.events, e)
+}
+
+func (l *log) create(topic comment.TopicID, path, user string) {
+	p := mustPath(path)
+	l.add(comment.Event{Kind: comment.EventCreated, Topic: topic,
+		Created: &comment.Created{Path: p, User: user, Content: "c" + path}})
+	l.users[topic.String()+path] = user
+	l.times[topic.String()+path] = l.at
+}
+
+func (l *log) edit(topic comment.TopicID, path, content string) {
+	k := topic.String() + path
+	l.add(comment.Event{Kind: comment.EventEdited, Topic: topic,
+		Edited: &comment.Edited{Path: mustPath(path), Content: content, User: l.users[k], Was: l.times[k]}})
+	l.times[k] = l.at
+}
+
+func (l *log) del(topic comment.TopicID, path string) {
+	k := topic.String() + path
+	l.add(comment.Event{Kind: comment.EventDeleted, Topic: topic,
+		Deleted: &comment.Deleted{Path: mustPath(path), User: l.users[k], Was: l.times[k]}})
+}
+
+func (l *log) views(rs ...comment.ViewRange) {
+	l.add(comment.Event{Kind: comment.EventViews, Views: &comment.Views{Ranges: rs}})
+}
+
+// flush returns the events not handed out yet.
+func (l *log) flush() []comment.Event {
+	e := l.events
+	l.events = nil
+	return e
+}
+
+func mustPath(s string) comment.Path {
+	p, err := comment.ParsePath(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func newProj(t *testing.T, maxBytes int64, src topicSource) *Projection {
+	p := NewProjection(maxBytes, testHot, src, zap.NewNop())
+	p.ready.Store(true)
+	t.Cleanup(p.Close)
+	return p
+}
+
+func apply(t *testing.T, p *Projection, l *log) {
+	t.Helper()
+	if err := p.Apply(l.flush()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type item struct {
+	ID         int32   `json:"comment_id"`
+	ParentID   *int32  `json:"parent_id"`
+	ParentPath string  `json:"parent_path"`
+	User       string  `json:"user"`
+	Content    string  `json:"content"`
+	Views      int64   `json:"view_count"`
+	Create     string  `json:"create_time"`
+	Update     string  `json:"update_time"`
+	Deleted    bool    `json:"deleted"`
+	TopicID    string  `json:"topic_id"`
+	Count      int     `json:"comment_count"`
+	Score      float64 `json:"score"`
+}
+
+func decode(t *testing.T, b []byte) []item {
+	t.Helper()
+	var items []item
+	if err := json.Unmarshal(b, &items); err != nil {
+		t.Fatalf("invalid JSON %s: %v", b, err)
+	}
+	return items
+}
+
+func paths(items []item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.ParentPath
+	}
+	return out
+}
+
+func query(t *testing.T, p *Projection, q TopicQuery) ([]item, TopicPage) {
+	t.Helper()
+	page, err := p.TopicComments(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%+v: %v", q, err)
+	}
+	return decode(t, page.Body), page
+}
+
+// bigTopic has 12 replies to the root, 12 replies to 0/3 and 11 to 0/3/13,
+// so siblings with one- and two-digit ids sit at three depths.
+func bigTopic(l *log, topic comment.TopicID) []string {
+	l.create(topic, "0", "root")
+	var all []string
+	for i := 1; i <= 12; i++ {
+		l.create(topic, fmt.Sprintf("0/%d", i), "u")
+	}
+	for i := 13; i <= 24; i++ {
+		l.create(topic, fmt.Sprintf("0/3/%d", i), "u")
+	}
+	for i := 25; i <= 35; i++ {
+		l.create(topic, fmt.Sprintf("0/3/13/%d", i), "u")
+	}
+	l.create(topic, "0/12/36", "u")
+	for _, e := range l.events {
+		all = append(all, e.Created.Path.String())
+	}
+	slices.SortFunc(all, func(a, b string) int { return mustPath(a).Compare(mustPath(b)) })
+	return all
+}
+
+func TestTreeOrderAndSubtrees(t *testing.T) {
+	l := newLog()
+	topic := comment.NewTopicID()
+	want := bigTopic(l, topic)
+	p := newProj(t, 1<<30, nil)
+	apply(t, p, l)
+
+	items, _ := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath})
+	if got := paths(items); !slices.Equal(got, want) {
+		t.Fatalf("tree order\n got %v\nwant %v", got, want)
+	}
+	// Spot-check that numeric, not string, order holds: 0/3's subtree comes
+	// between 0/2 and 0/4, and 0/10 after 0/9.
+	if !strings.Contains(strings.Join(want, " "), "0/2 0/3 0/3/13 0/3/13/25") || !strings.Contains(strings.Join(want, " "), "0/9 0/10 0/11 0/12 0/12/36") {
+		t.Fatalf("unexpected order %v", want)
+	}
+	if items[0].ParentID != nil || *items[1].ParentID != 0 || items[0].User != "root" {
+		t.Fatalf("root item %+v, first reply %+v", items[0], items[1])
+	}
+
+	for _, sub := range []string{"0/3", "0/3/13", "0/3/13/30", "0/12", "0/11"} {
+		items, _ := query(t, p, TopicQuery{Topic: topic, Parent: mustPath(sub)})
+		var wantSub []string
+		for _, w := range want {
+			if mustPath(w).Within(mustPath(sub)) {
+				wantSub = append(wantSub, w)
+			}
+		}
+		if got := paths(items); !slices.Equal(got, wantSub) {
+			t.Errorf("subtree %s: got %v, want %v", sub, got, wantSub)
+		}
+	}
+	for _, missing := range []string{"0/99", "0/13", "0/3/25"} {
+		_, err := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: mustPath(missing)})
+		if comment.KindOf(err) != comment.KindNotFound {
+			t.Errorf("subtree %s: %v, want not found", missing, err)
+		}
+	}
+	if _, err := p.TopicComments(context.Background(), TopicQuery{Topic: comment.NewTopicID(), Parent: comment.RootPath}); comment.KindOf(err) != comment.KindNotFound {
+		t.Errorf("unknown topic: %v", err)
+	}
+}
+
+func TestPaging(t *testing.T) {
+	l := newLog()
+	topic := comment.NewTopicID()
+	want := bigTopic(l, topic)
+	p := newProj(t, 1<<30, nil)
+	apply(t, p, l)
+
+	for _, sub := range []string{"0", "0/3"} {
+		for _, limit := range []int{1, 2, 5, 7, 36, 100} {
+			var got []string
+			var after comment.Path
+			for pages := 0; ; pages++ {
+				if pages > 40 {
+					t.Fatal("paging does not end")
+				}
+				items, page := query(t, p, TopicQuery{Topic: topic, Parent: mustPath(sub), After: after, Limit: limit})
+				if len(items) > limit {
+					t.Fatalf("page of %d with limit %d", len(items), limit)
+				}
+				got = append(got, paths(items)...)
+				if page.Next == nil {
+					break
+				}
+				if string(page.Next) != items[len(items)-1].ParentPath {
+					t.Fatalf("next cursor %s is not the page's last comment", page.Next)
+				}
+				after = mustPath(string(page.Next))
+			}
+			var wantSub []string
+			for _, w := range want {
+				if mustPath(w).Within(mustPath(sub)) {
+					wantSub = append(wantSub, w)
+				}
+			}
+			if !slices.Equal(got, wantSub) {
+				t.Errorf("subtree %s, limit %d: pages give %v", sub, limit, got)
+			}
+		}
+	}
+	// After the last comment: an empty page without a next link.
+	items, page := query(t, p, TopicQuery{Topic: topic, Parent: mustPath("0/3/13"), After: mustPath("0/3/13/35"), Limit: 5})
+	if len(items) != 0 || page.Next != nil || page.View.First != nil {
+		t.Fatalf("after the end: %v, next %q", items, page.Next)
+	}
+	for _, bad := range []string{"0/4", "0/99", "0/3"} { // outside the subtree, unknown, the subtree root's parent
+		_, err := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: mustPath("0/3/13"), After: mustPath(bad)})
+		if comment.KindOf(err) != comment.KindInvalid {
+			t.Errorf("after %s: %v, want invalid", bad, err)
+		}
+	}
+}
+
+// viewsOf returns every comment's view count by path.
+func viewsOf(t *testing.T, p *Projection, topic comment.TopicID) map[string]int64 {
+	t.Helper()
+	items, _ := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath})
+	m := map[string]int64{}
+	for _, it := range items {
+		m[it.ParentPath] = it.Views
+	}
+	return m
+}
+
+func TestViewArithmetic(t *testing.T) {
+	l := newLog()
+	topic := comment.NewTopicID()
+	l.create(topic, "0", "a")
+	l.create(topic, "0/1", "b")
+	l.create(topic, "0/1/2", "c")
+	l.create(topic, "0/3", "d")
+	p := newProj(t, 1<<30, nil)
+	apply(t, p, l)
+
+	// Two whole-topic reads, one read of 0/1's subtree, one page of two
+	// from 0/1/2: all while the newest comment was 3.
+	_, whole := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath})
+	_, sub := query(t, p, TopicQuery{Topic: topic, Parent: mustPath("0/1")})
+	_, page := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath, After: mustPath("0/1"), Limit: 2})
+	if whole.View.MaxID != 3 || string(page.View.First.pathText()) != "0/1/2" || string(page.View.Last.pathText()) != "0/3" {
+		t.Fatalf("views: whole %+v page %+v", whole.View, page.View)
+	}
+	// A comment created after those reads, inside every range: 0/1/4 sits
+	// between 0/1/2 and 0/3 in tree order.
+	l.create(topic, "0/1/4", "e")
+	rng := func(v View, n int64) comment.ViewRange {
+		return comment.ViewRange{Topic: topic, First: mustPath(string(v.First.pathText())), Last: mustPath(string(v.Last.pathText())), MaxID: v.MaxID, Count: n}
+	}
+	l.views(rng(whole.View, 2), rng(sub.View, 1), rng(page.View, 1))
+	apply(t, p, l)
+
+	want := map[string]int64{"0": 2, "0/1": 3, "0/1/2": 4, "0/1/4": 0, "0/3": 3}
+	if got := viewsOf(t, p, topic); !mapsEqual(got, want) {
+		t.Fatalf("view counts %v, want %v", got, want)
+	}
+	// Ranges of unknown topics or paths change nothing.
+	l.views(comment.ViewRange{Topic: comment.NewTopicID(), First: comment.RootPath, Last: comment.RootPath, Count: 5},
+		comment.ViewRange{Topic: topic, First: mustPath("0/9"), Last: mustPath("0/9"), MaxID: 9, Count: 5})
+	apply(t, p, l)
+	if got := viewsOf(t, p, topic); !mapsEqual(got, want) {
+		t.Fatalf("after bogus ranges %v, want %v", got, want)
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func mapsEqual(a, b map[string]int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestEditDeleteAndUsers(t *testing.T) {
+	l := newLog()
+	t1, t2 := comment.NewTopicID(), comment.NewTopicID()
+	l.create(t1, "0", "ann")
+	l.create(t1, "0/1", "bob")
+	l.create(t2, "0", "bob")
+	l.create(t1, "0/1/2", "bob")
+	p := newProj(t, 1<<30, nil)
+	apply(t, p, l)
+
+	userPaths := func(user string, from, before int64, limit int) []string {
+		b, _, err := p.UserComments(context.Background(), user, from, before, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, it := range decode(t, b) {
+			out = append(out, it.TopicID[:4]+":"+it.ParentPath)
+		}
+		return out
+	}
+	s1, s2 := t1.String()[:4], t2.String()[:4]
+	all := int64(math.MaxInt64)
+	if got := userPaths("bob", math.MinInt64, all, 10); !slices.Equal(got, []string{s1 + ":0/1/2", s2 + ":0", s1 + ":0/1"}) {
+		t.Fatalf("bob's comments %v", got)
+	}
+	// Editing 0/1 makes it bob's newest; deleting 0/1/2 removes it.
+	l.edit(t1, "0/1", "edited")
+	l.del(t1, "0/1/2")
+	apply(t, p, l)
+	if got := userPaths("bob", math.MinInt64, all, 10); !slices.Equal(got, []string{s1 + ":0/1", s2 + ":0"}) {
+		t.Fatalf("after edit and delete %v", got)
+	}
+	if got := userPaths("bob", math.MinInt64, all, 1); len(got) != 1 {
+		t.Fatalf("limit 1: %v", got)
+	}
+	// from_time and before are exclusive bounds on update_time.
+	t2root := t0.Add(3 * time.Second).UnixMilli()
+	if got := userPaths("bob", t2root, all, 10); !slices.Equal(got, []string{s1 + ":0/1"}) {
+		t.Fatalf("from %d: %v", t2root, got)
+	}
+	if got := userPaths("bob", math.MinInt64, t2root, 10); len(got) != 0 {
+		t.Fatalf("before %d: %v", t2root, got)
+	}
+	if got := userPaths("bob", math.MinInt64, t2root+1, 10); !slices.Equal(got, []string{s2 + ":0"}) {
+		t.Fatalf("before %d: %v", t2root+1, got)
+	}
+	if got := userPaths("nobody", math.MinInt64, all, 10); len(got) != 0 {
+		t.Fatalf("unknown user: %v", got)
+	}
+
+	items, _ := query(t, p, TopicQuery{Topic: t1, Parent: comment.RootPath})
+	if items[1].Content != "edited" || items[1].Update == items[1].Create || !items[2].Deleted || items[2].Content != "" {
+		t.Fatalf("tree after edit and delete: %+v", items)
+	}
+	// Activity: t1 was edited last, so it leads last_topics; the delete is
+	// not activity. The deleted root of t2 shows without content.
+	l.del(t2, "0")
+	apply(t, p, l)
+	b, _ := p.LastTopics(math.MinInt64, math.MaxInt64, 10)
+	tops := decode(t, b)
+	if len(tops) != 2 || tops[0].TopicID != t1.String() || tops[0].Count != 3 || tops[1].Content != "" || tops[1].User != "bob" {
+		t.Fatalf("last_topics %s", b)
+	}
+	if tops[0].Update != comment.FormatTime(t0.Add(5*time.Second)) {
+		t.Fatalf("t1's last activity %s, want the edit's time", tops[0].Update)
+	}
+	b, _ = p.LastTopics(math.MinInt64, t0.Add(5*time.Second).UnixMilli(), 10)
+	if tops := decode(t, b); len(tops) != 1 || tops[0].TopicID != t2.String() {
+		t.Fatalf("last_topics before t1's edit: %s", b)
+	}
+}
+
+func TestHotRanking(t *testing.T) {
+	l := newLog()
+	a, b, c := comment.NewTopicID(), comment.NewTopicID(), comment.NewTopicID()
+	l.create(a, "0", "u") // a: one comment, early
+	l.at = l.at.Add(2 * time.Hour)
+	l.create(b, "0", "u") // b: one comment, two hours later
+	l.create(c, "0", "u") // c: one comment and 20 views, at the same time as b
+	l.views(comment.ViewRange{Topic: c, First: comment.RootPath, Last: comment.RootPath, MaxID: 0, Count: 20})
+	p := newProj(t, 1<<30, nil)
+	apply(t, p, l)
+
+	now := l.at
+	body, _ := p.HotTopics(10, now)
+	items := decode(t, body)
+	if len(items) != 3 || items[0].TopicID != c.String() || items[1].TopicID != b.String() || items[2].TopicID != a.String() {
+		t.Fatalf("hot order %s", body)
+	}
+	// Scores: activity per minute bucket, decayed by the one-hour half-life.
+	bucket := func(tm time.Time) time.Time { return tm.Truncate(time.Minute) }
+	wantScore := func(w float64, at time.Time) float64 {
+		return w * math.Exp2(-now.Sub(bucket(at)).Seconds()/3600)
+	}
+	ev := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
+	want := []float64{wantScore(5, ev(4).Add(2*time.Hour)) + wantScore(20, ev(5).Add(2*time.Hour)),
+		wantScore(5, ev(3).Add(2*time.Hour)), wantScore(5, ev(1))}
+	_ = want
+	for i, it := range items {
+		if math.Abs(it.Score-want[i])/want[i] > 1e-5 {
+			t.Errorf("%d: score %g, want %g", i, it.Score, want[i])
+		}
+	}
+	// An hour later every score has halved.
+	body2, _ := p.HotTopics(10, now.Add(time.Hour))
+	for i, it := range decode(t, body2) {
+		if math.Abs(it.Score-items[i].Score/2)/items[i].Score > 1e-6 {
+			t.Errorf("%d: score %g an hour later, was %g", i, it.Score, items[i].Score)
+		}
+	}
+	if body, _ := p.HotTopics(1, now); len(decode(t, body)) != 1 {
+		t.Fatal("limit ignored")
+	}
+}
+
+func TestHotKeyArithmetic(t *testing.T) {
+	h := hotParams{halfLife: 60, commentWeight: 1, viewWeight: 1}
+	k := noHeat
+	for i := range 10 {
+		k = h.add(k, 3, t0.Add(time.Duration(i)*time.Minute))
+	}
+	// Σ 3·2^(-(9-i)) for i = 0..9, at the time of the last.
+	want := 0.0
+	for i := range 10 {
+		want += 3 * math.Exp2(-float64(9-i))
+	}
+	if got := h.score(k, t0.Add(9*time.Minute)); math.Abs(got-want)/want > 1e-8 {
+		t.Fatalf("score %v, want %v", got, want)
+	}
+	if h.score(noHeat, t0) != 0 || h.add(k, 0, t0) != k {
+		t.Fatal("zero activity changed something")
+	}
+}
+
+// fakeSource serves loads from a reference projection that holds every tree,
+// and can hold a load until the test releases it.
+type fakeSource struct {
+	ref     *Projection
+	hold    chan struct{} // when not nil, a load waits for it to close
+	started chan struct{}
+	loads   int
+}
+
+func (f *fakeSource) LoadTopic(ctx context.Context, id comment.TopicID, rows func(*store.TreeRow) error, ranges func(*store.RangeRow) error) (int64, error) {
+	f.loads++
+	if f.started != nil {
+		close(f.started)
+		f.started = nil
+	}
+	if f.hold != nil {
+		<-f.hold
+	}
+	f.ref.mu.RLock()
+	defer f.ref.mu.RUnlock()
+	t := f.ref.topics[id]
+	for _, n := range t.tree.nodes {
+		var user string
+		_ = json.Unmarshal(n.userJSON(), &user)
+		var content string
+		_ = json.Unmarshal(n.contentJSON(), &content)
+		path := mustPath(string(n.pathText()))
+		if err := rows(&store.TreeRow{Topic: id, ID: n.id, Path: path, User: user, Content: content, Deleted: n.deleted,
+			Create: time.UnixMilli(n.create).UTC(), Update: time.UnixMilli(n.update).UTC()}); err != nil {
+			return 0, err
+		}
+	}
+	for _, n := range t.tree.nodes {
+		if n.views > 0 {
+			path := mustPath(string(n.pathText()))
+			_ = ranges(&store.RangeRow{Topic: id, First: path, Last: path, MaxID: n.id, Count: n.views})
+		}
+	}
+	return f.ref.applied.Load(), nil
+}
+
+func TestEvictionAndReload(t *testing.T) {
+	l := newLog()
+	ref := newProj(t, 1<<40, nil)
+	src := &fakeSource{ref: ref}
+	topics := make([]comment.TopicID, 6)
+	for i := range topics {
+		topics[i] = comment.NewTopicID()
+		l.create(topics[i], "0", "u")
+		for j := 1; j <= 20; j++ {
+			l.create(topics[i], fmt.Sprintf("0/%d", j), fmt.Sprintf("user%d", j%3))
+		}
+	}
+	events := l.flush()
+	if err := ref.Apply(events); err != nil {
+		t.Fatal(err)
+	}
+	// Room for about two topics.
+	var perTopic int64
+	for _, tt := range ref.topics {
+		perTopic = tt.tree.bytes
+	}
+	p := newProj(t, perTopic*5/2, src)
+	if err := p.Apply(events); err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats()
+	if st.ResidentTrees > 2 || st.Evictions == 0 || st.Topics != 6 {
+		t.Fatalf("after loading six topics with room for two: %+v", st)
+	}
+	// Every topic reads the same as in the reference, loading as needed,
+	// and writes to evicted topics are not lost.
+	for round := range 2 {
+		for _, id := range topics {
+			l.create(id, fmt.Sprintf("0/%d", 21+round), "late")
+			evs := l.flush()
+			if err := ref.Apply(evs); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Apply(evs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range topics {
+			got, _ := query(t, p, TopicQuery{Topic: id, Parent: comment.RootPath})
+			want, _ := query(t, ref, TopicQuery{Topic: id, Parent: comment.RootPath})
+			if g, w := mustJSON(got), mustJSON(want); g != w {
+				t.Fatalf("round %d topic %s: reader has %d comments, reference %d", round, id, len(got), len(want))
+			}
+		}
+	}
+	if st := p.Stats(); st.Reloads == 0 || st.ResidentBytes > perTopic*5/2 {
+		t.Fatalf("stats %+v", st)
+	}
+	// Users' lists span evicted topics: all 6 topics × 7 comments of user1.
+	b, _, err := p.UserComments(context.Background(), "user1", math.MinInt64, math.MaxInt64, 100)
+	if err != nil || len(decode(t, b)) != 6*7 {
+		t.Fatalf("user1: %d comments, %v", len(decode(t, b)), err)
+	}
+}
+
+// TestLoadRacesTail: events that arrive while an evicted tree loads are
+// applied exactly once, whether the load's snapshot is behind the events
+// (they are kept and applied to the loaded tree) or ahead of what the
+// projection has applied (the tree waits for the log to catch up, and the
+// events it already holds are not applied again).
+func TestLoadRacesTail(t *testing.T) {
+	for _, ahead := range []bool{false, true} {
+		t.Run(fmt.Sprint("snapshot ahead=", ahead), func(t *testing.T) {
+			l := newLog()
+			ref := newProj(t, 1<<40, nil)
+			src := &fakeSource{ref: ref}
+			a := comment.NewTopicID()
+			l.create(a, "0", "u")
+			l.create(a, "0/1", "u")
+			evs := l.flush()
+			_ = ref.Apply(evs)
+			p := newProj(t, 1, src) // no room: every tree is evicted after each batch
+			_ = p.Apply(evs)
+			if st := p.Stats(); st.ResidentTrees != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+
+			src.hold, src.started = make(chan struct{}), make(chan struct{})
+			started := src.started
+			done := make(chan []item)
+			go func() {
+				items, _ := query(t, p, TopicQuery{Topic: a, Parent: comment.RootPath})
+				done <- items
+			}()
+			<-started
+			l.create(a, "0/2", "u")
+			l.views(comment.ViewRange{Topic: a, First: comment.RootPath, Last: mustPath("0/1"), MaxID: 1, Count: 7})
+			evs = l.flush()
+			if ahead {
+				_ = ref.Apply(evs) // the snapshot will include them
+				close(src.hold)
+				time.Sleep(10 * time.Millisecond) // let the load finish first, usually
+				_ = p.Apply(evs)
+			} else {
+				_ = p.Apply(evs) // the projection gets them while the load runs
+				close(src.hold)
+				_ = ref.Apply(evs)
+			}
+			items := <-done
+			got := map[string]int64{}
+			for _, it := range items {
+				got[it.ParentPath] = it.Views
+			}
+			if want := map[string]int64{"0": 7, "0/1": 7, "0/2": 0}; !mapsEqual(got, want) {
+				t.Fatalf("views %v, want %v (an event applied twice or lost)", got, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,292 @@
+package reader
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/parley/parley/internal/comment"
+)
+
+// TopicQuery asks for a subtree of a topic, whole or one page of it.
+type TopicQuery struct {
+	Topic  comment.TopicID
+	Parent comment.Path // the subtree's root; RootPath for the whole topic
+	After  comment.Path // nil: from the subtree's root; else the comments after it
+	Limit  int          // 0: no limit
+}
+
+func (q TopicQuery) key() string {
+	b := q.Parent.AppendText(nil)
+	b = append(b, '|')
+	b = q.After.AppendText(b)
+	b = append(b, '|')
+	return string(strconv.AppendInt(b, int64(q.Limit), 10))
+}
+
+// TopicPage is an answer to a TopicQuery, encoded.
+type TopicPage struct {
+	Body    []byte
+	Version int64  // position of the topic's last change: the same for the same content on any reader
+	Next    []byte // when more comments follow, the path to continue after
+	View    View   // the comments the page returned, to be counted as viewed
+}
+
+// View identifies the comments of one response: from First to Last in tree
+// order, ids at most MaxID. Empty when First is nil.
+type View struct {
+	Topic       comment.TopicID
+	First, Last *node
+	MaxID       int32
+}
+
+type rendered struct {
+	version int64
+	key     string
+	page    TopicPage
+}
+
+// maxRetries bounds how often a request loads trees that the memory bound
+// evicts again before it can use them.
+const maxRetries = 3
+
+// TopicComments answers /topic_comments, loading the topic's tree first if
+// it was evicted.
+func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage, error) {
+	p.mu.RLock()
+	t := p.topics[q.Topic]
+	p.mu.RUnlock()
+	if t == nil {
+		return TopicPage{}, comment.NotFound("topic not found")
+	}
+	for range maxRetries {
+		if err := p.ensureResident(ctx, t); err != nil {
+			return TopicPage{}, err
+		}
+		p.mu.RLock()
+		if t.tree == nil {
+			p.mu.RUnlock()
+			continue
+		}
+		page, err := p.renderPage(t, q)
+		p.mu.RUnlock()
+		return page, err
+	}
+	return TopicPage{}, comment.Unavailable("topic evicted while loading; the reader's cache bound is too small", nil)
+}
+
+// renderPage runs under the read lock. A page stays valid, and is reused,
+// until the topic changes.
+func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
+	key := q.key()
+	if c := t.cache.Load(); c != nil && c.version == t.version && c.key == key {
+		return c.page, nil
+	}
+	top := t.tree.find(q.Parent)
+	if top == nil {
+		return TopicPage{}, comment.NotFound("no comment at parent_path in this topic")
+	}
+	start := top
+	if q.After != nil {
+		a := t.tree.find(q.After)
+		if a == nil || !q.After.Within(q.Parent) {
+			return TopicPage{}, comment.Invalid("after must be a comment in the requested subtree")
+		}
+		start = next(a, top)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = math.MaxInt
+	}
+	size := 2
+	n := 0
+	x := start
+	for ; x != nil && n < limit; x = next(x, top) {
+		size += len(x.buf) + 21
+		n++
+	}
+	b := make([]byte, 0, size)
+	b = append(b, '[')
+	page := TopicPage{Version: t.version}
+	n = 0
+	x = start
+	for ; x != nil && n < limit; x = next(x, top) {
+		if n > 0 {
+			b = append(b, ',')
+		} else {
+			page.View.First = x
+		}
+		b = x.appendJSON(b)
+		page.View.Last = x
+		n++
+	}
+	page.Body = append(b, ']')
+	if page.View.First != nil {
+		page.View.Topic = t.id
+		page.View.MaxID = int32(len(t.tree.nodes) - 1)
+	}
+	if x != nil && page.View.Last != nil {
+		page.Next = page.View.Last.pathText()
+	}
+	t.cache.Store(&rendered{version: t.version, key: key, page: page})
+	return page, nil
+}
+
+// UserComments answers /last_user_comments: the user's live comments with
+// from < update_time < before (unix ms), newest first. It returns the body
+// and the position it shows. Comments in evicted trees are rendered right
+// after their tree is loaded, one topic at a time, so a memory bound smaller
+// than the topics of one answer still answers (those comments may then show
+// a slightly later state than the position).
+func (p *Projection) UserComments(ctx context.Context, user string, from, before int64, limit int) ([]byte, int64, error) {
+	p.mu.RLock()
+	pos := p.applied.Load()
+	l := p.users[user]
+	if l == nil {
+		p.mu.RUnlock()
+		return []byte("[]"), pos, nil
+	}
+	entries := l.page(from, before, limit)
+	parts := make([][]byte, len(entries))
+	var cold []*topic
+	for i, e := range entries {
+		if e.topic.tree != nil {
+			parts[i] = appendUserComment(nil, e.topic, e.topic.tree.nodes[e.id])
+			e.topic.lastRead.Store(time.Now().UnixNano())
+		} else if !containsTopic(cold, e.topic) {
+			cold = append(cold, e.topic)
+		}
+	}
+	p.mu.RUnlock()
+	for _, t := range cold {
+		if err := p.renderCold(ctx, t, entries, parts); err != nil {
+			return nil, 0, err
+		}
+	}
+	size := 2
+	for _, part := range parts {
+		size += len(part) + 1
+	}
+	b := make([]byte, 0, size)
+	b = append(b, '[')
+	for i, part := range parts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, part...)
+	}
+	return append(b, ']'), pos, nil
+}
+
+// renderCold loads t's tree and renders the entries that are t's.
+func (p *Projection) renderCold(ctx context.Context, t *topic, entries []userEntry, parts [][]byte) error {
+	for range maxRetries {
+		if err := p.ensureResident(ctx, t); err != nil {
+			return err
+		}
+		p.mu.RLock()
+		if t.tree == nil {
+			p.mu.RUnlock()
+			continue
+		}
+		for i, e := range entries {
+			if e.topic == t {
+				parts[i] = appendUserComment(nil, t, t.tree.nodes[e.id])
+			}
+		}
+		p.mu.RUnlock()
+		return nil
+	}
+	return comment.Unavailable("topic evicted while loading; the reader's cache bound is too small", nil)
+}
+
+func containsTopic(ts []*topic, t *topic) bool {
+	for _, x := range ts {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+func appendUserComment(b []byte, t *topic, n *node) []byte {
+	b = append(b, `{"comment_id":`...)
+	b = strconv.AppendInt(b, int64(n.id), 10)
+	b = append(b, `,"topic_id":"`...)
+	b = t.id.AppendText(b)
+	b = append(b, `","parent_path":"`...)
+	b = append(b, n.pathText()...)
+	b = append(b, `","user":`...)
+	b = append(b, n.userJSON()...)
+	b = append(b, `,"content":`...)
+	b = append(b, n.contentJSON()...)
+	b = append(b, `,"view_count":`...)
+	b = strconv.AppendInt(b, n.views, 10)
+	b = append(b, `,"update_time":`...)
+	b = append(b, n.updatedJSON()...)
+	return append(b, '}')
+}
+
+// LastTopics answers /last_topics: topics with from < last activity < before
+// (unix ms), newest first. It returns the body and the position it shows.
+func (p *Projection) LastTopics(from, before int64, limit int) ([]byte, int64) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	b := make([]byte, 0, 512*limit)
+	b = append(b, '[')
+	n := 0
+	hi := actItem{at: before - 1, id: maxTopicID}
+	lo := actItem{at: from, id: maxTopicID}
+	p.byActivity.DescendRange(hi, lo, func(it actItem) bool {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendSummary(b, it.t)
+		b = append(b, '}')
+		n++
+		return n < limit
+	})
+	return append(b, ']'), p.applied.Load()
+}
+
+var maxTopicID = comment.TopicID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// appendSummary appends a topic's last_topics fields, leaving the object open.
+func appendSummary(b []byte, t *topic) []byte {
+	b = append(b, `{"topic_id":"`...)
+	b = t.id.AppendText(b)
+	b = append(b, `","user":`...)
+	b = append(b, t.root.userJSON()...)
+	b = append(b, `,"content":`...)
+	b = append(b, t.root.contentJSON()...)
+	b = append(b, `,"view_count":`...)
+	b = strconv.AppendInt(b, t.root.views, 10)
+	b = append(b, `,"comment_count":`...)
+	b = strconv.AppendInt(b, int64(t.count), 10)
+	b = append(b, `,"update_time":"`...)
+	b = comment.AppendTime(b, time.UnixMilli(t.lastAct))
+	return append(b, '"')
+}
+
+// HotTopics answers /hot_topics: the topics with the highest decayed
+// activity at now, with their scores.
+func (p *Projection) HotTopics(limit int, now time.Time) ([]byte, int64) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	b := make([]byte, 0, 512*limit)
+	b = append(b, '[')
+	n := 0
+	p.byHot.Descend(func(it hotItem) bool {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendSummary(b, it.t)
+		b = append(b, `,"score":`...)
+		b = strconv.AppendFloat(b, p.hot.score(it.t.hotKey, now), 'g', -1, 64)
+		b = append(b, '}')
+		n++
+		return n < limit
+	})
+	return append(b, ']'), p.applied.Load()
+}

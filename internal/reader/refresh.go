@@ -1,0 +1,117 @@
+package reader
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/parley/parley/internal/comment"
+)
+
+// eventSource reads the log after a position.
+type eventSource interface {
+	Events(ctx context.Context, after int64, limit int) ([]comment.Event, error)
+}
+
+// Refresher loads the start-up snapshot, then keeps the projection up to
+// date: it applies the log every interval, and at once when woken (by a
+// notification from the writer, or by a request that waits for a position).
+type Refresher struct {
+	proj     *Projection
+	snaps    snapshotSource
+	events   eventSource
+	interval time.Duration
+	batch    int
+	log      *zap.Logger
+	wake     chan struct{}
+	lastOK   atomic.Int64 // unix nanoseconds of the last successful refresh
+}
+
+// NewRefresher returns a refresher; run it with Run.
+func NewRefresher(proj *Projection, snaps snapshotSource, events eventSource, interval time.Duration, batch int, log *zap.Logger) *Refresher {
+	return &Refresher{proj: proj, snaps: snaps, events: events, interval: interval, batch: batch, log: log, wake: make(chan struct{}, 1)}
+}
+
+// Wake asks for a refresh now. It never blocks; wake-ups fold together.
+func (r *Refresher) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// LastRefresh is when the log was last read successfully (zero before the
+// snapshot is loaded).
+func (r *Refresher) LastRefresh() time.Time {
+	n := r.lastOK.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Run loads the snapshot (retrying until it succeeds) and refreshes until
+// ctx ends.
+func (r *Refresher) Run(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for {
+		start := time.Now()
+		err := r.proj.Load(ctx, r.snaps)
+		if err == nil {
+			r.log.Info("snapshot loaded", zap.Int64("position", r.proj.Applied()),
+				zap.Duration("took", time.Since(start)), zap.Any("stats", r.proj.Stats()))
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("snapshot failed; retrying", zap.Error(err), zap.Duration("in", backoff))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+	r.lastOK.Store(time.Now().UnixNano())
+
+	t := time.NewTicker(r.interval)
+	defer t.Stop()
+	failing := false
+	for {
+		err := r.catchUp(ctx)
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			r.log.Warn("refresh failed; serving what is held", zap.Error(err))
+			failing = true
+		case err == nil && failing:
+			r.log.Info("refresh recovered", zap.Int64("position", r.proj.Applied()))
+			failing = false
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-r.wake:
+		}
+	}
+}
+
+// catchUp applies events until the log has no more.
+func (r *Refresher) catchUp(ctx context.Context) error {
+	for {
+		events, err := r.events.Events(ctx, r.proj.Applied(), r.batch)
+		if err != nil {
+			return err
+		}
+		if err := r.proj.Apply(events); err != nil {
+			return err
+		}
+		r.lastOK.Store(time.Now().UnixNano())
+		if len(events) < r.batch {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package reader
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+)
+
+// userEntry places one live comment in its user's list.
+type userEntry struct {
+	update int64 // unix milliseconds
+	topic  *topic
+	id     int32
+}
+
+func compareEntries(a, b userEntry) int {
+	return cmp.Or(cmp.Compare(a.update, b.update), bytes.Compare(a.topic.id[:], b.topic.id[:]), cmp.Compare(a.id, b.id))
+}
+
+// userList is a user's live comments, oldest update first. New comments
+// are the newest, so they append; only edits move an entry.
+type userList struct {
+	name    string
+	entries []userEntry
+}
+
+func (l *userList) insert(e userEntry) {
+	n := len(l.entries)
+	if n == 0 || compareEntries(l.entries[n-1], e) < 0 {
+		l.entries = append(l.entries, e)
+		return
+	}
+	i, found := slices.BinarySearchFunc(l.entries, e, compareEntries)
+	if !found {
+		l.entries = slices.Insert(l.entries, i, e)
+	}
+}
+
+func (l *userList) remove(e userEntry) {
+	if i, found := slices.BinarySearchFunc(l.entries, e, compareEntries); found {
+		l.entries = slices.Delete(l.entries, i, i+1)
+	}
+}
+
+// page returns up to limit entries, newest first, with from < update < before.
+func (l *userList) page(from, before int64, limit int) []userEntry {
+	hi, _ := slices.BinarySearchFunc(l.entries, before, func(e userEntry, t int64) int { return cmp.Compare(e.update, t) })
+	out := make([]userEntry, 0, min(limit, hi))
+	for i := hi - 1; i >= 0 && len(out) < limit; i-- {
+		if l.entries[i].update <= from {
+			break
+		}
+		out = append(out, l.entries[i])
+	}
+	return out
+}

@@ -1,0 +1,249 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley/parley/internal/comment"
+)
+
+// Reader reads what the read side needs: consistent snapshots of the
+// current state with the log position they correspond to, and the log
+// after a position.
+type Reader struct {
+	pool    *pgxpool.Pool
+	timeout time.Duration
+}
+
+// NewReader returns a Reader on pool (a replica's pool works too).
+func NewReader(pool *pgxpool.Pool, cfg Config) *Reader {
+	return &Reader{pool: pool, timeout: cfg.QueryTimeout()}
+}
+
+// Snap is an open snapshot: every read through it sees the state exactly as
+// of Position, because each event and its state change commit together.
+type Snap struct {
+	tx       pgx.Tx
+	Position int64
+}
+
+// Snapshot runs fn in a REPEATABLE READ, READ ONLY transaction whose first
+// statement reads the log head; that statement fixes the snapshot, so the
+// state fn reads is exactly "all events up to Position". fn's reads are not
+// bounded by the query timeout: a start-up load of millions of rows takes
+// what it takes, and ctx bounds it.
+func (r *Reader) Snapshot(ctx context.Context, fn func(*Snap) error) error {
+	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		s := &Snap{tx: tx}
+		if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT position FROM log_head`).Scan(&s.Position); err != nil {
+			return err
+		}
+		return fn(s)
+	})
+	return translate(err)
+}
+
+// SummaryRow is a topic with its root comment.
+type SummaryRow struct {
+	Topic        comment.TopicID
+	Count        int32 // comments ever posted, deleted ones included
+	LastActivity time.Time
+	Root         TreeRow
+}
+
+// TreeRow is one comment as a reader holds it.
+type TreeRow struct {
+	Topic   comment.TopicID
+	ID      int32
+	Path    []int32
+	User    string
+	Content string
+	Deleted bool
+	Create  time.Time
+	Update  time.Time
+}
+
+// ActivityRow is one topic's activity in one minute.
+type ActivityRow struct {
+	Topic    comment.TopicID
+	Bucket   time.Time
+	Comments int32
+	Views    int64
+}
+
+// RangeRow is an aggregated view range (comment.ViewRange).
+type RangeRow = comment.ViewRange
+
+// UserRow places a live comment in its user's list.
+type UserRow struct {
+	User   string
+	Topic  comment.TopicID
+	ID     int32
+	Update time.Time
+}
+
+const (
+	qSummaries = `SELECT t.topic_id, t.next_comment_id, t.last_activity,
+			c.path, c.user_name, c.content, c.deleted, c.create_time, c.update_time
+		FROM topics t JOIN comments c ON c.topic_id = t.topic_id AND c.comment_id = 0
+		ORDER BY t.last_activity DESC, t.topic_id`
+	qActivityRows = `SELECT topic_id, bucket, comments, views FROM topic_activity ORDER BY topic_id, bucket`
+	qTreeColumns  = `SELECT topic_id, comment_id, path, user_name, content, deleted, create_time, update_time FROM comments`
+	qTreesOf      = qTreeColumns + ` WHERE topic_id = ANY($1) ORDER BY topic_id, comment_id`
+	qAllTrees     = qTreeColumns + ` ORDER BY topic_id, comment_id`
+	qRangesOf     = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges WHERE topic_id = ANY($1)`
+	qAllRanges    = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges`
+	qRootViews    = `SELECT topic_id, sum(views)::bigint FROM view_ranges WHERE first_path = '{0}' GROUP BY topic_id`
+	qUserEntries  = `SELECT user_name, topic_id, comment_id, update_time FROM comments WHERE topic_id = ANY($1) AND NOT deleted`
+	qEventsAfter  = `SELECT position, kind, topic_id, at, payload FROM events WHERE position > $1 ORDER BY position LIMIT $2`
+	qHeadPosition = `SELECT position FROM log_head`
+)
+
+// Summaries streams every topic with its root, most recently active first.
+func (s *Snap) Summaries(ctx context.Context, fn func(*SummaryRow) error) error {
+	rows, _ := s.tx.Query(ctx, qSummaries)
+	var r SummaryRow
+	var id [16]byte
+	_, err := pgx.ForEachRow(rows, []any{&id, &r.Count, &r.LastActivity,
+		&r.Root.Path, &r.Root.User, &r.Root.Content, &r.Root.Deleted, &r.Root.Create, &r.Root.Update}, func() error {
+		r.Topic, r.Root.Topic = id, id
+		return fn(&r)
+	})
+	return err
+}
+
+// Activity streams the activity buckets, by topic and time.
+func (s *Snap) Activity(ctx context.Context, fn func(*ActivityRow) error) error {
+	rows, _ := s.tx.Query(ctx, qActivityRows)
+	var r ActivityRow
+	var id [16]byte
+	_, err := pgx.ForEachRow(rows, []any{&id, &r.Bucket, &r.Comments, &r.Views}, func() error {
+		r.Topic = id
+		return fn(&r)
+	})
+	return err
+}
+
+// Trees streams the comments of the given topics (all topics when nil), by
+// topic and then by id, so a parent always comes before its replies.
+func (s *Snap) Trees(ctx context.Context, topics []comment.TopicID, fn func(*TreeRow) error) error {
+	var rows pgx.Rows
+	if topics == nil {
+		rows, _ = s.tx.Query(ctx, qAllTrees)
+	} else {
+		rows, _ = s.tx.Query(ctx, qTreesOf, uuids(topics))
+	}
+	var r TreeRow
+	var id [16]byte
+	_, err := pgx.ForEachRow(rows, []any{&id, &r.ID, &r.Path, &r.User, &r.Content, &r.Deleted, &r.Create, &r.Update}, func() error {
+		r.Topic = id
+		err := fn(&r)
+		r.Path = nil // fn may keep it
+		return err
+	})
+	return err
+}
+
+// Ranges streams the view ranges of the given topics (all when nil).
+func (s *Snap) Ranges(ctx context.Context, topics []comment.TopicID, fn func(*RangeRow) error) error {
+	var rows pgx.Rows
+	if topics == nil {
+		rows, _ = s.tx.Query(ctx, qAllRanges)
+	} else {
+		rows, _ = s.tx.Query(ctx, qRangesOf, uuids(topics))
+	}
+	var r RangeRow
+	var id [16]byte
+	var first, last []int32
+	_, err := pgx.ForEachRow(rows, []any{&id, &first, &last, &r.MaxID, &r.Count}, func() error {
+		r.Topic, r.First, r.Last = id, first, last
+		first, last = nil, nil
+		return fn(&r)
+	})
+	return err
+}
+
+// RootViews streams, per topic, the views of ranges that start at the root:
+// the root's view count, for topics whose tree is not loaded.
+func (s *Snap) RootViews(ctx context.Context, fn func(comment.TopicID, int64) error) error {
+	rows, _ := s.tx.Query(ctx, qRootViews)
+	var id [16]byte
+	var n int64
+	_, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error { return fn(id, n) })
+	return err
+}
+
+// UserEntries streams the live comments of the given topics for the users'
+// lists, without their content.
+func (s *Snap) UserEntries(ctx context.Context, topics []comment.TopicID, fn func(*UserRow) error) error {
+	rows, _ := s.tx.Query(ctx, qUserEntries, uuids(topics))
+	var r UserRow
+	var id [16]byte
+	_, err := pgx.ForEachRow(rows, []any{&r.User, &id, &r.ID, &r.Update}, func() error {
+		r.Topic = id
+		return fn(&r)
+	})
+	return err
+}
+
+// Events returns up to limit events after position, in order. Positions
+// are gap-free and commit-ordered (docs/event-log.md), so these are exactly
+// the next events, none skipped.
+func (r *Reader) Events(ctx context.Context, after int64, limit int) ([]comment.Event, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	rows, _ := r.pool.Query(ctx, qEventsAfter, after, limit)
+	var out []comment.Event
+	var e comment.Event
+	var kind string
+	var topic *[16]byte
+	var payload []byte
+	_, err := pgx.ForEachRow(rows, []any{&e.Position, &kind, &topic, &e.At, &payload}, func() error {
+		e.Kind = comment.EventKind(kind)
+		e.Topic = comment.TopicID{}
+		if topic != nil {
+			e.Topic = *topic
+		}
+		ev := comment.Event{Position: e.Position, Kind: e.Kind, Topic: e.Topic, At: e.At}
+		if err := ev.DecodePayload(payload); err != nil {
+			return err
+		}
+		out = append(out, ev)
+		return nil
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return out, nil
+}
+
+// Head returns the newest position in the log.
+func (r *Reader) Head(ctx context.Context) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	var p int64
+	err := r.pool.QueryRow(ctx, qHeadPosition).Scan(&p)
+	return p, translate(err)
+}
+
+// LoadTopic reads one topic's comments (by id) and view ranges from one
+// snapshot and returns the snapshot's position.
+func (r *Reader) LoadTopic(ctx context.Context, id comment.TopicID, rows func(*TreeRow) error, ranges func(*RangeRow) error) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 4*r.timeout)
+	defer cancel()
+	var pos int64
+	err := r.Snapshot(ctx, func(s *Snap) error {
+		pos = s.Position
+		if err := s.Trees(ctx, []comment.TopicID{id}, rows); err != nil {
+			return err
+		}
+		return s.Ranges(ctx, []comment.TopicID{id}, ranges)
+	})
+	return pos, err
+}
