@@ -18,6 +18,14 @@ type LogConfig struct {
 	Service string // the binary's name, on every line
 }
 
+// CheckLevel validates LOG_LEVEL.
+func CheckLevel(level string) error {
+	if _, err := zapcore.ParseLevel(level); err != nil {
+		return fmt.Errorf("LOG_LEVEL must be debug, info, warn or error")
+	}
+	return nil
+}
+
 // NewLogger builds a JSON production logger at the configured level.
 func NewLogger(cfg LogConfig) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(cfg.Level)

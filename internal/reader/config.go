@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"time"
 
-	"go.uber.org/zap/zapcore"
-
 	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/store"
 )
@@ -58,11 +56,10 @@ func LoadConfig() (Config, error) {
 	check(cfg.HotHalfLife >= time.Minute, "HOT_HALF_LIFE", "must be at least 1m (activity is kept per minute)")
 	check(cfg.HotCommentWeight >= 0, "HOT_COMMENT_WEIGHT", "must not be negative")
 	check(cfg.HotViewWeight >= 0, "HOT_VIEW_WEIGHT", "must not be negative")
-	_, lvlErr := zapcore.ParseLevel(cfg.LogLevel)
-	check(lvlErr == nil, "LOG_LEVEL", "must be debug, info, warn or error")
-	check(cfg.Store.MaxConns >= 1, "DB_MAX_CONNS", "must be at least 1")
-	check(cfg.Store.ConnectTimeout > 0, "DB_CONNECT_TIMEOUT", "must be positive")
-	check(cfg.Store.StatementTimeout > 0, "DB_STATEMENT_TIMEOUT", "must be positive")
+	errs = append(errs, cfg.Store.Check()...)
+	if err := platform.CheckLevel(cfg.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, fmt.Errorf("configuration: %w", err)
 	}

@@ -39,7 +39,7 @@ func (p *Projection) Dump() State {
 	defer p.mu.RUnlock()
 	s := State{Applied: p.applied.Load()}
 	for _, t := range p.topics {
-		ts := TopicState{ID: t.id.String(), Count: t.count, LastAct: t.lastAct, HotKey: t.hotKey,
+		ts := TopicState{ID: t.id.String(), Count: t.count, LastAct: t.lastAct, HotKey: t.heat.key,
 			Root: string(t.root.appendJSON(nil))}
 		if t.tree != nil {
 			b := []byte{'['}

@@ -2,44 +2,111 @@ package reader
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
-// Hot-topic score (documented in docs/reader.md):
+// Hot-topic score (docs/reader.md):
 //
-//	score(now) = Σ_i w_i · 2^(−(now − t_i)/H)
+//	score(now) = Σ_b (Wc·comments_b + Wv·views_b) · 2^(−(now − b)/H)
 //
-// over a topic's activity: each comment (w = HOT_COMMENT_WEIGHT) and each
-// view, that is each /topic_comments response (w = HOT_VIEW_WEIGHT), at the
-// start of the minute it happened in (the writer keeps activity per minute,
-// so a restarted reader computes the same sum). H is HOT_HALF_LIFE.
+// over a topic's activity buckets b: the minutes in which comments were
+// posted and /topic_comments responses were served (the writer keeps
+// activity per minute, so a restarted reader sees the same buckets). H is
+// HOT_HALF_LIFE, Wc and Wv are HOT_COMMENT_WEIGHT and HOT_VIEW_WEIGHT.
 //
-// Every score decays by the same factor as time passes, so the ranking
-// only changes when activity is added. The reader keeps each topic's score
-// as a time-free key, key = log2(Σ_i w_i · 2^(t_i/H)), the ranking is the
-// order of keys, and score(now) = 2^(key − now/H). Keys are kept in log
-// space because 2^(t/H) overflows float64 for t in Unix seconds.
+// Every score decays by the same factor as time passes, so the ranking only
+// changes when activity is added. Each topic's score is kept as a time-free
+// key, key = log2(Σ_b w_b · 2^((b−E)/H)) for a fixed epoch E; the ranking is
+// the order of keys, and score(now) = 2^(key − (now−E)/H). Keys live in log
+// space because 2^(t/H) overflows float64.
+//
+// The key is always folded bucket by bucket in ascending time, over the
+// buckets no older than hotHorizon half-lives before the topic's newest
+// one. A reader applying the log and a reader loading a snapshot therefore
+// perform the same float operations in the same order and get the same
+// bits, whatever order events arrived in, and rankings agree exactly.
 type hotParams struct {
 	halfLife      float64 // seconds
 	commentWeight float64
 	viewWeight    float64
 }
 
+// hotHorizon bounds the buckets a topic keeps, in half-lives. Activity that
+// old weighs less than 2^-128 of the newest and cannot change a float64 key.
+const hotHorizon = 128
+
 // noHeat is the key of a topic without activity: score 0.
 var noHeat = math.Inf(-1)
 
 // hotEpoch is where key time starts. Any fixed instant works; a recent one
-// keeps t/H, and so the key, small enough that float64 resolves it to about
-// 1e-9 of a score even with a one-minute half-life.
+// keeps keys small, so that float64 resolves them finely.
 var hotEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 
-// add returns the key after adding activity of weight w at time t.
-func (h hotParams) add(key, w float64, t time.Time) float64 {
+// heat is a topic's activity by minute and its key.
+type heat struct {
+	buckets []heatBucket // ascending
+	prefix  float64      // key of every bucket but the last
+	key     float64
+}
+
+type heatBucket struct {
+	minute   int64 // unix minutes
+	comments int64
+	views    int64
+}
+
+func newHeat() heat { return heat{prefix: noHeat, key: noHeat} }
+
+func (h hotParams) term(b heatBucket) float64 {
+	w := h.commentWeight*float64(b.comments) + h.viewWeight*float64(b.views)
 	if w <= 0 {
-		return key
+		return noHeat
 	}
-	term := math.Log2(w) + float64(t.Unix()-hotEpoch)/h.halfLife
-	return logAdd2(key, term)
+	return math.Log2(w) + float64(b.minute*60-hotEpoch)/h.halfLife
+}
+
+// add records activity at time at.
+func (h hotParams) add(s *heat, at time.Time, comments, views int64) {
+	m := at.Unix() / 60
+	if at.Unix() < 0 && at.Unix()%60 != 0 {
+		m-- // floor for times before 1970, to match the writer's minute buckets
+	}
+	n := len(s.buckets)
+	horizon := func(newest int64) int64 { return newest - int64(math.Ceil(hotHorizon*h.halfLife/60)) }
+	switch {
+	case n > 0 && s.buckets[n-1].minute == m:
+		s.buckets[n-1].comments += comments
+		s.buckets[n-1].views += views
+	case n == 0 || s.buckets[n-1].minute < m:
+		s.prefix = s.key
+		s.buckets = append(s.buckets, heatBucket{minute: m, comments: comments, views: views})
+		if oldest := horizon(m); s.buckets[0].minute < oldest {
+			i, _ := slices.BinarySearchFunc(s.buckets, oldest, func(b heatBucket, t int64) int { return int(b.minute - t) })
+			s.buckets = slices.Delete(s.buckets, 0, i)
+			h.refold(s)
+		}
+	case m < horizon(s.buckets[n-1].minute):
+		return // too old to matter, and dropped by the snapshot's fold too
+	default: // an older minute, from a batch that committed late
+		i, found := slices.BinarySearchFunc(s.buckets, m, func(b heatBucket, t int64) int { return int(b.minute - t) })
+		if found {
+			s.buckets[i].comments += comments
+			s.buckets[i].views += views
+		} else {
+			s.buckets = slices.Insert(s.buckets, i, heatBucket{minute: m, comments: comments, views: views})
+		}
+		h.refold(s)
+	}
+	s.key = logAdd2(s.prefix, h.term(s.buckets[len(s.buckets)-1]))
+}
+
+// refold recomputes the prefix from the buckets, in order.
+func (h hotParams) refold(s *heat) {
+	s.prefix = noHeat
+	for _, b := range s.buckets[:len(s.buckets)-1] {
+		s.prefix = logAdd2(s.prefix, h.term(b))
+	}
 }
 
 // score is the decayed activity at now.

@@ -54,28 +54,32 @@ func setPosition(c echo.Context, pos int64) {
 	c.Response().Header().Set(httpx.HeaderPosition, strconv.FormatInt(pos, 10))
 }
 
-// ready refuses data requests until the snapshot is loaded, then honours
+// ready refuses data requests until the snapshot is loaded, and honours
 // min_position: the request waits, with the refresher woken, up to
-// MIN_POSITION_WAIT for the reader to apply that position.
+// MIN_POSITION_WAIT for the reader to be loaded and to have applied that
+// position.
 func (h *Handlers) ready(c echo.Context, q url.Values) error {
-	if !h.proj.Ready() {
-		return comment.Unavailable("reader is loading its snapshot", nil)
-	}
 	raw, ok := q["min_position"]
 	if !ok {
+		if !h.proj.Ready() {
+			return comment.Unavailable("reader is loading its snapshot", nil)
+		}
 		return nil
 	}
 	n, err := strconv.ParseInt(raw[0], 10, 64)
 	if err != nil || n < 0 {
 		return comment.Invalid("min_position must be a non-negative integer")
 	}
-	if h.proj.Applied() >= n {
+	if h.proj.Ready() && h.proj.Applied() >= n {
 		return nil
 	}
 	h.refresh.Wake()
 	ctx, cancel := context.WithTimeout(c.Request().Context(), h.cfg.MinPositionWait)
 	defer cancel()
 	if !h.proj.WaitApplied(ctx, n) {
+		if !h.proj.Ready() {
+			return comment.Unavailable("reader is loading its snapshot", nil)
+		}
 		return comment.Unavailable("reader has not reached min_position yet", nil)
 	}
 	setPosition(c, h.proj.Applied())

@@ -23,7 +23,7 @@ const loadChunk = 20000
 // exactly the state at the snapshot's position, and the log is applied from
 // there.
 func (p *Projection) Load(ctx context.Context, src snapshotSource) error {
-	return src.Snapshot(ctx, func(s *store.Snap) error {
+	err := src.Snapshot(ctx, func(s *store.Snap) error {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if len(p.topics) != 0 {
@@ -38,6 +38,10 @@ func (p *Projection) Load(ctx context.Context, src snapshotSource) error {
 		p.ready.Store(true)
 		return nil
 	})
+	if err == nil {
+		p.setApplied(p.applied.Load()) // wakes requests waiting for the load
+	}
+	return err
 }
 
 func (p *Projection) reset() {
@@ -59,7 +63,7 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	p := b.p
 	now := time.Now().UnixNano()
 	err := s.Summaries(ctx, func(r *store.SummaryRow) error {
-		t := &topic{id: r.Topic, count: r.Count, lastAct: r.LastActivity.UnixMilli(), hotKey: noHeat}
+		t := &topic{id: r.Topic, count: r.Count, lastAct: r.LastActivity.UnixMilli(), heat: newHeat()}
 		t.lastRead.Store(now)
 		root := &node{id: 0, user: p.user(r.Root.User).name, deleted: r.Root.Deleted}
 		root.render(nil, r.Root.Content, r.Root.Create, r.Root.Update)
@@ -79,8 +83,7 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	}
 	err = s.Activity(ctx, func(r *store.ActivityRow) error {
 		if t := p.topics[r.Topic]; t != nil {
-			w := p.hot.commentWeight*float64(r.Comments) + p.hot.viewWeight*float64(r.Views)
-			t.hotKey = p.hot.add(t.hotKey, w, r.Bucket)
+			p.hot.add(&t.heat, r.Bucket, int64(r.Comments), r.Views)
 		}
 		return nil
 	})
@@ -92,7 +95,7 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	}
 	for _, t := range b.order {
 		p.byActivity.ReplaceOrInsert(actItem{at: t.lastAct, id: t.id, t: t})
-		p.byHot.ReplaceOrInsert(hotItem{key: t.hotKey, id: t.id, t: t})
+		p.byHot.ReplaceOrInsert(hotItem{key: t.heat.key, id: t.id, t: t})
 	}
 	return nil
 }

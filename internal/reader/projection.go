@@ -24,7 +24,7 @@ type topic struct {
 	id       comment.TopicID
 	count    int32 // comments ever posted, deleted ones included
 	lastAct  int64 // unix ms of the newest create or edit
-	hotKey   float64
+	heat     heat
 	root     *node // the root comment, also when the tree is evicted
 	tree     *tree // nil while evicted
 	pending  *pendingLoad
@@ -157,20 +157,21 @@ func (p *Projection) Stats() Stats {
 	return s
 }
 
-// WaitApplied waits until the projection has applied position n, ctx ends,
-// or it is closed; it reports whether n was reached.
+// WaitApplied waits until the projection is loaded and has applied
+// position n, or ctx ends; it reports whether that happened.
 func (p *Projection) WaitApplied(ctx context.Context, n int64) bool {
+	reached := func() bool { return p.ready.Load() && p.applied.Load() >= n }
 	for {
 		p.waitMu.Lock()
 		ch := p.advanced
 		p.waitMu.Unlock()
-		if p.applied.Load() >= n {
+		if reached() {
 			return true
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return p.applied.Load() >= n
+			return reached()
 		}
 	}
 }
@@ -239,16 +240,16 @@ func (p *Projection) setActivity(t *topic, at int64) {
 	p.byActivity.ReplaceOrInsert(actItem{at: at, id: t.id, t: t})
 }
 
-func (p *Projection) addHeat(t *topic, w float64, at time.Time) {
-	p.byHot.Delete(hotItem{key: t.hotKey, id: t.id})
-	t.hotKey = p.hot.add(t.hotKey, w, at.Truncate(time.Minute))
-	p.byHot.ReplaceOrInsert(hotItem{key: t.hotKey, id: t.id, t: t})
+func (p *Projection) addHeat(t *topic, at time.Time, comments, views int64) {
+	p.byHot.Delete(hotItem{key: t.heat.key, id: t.id})
+	p.hot.add(&t.heat, at, comments, views)
+	p.byHot.ReplaceOrInsert(hotItem{key: t.heat.key, id: t.id, t: t})
 }
 
 func (p *Projection) addTopic(t *topic) {
 	p.topics[t.id] = t
 	p.byActivity.ReplaceOrInsert(actItem{at: t.lastAct, id: t.id, t: t})
-	p.byHot.ReplaceOrInsert(hotItem{key: t.hotKey, id: t.id, t: t})
+	p.byHot.ReplaceOrInsert(hotItem{key: t.heat.key, id: t.id, t: t})
 }
 
 func (p *Projection) corrupt(e *comment.Event, err error) {
@@ -271,7 +272,7 @@ func (p *Projection) applyCreated(e *comment.Event) {
 			p.corrupt(e, err)
 			return
 		}
-		t = &topic{id: e.Topic, count: 1, lastAct: e.At.UnixMilli(), hotKey: noHeat, root: root, tree: tr, version: e.Position}
+		t = &topic{id: e.Topic, count: 1, lastAct: e.At.UnixMilli(), heat: newHeat(), root: root, tree: tr, version: e.Position}
 		t.lastRead.Store(time.Now().UnixNano())
 		p.addTopic(t)
 		p.resident += tr.bytes
@@ -288,7 +289,7 @@ func (p *Projection) applyCreated(e *comment.Event) {
 		t.count++
 		p.setActivity(t, e.At.UnixMilli())
 	}
-	p.addHeat(t, p.hot.commentWeight, e.At)
+	p.addHeat(t, e.At, 1, 0)
 	p.users[name].insert(userEntry{update: e.At.UnixMilli(), topic: t, id: c.Path.ID()})
 }
 
@@ -341,7 +342,7 @@ func (p *Projection) applyViews(e *comment.Event) {
 			t.root.views += r.Count // the root is in every range that starts at it
 		}
 		_ = p.applyTree(t, e, r)
-		p.addHeat(t, p.hot.viewWeight*float64(r.Count), e.At)
+		p.addHeat(t, e.At, 0, r.Count)
 	}
 }
 

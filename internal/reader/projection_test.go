@@ -246,7 +246,7 @@ func TestPaging(t *testing.T) {
 	}
 	// After the last comment: an empty page without a next link.
 	items, page := query(t, p, TopicQuery{Topic: topic, Parent: mustPath("0/3/13"), After: mustPath("0/3/13/35"), Limit: 5})
-	if len(items) != 0 || page.Next != nil || page.View.First != nil {
+	if len(items) != 0 || page.Next != nil || page.View.First != "" {
 		t.Fatalf("after the end: %v, next %q", items, page.Next)
 	}
 	for _, bad := range []string{"0/4", "0/99", "0/3"} { // outside the subtree, unknown, the subtree root's parent
@@ -283,14 +283,14 @@ func TestViewArithmetic(t *testing.T) {
 	_, whole := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath})
 	_, sub := query(t, p, TopicQuery{Topic: topic, Parent: mustPath("0/1")})
 	_, page := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath, After: mustPath("0/1"), Limit: 2})
-	if whole.View.MaxID != 3 || string(page.View.First.pathText()) != "0/1/2" || string(page.View.Last.pathText()) != "0/3" {
+	if whole.View.MaxID != 3 || page.View.First != "0/1/2" || page.View.Last != "0/3" {
 		t.Fatalf("views: whole %+v page %+v", whole.View, page.View)
 	}
 	// A comment created after those reads, inside every range: 0/1/4 sits
 	// between 0/1/2 and 0/3 in tree order.
 	l.create(topic, "0/1/4", "e")
 	rng := func(v View, n int64) comment.ViewRange {
-		return comment.ViewRange{Topic: topic, First: mustPath(string(v.First.pathText())), Last: mustPath(string(v.Last.pathText())), MaxID: v.MaxID, Count: n}
+		return comment.ViewRange{Topic: topic, First: mustPath(v.First), Last: mustPath(v.Last), MaxID: v.MaxID, Count: n}
 	}
 	l.views(rng(whole.View, 2), rng(sub.View, 1), rng(page.View, 1))
 	apply(t, p, l)
@@ -444,22 +444,79 @@ func TestHotRanking(t *testing.T) {
 	}
 }
 
-func TestHotKeyArithmetic(t *testing.T) {
+func TestHeatArithmetic(t *testing.T) {
 	h := hotParams{halfLife: 60, commentWeight: 1, viewWeight: 1}
-	k := noHeat
+	s := newHeat()
 	for i := range 10 {
-		k = h.add(k, 3, t0.Add(time.Duration(i)*time.Minute))
+		h.add(&s, t0.Add(time.Duration(i)*time.Minute), 3, 0)
 	}
 	// Σ 3·2^(-(9-i)) for i = 0..9, at the time of the last.
 	want := 0.0
 	for i := range 10 {
 		want += 3 * math.Exp2(-float64(9-i))
 	}
-	if got := h.score(k, t0.Add(9*time.Minute)); math.Abs(got-want)/want > 1e-8 {
+	if got := h.score(s.key, t0.Add(9*time.Minute)); math.Abs(got-want)/want > 1e-9 {
 		t.Fatalf("score %v, want %v", got, want)
 	}
-	if h.score(noHeat, t0) != 0 || h.add(k, 0, t0) != k {
-		t.Fatal("zero activity changed something")
+	if h.score(noHeat, t0) != 0 {
+		t.Fatal("no activity, some score")
+	}
+}
+
+// TestHeatIsOrderFree: the key depends only on the multiset of activity,
+// bit for bit: the order events arrive in, how a minute's activity is split
+// among events, and buckets beyond the horizon change nothing. This is what
+// lets a restarted reader rank exactly like one that ran all along.
+func TestHeatIsOrderFree(t *testing.T) {
+	h := hotParams{halfLife: 120, commentWeight: 5, viewWeight: 1}
+	type act struct {
+		at       time.Time
+		comments int64
+		views    int64
+	}
+	var acts []act
+	for i := range 300 {
+		acts = append(acts, act{t0.Add(time.Duration(i*37%1000) * time.Second), int64(i % 2), int64(i % 7)})
+	}
+	// Far older activity, beyond the horizon of the newest.
+	acts = append(acts, act{t0.Add(-hotHorizon * 3 * time.Minute), 3, 1000})
+
+	// The snapshot's way: one row per minute, ascending.
+	rows := map[int64]*act{}
+	for _, a := range acts {
+		m := a.at.Truncate(time.Minute)
+		if rows[m.Unix()] == nil {
+			rows[m.Unix()] = &act{at: m}
+		}
+		rows[m.Unix()].comments += a.comments
+		rows[m.Unix()].views += a.views
+	}
+	var minutes []int64
+	for m := range rows {
+		minutes = append(minutes, m)
+	}
+	slices.Sort(minutes)
+	snap := newHeat()
+	for _, m := range minutes {
+		r := rows[m]
+		h.add(&snap, r.at, r.comments, r.views)
+	}
+
+	for _, order := range []string{"as generated", "reversed", "interleaved"} {
+		s := newHeat()
+		seq := slices.Clone(acts)
+		switch order {
+		case "reversed":
+			slices.Reverse(seq)
+		case "interleaved":
+			slices.SortStableFunc(seq, func(a, b act) int { return int(a.views%3) - int(b.views%3) })
+		}
+		for _, a := range seq {
+			h.add(&s, a.at, a.comments, a.views)
+		}
+		if s.key != snap.key {
+			t.Errorf("%s: key %v, snapshot %v", order, s.key, snap.key)
+		}
 	}
 }
 

@@ -33,11 +33,12 @@ type TopicPage struct {
 	View    View   // the comments the page returned, to be counted as viewed
 }
 
-// View identifies the comments of one response: from First to Last in tree
-// order, ids at most MaxID. Empty when First is nil.
+// View identifies the comments of one response: from the path First to
+// the path Last in tree order, ids at most MaxID. Empty when First is "".
+// It holds copies of the paths, so the view counter never reads the tree.
 type View struct {
 	Topic       comment.TopicID
-	First, Last *node
+	First, Last string
 	MaxID       int32
 }
 
@@ -109,25 +110,25 @@ func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
 	b := make([]byte, 0, size)
 	b = append(b, '[')
 	page := TopicPage{Version: t.version}
+	var first, last *node
 	n = 0
 	x = start
 	for ; x != nil && n < limit; x = next(x, top) {
 		if n > 0 {
 			b = append(b, ',')
 		} else {
-			page.View.First = x
+			first = x
 		}
 		b = x.appendJSON(b)
-		page.View.Last = x
+		last = x
 		n++
 	}
 	page.Body = append(b, ']')
-	if page.View.First != nil {
-		page.View.Topic = t.id
-		page.View.MaxID = int32(len(t.tree.nodes) - 1)
-	}
-	if x != nil && page.View.Last != nil {
-		page.Next = page.View.Last.pathText()
+	if first != nil {
+		page.View = View{Topic: t.id, First: string(first.pathText()), Last: string(last.pathText()), MaxID: int32(len(t.tree.nodes) - 1)}
+		if x != nil {
+			page.Next = []byte(page.View.Last)
+		}
 	}
 	t.cache.Store(&rendered{version: t.version, key: key, page: page})
 	return page, nil
@@ -283,7 +284,7 @@ func (p *Projection) HotTopics(limit int, now time.Time) ([]byte, int64) {
 		}
 		b = appendSummary(b, it.t)
 		b = append(b, `,"score":`...)
-		b = strconv.AppendFloat(b, p.hot.score(it.t.hotKey, now), 'g', -1, 64)
+		b = strconv.AppendFloat(b, p.hot.score(it.t.heat.key, now), 'g', -1, 64)
 		b = append(b, '}')
 		n++
 		return n < limit

@@ -67,7 +67,7 @@ func NewViewCounter(writerURL string, maxPending int, log *zap.Logger) *ViewCoun
 
 // Record counts one response.
 func (v *ViewCounter) Record(view View) {
-	if view.First == nil {
+	if view.First == "" {
 		return
 	}
 	v.mu.Lock()
@@ -117,8 +117,8 @@ func (v *ViewCounter) seal() {
 	}
 	ranges := make([]comment.ViewRange, 0, len(counts))
 	for view, n := range counts {
-		first, err1 := comment.ParsePath(string(view.First.pathText()))
-		last, err2 := comment.ParsePath(string(view.Last.pathText()))
+		first, err1 := comment.ParsePath(view.First)
+		last, err2 := comment.ParsePath(view.Last)
 		if err1 != nil || err2 != nil {
 			continue // cannot happen: the paths were rendered by us
 		}

@@ -3,7 +3,10 @@
 // readers' snapshot and tail of the event log.
 package store
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Config is the database part of both services' configuration.
 type Config struct {
@@ -11,4 +14,19 @@ type Config struct {
 	MaxConns         int32         `env:"DB_MAX_CONNS" envDefault:"16"`
 	ConnectTimeout   time.Duration `env:"DB_CONNECT_TIMEOUT" envDefault:"2s"`
 	StatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" envDefault:"5s"`
+}
+
+// Check reports the values out of range, naming their variables.
+func (c Config) Check() []error {
+	var errs []error
+	if c.MaxConns < 1 {
+		errs = append(errs, errors.New("DB_MAX_CONNS must be at least 1"))
+	}
+	if c.ConnectTimeout <= 0 {
+		errs = append(errs, errors.New("DB_CONNECT_TIMEOUT must be positive"))
+	}
+	if c.StatementTimeout <= 0 {
+		errs = append(errs, errors.New("DB_STATEMENT_TIMEOUT must be positive"))
+	}
+	return errs
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.uber.org/zap/zapcore"
-
 	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/store"
 )
@@ -47,11 +45,10 @@ func LoadConfig() (Config, error) {
 	check(cfg.ActivityKeep >= time.Hour, "ACTIVITY_RETENTION", "must be at least 1h")
 	check(cfg.PruneInterval > 0, "PRUNE_INTERVAL", "must be positive")
 	check(cfg.StartTimeout > 0, "DB_START_TIMEOUT", "must be positive")
-	_, lvlErr := zapcore.ParseLevel(cfg.LogLevel)
-	check(lvlErr == nil, "LOG_LEVEL", "must be debug, info, warn or error")
-	check(cfg.Store.MaxConns >= 1, "DB_MAX_CONNS", "must be at least 1")
-	check(cfg.Store.ConnectTimeout > 0, "DB_CONNECT_TIMEOUT", "must be positive")
-	check(cfg.Store.StatementTimeout > 0, "DB_STATEMENT_TIMEOUT", "must be positive")
+	errs = append(errs, cfg.Store.Check()...)
+	if err := platform.CheckLevel(cfg.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, fmt.Errorf("configuration: %w", err)
 	}

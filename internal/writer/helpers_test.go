@@ -1,48 +1,21 @@
 package writer_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/labstack/echo/v4"
-	"go.uber.org/fx"
-	"go.uber.org/fx/fxtest"
 
 	"github.com/parley/parley/internal/pgtest"
-	"github.com/parley/parley/internal/platform"
+	"github.com/parley/parley/internal/stacktest"
 	"github.com/parley/parley/internal/writer"
 )
 
-// testConfig is the writer's configuration for tests on dbURL: defaults,
-// any port.
-func testConfig(t *testing.T, dbURL string) writer.Config {
-	t.Helper()
-	t.Setenv("DATABASE_URL", dbURL)
-	t.Setenv("LISTEN_ADDR", "127.0.0.1:0")
-	t.Setenv("LOG_LEVEL", "warn")
-	cfg, err := writer.LoadConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
+// testConfig is the writer's configuration for tests on dbURL.
+func testConfig(t *testing.T, dbURL string) writer.Config { return stacktest.WriterConfig(t, dbURL) }
 
-// startWriter runs the writer's fx application as cmd/writer does and
-// returns its base URL; it stops with the test.
-func startWriter(t *testing.T, cfg writer.Config) string {
-	t.Helper()
-	var e *echo.Echo
-	app := fxtest.New(t, fx.Supply(cfg), platform.Module, writer.Module, fx.Populate(&e))
-	app.RequireStart()
-	t.Cleanup(app.RequireStop)
-	return "http://" + e.Listener.Addr().String()
-}
+// startWriter runs the writer's fx application as cmd/writer does.
+func startWriter(t *testing.T, cfg writer.Config) string { return stacktest.StartWriter(t, cfg) }
 
 // newWriter is a writer on a fresh database.
 func newWriter(t *testing.T) (base, dbURL string) {
@@ -68,38 +41,8 @@ func (r response) json(t *testing.T) map[string]any {
 
 func post(t *testing.T, base, route string, body any, headers ...string) response {
 	t.Helper()
-	var raw []byte
-	switch b := body.(type) {
-	case string:
-		raw = []byte(b)
-	case []byte:
-		raw = b
-	default:
-		var err error
-		if raw, err = json.Marshal(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+route, bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	r := stacktest.Do(t, http.MethodPost, base+route, body, headers...)
+	return response{Status: r.Status, Header: r.Header, Body: r.Body}
 }
 
 // mustPost posts and requires the given status.

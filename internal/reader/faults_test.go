@@ -1,0 +1,183 @@
+package reader_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley/parley/internal/pgtest"
+	"github.com/parley/parley/internal/reader"
+	"github.com/parley/parley/internal/stacktest"
+)
+
+// listenBackends counts the readers' LISTEN connections.
+func listenBackends(t *testing.T, e env) int {
+	t.Helper()
+	var n int
+	err := pgtest.Pool(t, e.db).QueryRow(context.Background(),
+		`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'parley-reader-listen' AND datname = current_database()`).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestNotifyWakesAndListenReconnects: with polling all but off, writes
+// arrive through notifications; when the listening connection is killed,
+// the reader reconnects, catches up what it missed, and listens again.
+func TestNotifyWakesAndListenReconnects(t *testing.T) {
+	e := newEnv(t)
+	r := e.reader(t, func(c *reader.Config) { c.RefreshInterval = time.Hour })
+	r.WaitReady(t, 0)
+	stacktest.Eventually(t, 10*time.Second, func() bool { return listenBackends(t, e) == 1 })
+
+	c := stacktest.PostComment(t, e.writer, "", "", "ann", "one")
+	r.WaitReady(t, c.Position)
+
+	pool := pgtest.Pool(t, e.db)
+	_, err := pool.Exec(context.Background(),
+		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'parley-reader-listen' AND datname = current_database()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written while the listener is down or reconnecting: the reconnect's
+	// catch-up brings it; the hourly poll never would.
+	c2 := stacktest.PostComment(t, e.writer, c.Topic, "0", "bob", "two")
+	r.WaitReady(t, c2.Position)
+	stacktest.Eventually(t, 10*time.Second, func() bool { return listenBackends(t, e) == 1 })
+	c3 := stacktest.PostComment(t, e.writer, c.Topic, "0", "bob", "three")
+	r.WaitReady(t, c3.Position)
+}
+
+// TestPollingWithoutNotify: REFRESH_NOTIFY=false opens no LISTEN
+// connection, and the poll alone brings writes.
+func TestPollingWithoutNotify(t *testing.T) {
+	e := newEnv(t)
+	r := e.reader(t, func(c *reader.Config) {
+		c.RefreshNotify = false
+		c.RefreshInterval = 50 * time.Millisecond
+	})
+	c := stacktest.PostComment(t, e.writer, "", "", "ann", "one")
+	r.WaitReady(t, c.Position)
+	if n := listenBackends(t, e); n != 0 {
+		t.Fatalf("%d LISTEN connections with REFRESH_NOTIFY=false", n)
+	}
+}
+
+// TestReadinessAndStorageLoss: a reader that cannot reach Postgres is not
+// ready and answers 503 until it has loaded; once loaded it keeps serving
+// from memory when Postgres goes away, and /readyz turns 503 after
+// MAX_STALENESS, then 200 again when Postgres is back.
+func TestReadinessAndStorageLoss(t *testing.T) {
+	e := newEnv(t)
+	c := stacktest.PostComment(t, e.writer, "", "", "ann", "one")
+	proxy := pgtest.NewProxy(t, e.db)
+	proxy.Set(pgtest.ProxyDown)
+	cfg := stacktest.ReaderConfig(t, proxy.URL("parley"), e.writer)
+	cfg.Store.ConnectTimeout = 200 * time.Millisecond
+	cfg.Store.StatementTimeout = 200 * time.Millisecond
+	cfg.MaxStaleness = 500 * time.Millisecond
+	cfg.RefreshInterval = 50 * time.Millisecond
+	r := stacktest.StartReader(t, cfg)
+
+	for _, u := range []string{"/readyz", "/last_topics", "/topic_comments?topic_id=" + c.Topic} {
+		res := stacktest.Get(t, r.Base+u)
+		if res.Status != http.StatusServiceUnavailable || !strings.Contains(string(res.Body), "loading") {
+			t.Fatalf("%s before the snapshot: %d %s", u, res.Status, res.Body)
+		}
+	}
+	if res := stacktest.Get(t, r.Base+"/healthz"); res.Status != 200 {
+		t.Fatalf("healthz: %d", res.Status)
+	}
+	proxy.Set(pgtest.ProxyUp)
+	stacktest.Eventually(t, 20*time.Second, func() bool { return stacktest.Get(t, r.Base+"/readyz").Status == 200 })
+
+	proxy.Set(pgtest.ProxyDown)
+	stacktest.Eventually(t, 10*time.Second, func() bool {
+		res := stacktest.Get(t, r.Base+"/readyz")
+		return res.Status == http.StatusServiceUnavailable && strings.Contains(string(res.Body), "stale")
+	})
+	if items, _ := getItems(t, r.Base+"/topic_comments?topic_id="+c.Topic); len(items) != 1 {
+		t.Fatalf("serving from memory while Postgres is away: %+v", items)
+	}
+	proxy.Set(pgtest.ProxyUp)
+	stacktest.Eventually(t, 20*time.Second, func() bool { return stacktest.Get(t, r.Base+"/readyz").Status == 200 })
+	c2 := stacktest.PostComment(t, e.writer, c.Topic, "0", "bob", "two")
+	r.WaitReady(t, c2.Position)
+}
+
+// flaky stands between a reader and the writer. While failing, it answers
+// 503 without forwarding; while losing, it forwards to the writer and then
+// answers 502, so the writer commits a batch whose answer is lost.
+type flaky struct {
+	failing, losing atomic.Bool
+	forwarded       atomic.Int64
+}
+
+func (f *flaky) handler(t *testing.T, writer string) http.Handler {
+	target, _ := url.Parse(writer)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case f.failing.Load():
+			http.Error(w, `{"error":"writer away"}`, http.StatusServiceUnavailable)
+		case f.losing.Load():
+			rec := httptest.NewRecorder()
+			proxy.ServeHTTP(rec, r)
+			f.forwarded.Add(1)
+			_, _ = io.Copy(io.Discard, rec.Body)
+			http.Error(w, `{"error":"answer lost"}`, http.StatusBadGateway)
+		default:
+			proxy.ServeHTTP(w, r)
+		}
+	})
+}
+
+// TestViewsSurviveWriterTrouble: views are kept while the writer cannot be
+// reached and sent when it is back; a batch whose answer was lost is sent
+// again with the same Idempotency-Key and counted once.
+func TestViewsSurviveWriterTrouble(t *testing.T) {
+	e := newEnv(t)
+	f := &flaky{}
+	front := httptest.NewServer(f.handler(t, e.writer))
+	defer front.Close()
+	cfg := stacktest.ReaderConfig(t, e.db, front.URL)
+	r := stacktest.StartReader(t, cfg)
+	c := stacktest.PostComment(t, e.writer, "", "", "ann", "one")
+	r.WaitReady(t, c.Position)
+
+	f.failing.Store(true)
+	for range 5 {
+		getItems(t, topicURL(r.Base, c.Topic))
+	}
+	time.Sleep(200 * time.Millisecond) // several failed flushes
+	if r.Proj.Stats().Applied != c.Position {
+		t.Fatal("views reached the log while the writer was away")
+	}
+	f.failing.Store(false)
+	f.losing.Store(true)
+	stacktest.Eventually(t, 10*time.Second, func() bool { return f.forwarded.Load() >= 2 })
+	f.losing.Store(false)
+
+	want := int64(5)
+	stacktest.Eventually(t, 10*time.Second, func() bool {
+		items, _ := getItems(t, r.Base+"/last_user_comments?user=ann")
+		return items[0].Views == want
+	})
+	time.Sleep(200 * time.Millisecond)
+	if items, _ := getItems(t, r.Base+"/last_user_comments?user=ann"); items[0].Views != want {
+		t.Fatalf("views %d after retries, want %d: a retried batch counted twice", items[0].Views, want)
+	}
+	var batches int
+	_ = pgtest.Pool(t, e.db).QueryRow(context.Background(), `SELECT count(*) FROM events WHERE kind = 'views'`).Scan(&batches)
+	if batches != 1 {
+		t.Fatalf("%d view events for one batch sent %d times", batches, f.forwarded.Load())
+	}
+}

@@ -1,0 +1,135 @@
+package reader
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+
+	"github.com/parley/parley/internal/comment"
+)
+
+func TestParseTime(t *testing.T) {
+	cases := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"2026-11-22T23:19:36.123Z", time.Date(2026, 11, 22, 23, 19, 36, 123e6, time.UTC), true},
+		{"2026-11-22T23:19:36Z", time.Date(2026, 11, 22, 23, 19, 36, 0, time.UTC), true},
+		{"2026-11-23T00:19:36+01:00", time.Date(2026, 11, 22, 23, 19, 36, 0, time.UTC), true},
+		{"1700000000", time.Unix(1700000000, 0), true},
+		{"1700000000.25", time.Unix(1700000000, 25e7), true},
+		{"0", time.Unix(0, 0), true},
+		{"-1.5", time.Unix(-1, -5e8), true},
+		{"", time.Time{}, false},
+		{"1e9", time.Time{}, false},
+		{"1700000000.", time.Time{}, false},
+		{".5", time.Time{}, false},
+		{"12345678901234", time.Time{}, false},
+		{"2026-11-22", time.Time{}, false},
+		{"2026-11-22 23:19:36Z", time.Time{}, false},
+		{"NaN", time.Time{}, false},
+		{"+5", time.Time{}, false},
+	}
+	for _, tc := range cases {
+		got, err := ParseTime(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && !got.Equal(tc.want)) {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2026-11-22T23:19:36.123Z", "1700000000.25", "-1", "x", "1.0000000001"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, err := ParseTime(s)
+		if err != nil {
+			if comment.KindOf(err) != comment.KindInvalid {
+				t.Fatalf("%q: error of kind %v", s, comment.KindOf(err))
+			}
+			return
+		}
+		// Millisecond bounds are consistent: floor ≤ t ≤ ceil, one apart at most.
+		lo, hi := floorMilli(tm), ceilMilli(tm)
+		if lo > hi || hi-lo > 1 || time.UnixMilli(lo).After(tm) || time.UnixMilli(hi).Before(tm) {
+			t.Fatalf("%q = %v: floor %d ceil %d", s, tm, lo, hi)
+		}
+	})
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"plain", "quote\" back\\ <tag> & \u2028 \x01 \n", "é😀", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := appendString(nil, s)
+		var back string
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%q encoded as invalid JSON %s: %v", s, b, err)
+		}
+		if utf8.ValidString(s) && back != s {
+			t.Fatalf("%q came back as %q", s, back)
+		}
+		std, _ := json.Marshal(s)
+		if utf8.ValidString(s) && string(std) != string(b) {
+			t.Fatalf("%q: %s, encoding/json gives %s", s, b, std)
+		}
+	})
+}
+
+// TestViewCounterBound: while the writer refuses, batches pile up to the
+// bound, the oldest go first, and the rest are sent once it is back.
+func TestViewCounterBound(t *testing.T) {
+	var up atomic.Bool
+	var got atomic.Int64
+	keys := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		var body struct{ Ranges []comment.ViewRange }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		keys[r.Header.Get("Idempotency-Key")] = true
+		for _, rg := range body.Ranges {
+			got.Add(rg.Count)
+		}
+	}))
+	defer srv.Close()
+	v := NewViewCounter(srv.URL, 3, zap.NewNop())
+	topic := comment.NewTopicID()
+	ctx := context.Background()
+	for i := range 5 { // five flushes of one range each; room for three
+		v.Record(View{Topic: topic, First: "0", Last: "0", MaxID: int32(i)})
+		v.Record(View{Topic: topic, First: "0", Last: "0", MaxID: int32(i)})
+		if err := v.Flush(ctx); err == nil {
+			t.Fatal("flush to a refusing writer succeeded")
+		}
+	}
+	if p := v.Pending(); p != 3 {
+		t.Fatalf("%d ranges pending, want the bound of 3", p)
+	}
+	up.Store(true)
+	if err := v.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got.Load() != 6 || len(keys) != 3 || v.Pending() != 0 {
+		t.Fatalf("writer got %d views in %d batches, %d pending; want 6 in 3, 0", got.Load(), len(keys), v.Pending())
+	}
+	if v.dropped.Load() != 2 {
+		t.Fatalf("dropped %d ranges, want 2", v.dropped.Load())
+	}
+	if !strings.HasPrefix(v.url, srv.URL) {
+		t.Fatal(v.url)
+	}
+}
