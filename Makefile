@@ -1,5 +1,5 @@
 # Parley. `make run` starts the stack, `make test` runs every test.
-.PHONY: run test build fuzz clean
+.PHONY: run test build demo fuzz clean
 
 build:
 	go build -o bin/ ./cmd/...
@@ -9,6 +9,10 @@ run:
 
 test:
 	bash scripts/test.sh
+
+# A few threads through the running stack's public API.
+demo:
+	go run ./cmd/demo
 
 # Fuzz the free-form parsers for a while each (FUZZTIME=30s by default).
 FUZZTIME ?= 30s

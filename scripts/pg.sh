@@ -41,21 +41,33 @@ as_owner() {
 
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-data=$dir/data
-sock=$dir/sock
+# As root, the cluster belongs to the postgres user, which may not be able to
+# reach $dir (a checkout under /root, say). Then the cluster lives under
+# /var/lib/parley-pg, and $dir records where.
+if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+	if [[ ! -f $dir/LOCATION ]]; then
+		echo "/var/lib/parley-pg/$(echo "$dir" | md5sum | cut -c1-12)" >"$dir/LOCATION"
+	fi
+	home=$(cat "$dir/LOCATION")
+	mkdir -p "$home"
+else
+	home=$dir
+fi
+data=$home/data
+sock=$home/sock
 
 case $cmd in
 start)
 	mkdir -p "$sock"
-	if [[ $(id -u) -eq 0 ]]; then chown postgres: "$dir" "$sock"; fi
+	if [[ $(id -u) -eq 0 ]]; then chown postgres: "$home" "$sock"; fi
 	if [[ ! -f $data/PG_VERSION ]]; then
-		as_owner "$bin/initdb" -D "$data" -U parley --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
-			{ cat "$dir/initdb.log" >&2; exit 1; }
+		as_owner "$bin/initdb" -D "$data" -U parley --auth=trust -E UTF8 --locale=C.UTF-8 >"$home/initdb.log" 2>&1 ||
+			{ cat "$home/initdb.log" >&2; exit 1; }
 	fi
 	if ! as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-		as_owner "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 start -o \
+		as_owner "$bin/pg_ctl" -D "$data" -l "$home/postgres.log" -w -t 60 start -o \
 			"-c listen_addresses='' -c unix_socket_directories='$sock' -c max_connections=300 -c shared_buffers=256MB ${PG_EXTRA_OPTS:-}" >/dev/null ||
-			{ tail -20 "$dir/postgres.log" >&2; exit 1; }
+			{ tail -20 "$home/postgres.log" >&2; exit 1; }
 	fi
 	# Create the application database once; "parley" is also the superuser.
 	if ! "$bin/psql" -h "$sock" -U parley -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='parley'" | grep -q 1; then

@@ -10,12 +10,16 @@ export PATH=$PATH:/usr/local/go/bin
 
 if [[ -z ${DATABASE_URL:-} ]]; then
 	tmp=$(mktemp -d /tmp/parley-test.XXXXXX)
+	chmod 755 "$tmp" # the postgres user runs the cluster in it
 	trap 'scripts/pg.sh stop "$tmp"; rm -rf "$tmp"' EXIT
 	# Durability is not under test: skip fsync to keep the suite fast.
 	DATABASE_URL=$(PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off" scripts/pg.sh start "$tmp")
 	export DATABASE_URL
 fi
 export PARLEY_REQUIRE_DB=1
+# The end-to-end tests run a real nginx; install it if missing.
+NGINX_BIN=$(scripts/ensure-nginx.sh)
+export NGINX_BIN PARLEY_REQUIRE_NGINX=1
 
 go vet ./...
 go test -race -count=1 -timeout 20m "${@:-./...}"

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -17,10 +18,11 @@ import (
 
 // Handlers serve the read API from the projection.
 type Handlers struct {
-	proj    *Projection
-	refresh *Refresher
-	views   *ViewCounter
-	cfg     Config
+	proj     *Projection
+	refresh  *Refresher
+	views    *ViewCounter
+	cfg      Config
+	requests atomic.Int64
 }
 
 // NewHandlers returns the read API's handlers.
@@ -59,6 +61,7 @@ func setPosition(c echo.Context, pos int64) {
 // MIN_POSITION_WAIT for the reader to be loaded and to have applied that
 // position.
 func (h *Handlers) ready(c echo.Context, q url.Values) error {
+	h.requests.Add(1)
 	raw, ok := q["min_position"]
 	if !ok {
 		if !h.proj.Ready() {
@@ -250,8 +253,9 @@ func (h *Handlers) readyz(c echo.Context) error {
 func (h *Handlers) stats(c echo.Context) error {
 	return c.JSON(http.StatusOK, struct {
 		Stats
-		PendingViewRanges int `json:"pending_view_ranges"`
-	}{h.proj.Stats(), h.views.Pending()})
+		PendingViewRanges int   `json:"pending_view_ranges"`
+		Requests          int64 `json:"requests"` // API requests that passed validation
+	}{h.proj.Stats(), h.views.Pending(), h.requests.Load()})
 }
 
 func queryPath(q url.Values, name string) (comment.Path, error) {

@@ -1,0 +1,233 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley/parley/internal/stacktest"
+)
+
+// TestPublicAPI drives every endpoint through nginx as a client would.
+func TestPublicAPI(t *testing.T) {
+	s := newStack(t, stackOpts{})
+	c := stacktest.PostComment(t, s.nginx, "", "", "ann", "Hello through nginx")
+	reply := stacktest.PostComment(t, s.nginx, c.Topic, "0", "bob", "hi")
+	stacktest.Post(t, s.nginx, "/edit_comment", map[string]any{"topic_id": c.Topic, "parent_path": reply.Path, "content": "hi!"}, 200)
+	del := stacktest.Post(t, s.nginx, "/delete_comment", map[string]any{"topic_id": c.Topic, "parent_path": reply.Path}, 200)
+	min := fmt.Sprintf("%.0f", del["position"].(float64))
+
+	for _, u := range []string{
+		"/topic_comments?topic_id=" + c.Topic,
+		"/topic_comments?topic_id=" + c.Topic + "&parent_path=0/1&limit=1",
+		"/last_user_comments?user=ann",
+		"/last_topics",
+		"/hot_topics",
+	} {
+		res := stacktest.Get(t, s.nginx+u+"&min_position="+min)
+		if !strings.Contains(u, "?") {
+			res = stacktest.Get(t, s.nginx+u+"?min_position="+min)
+		}
+		if res.Status != 200 || !strings.HasPrefix(string(res.Body), "[") || res.Header.Get("X-Log-Position") == "" {
+			t.Errorf("GET %s: %d %s", u, res.Status, res.Body)
+		}
+	}
+	items := stacktest.Get(t, s.nginx+"/topic_comments?topic_id="+c.Topic+"&min_position="+min)
+	var got []map[string]any
+	items.JSON(t, &got)
+	if len(got) != 2 || got[1]["deleted"] != true || got[1]["content"] != "" {
+		t.Fatalf("topic after edit and delete: %s", items.Body)
+	}
+	if res := stacktest.Do(t, http.MethodHead, s.nginx+"/last_topics", nil); res.Status != 200 || len(res.Body) != 0 {
+		t.Fatalf("HEAD: %d %q", res.Status, res.Body)
+	}
+}
+
+// TestRoutingAndErrors: methods, unknown and internal paths, and the
+// errors nginx produces itself, all JSON.
+func TestRoutingAndErrors(t *testing.T) {
+	s := newStack(t, stackOpts{})
+	c := stacktest.PostComment(t, s.nginx, "", "", "ann", "x")
+	big := strings.Repeat("a", 500000)
+	cases := []struct {
+		method, path string
+		body         any
+		status       int
+		allow        string
+	}{
+		{"POST", "/topic_comments?topic_id=" + c.Topic, "{}", 405, "GET, HEAD"},
+		{"PUT", "/last_topics", nil, 405, "GET, HEAD"},
+		{"DELETE", "/hot_topics", nil, 405, "GET, HEAD"},
+		{"GET", "/post_comment", nil, 405, "POST"},
+		{"HEAD", "/edit_comment", nil, 405, "POST"},
+		{"PATCH", "/delete_comment", "{}", 405, "POST"},
+		{"OPTIONS", "/post_comment", nil, 405, "POST"},
+		{"GET", "/", nil, 404, ""},
+		{"GET", "/nope", nil, 404, ""},
+		{"GET", "/internal/stats", nil, 404, ""},
+		{"POST", "/internal/views", `{"ranges":[]}`, 404, ""},
+		{"GET", "/metrics", nil, 404, ""},
+		{"GET", "/debug/pprof/", nil, 404, ""},
+		{"GET", "/healthz", nil, 404, ""},
+		{"GET", "/readyz", nil, 404, ""},
+		{"GET", "/topic_comments/extra", nil, 404, ""},
+		{"POST", "/post_comment", `{"content":"` + big + `","user":"a"}`, 413, ""},
+		// Errors of the services pass through as they are.
+		{"POST", "/post_comment", `{"content":`, 400, ""},
+		{"GET", "/topic_comments?topic_id=6f1c0e0a-3d5e-4c1b-9a57-0b9d1c2e3f40", nil, 404, ""},
+		{"GET", "/topic_comments?topic_id=" + c.Topic + "&limit=0", nil, 400, ""},
+	}
+	for _, tc := range cases {
+		res := stacktest.Do(t, tc.method, s.nginx+tc.path, tc.body)
+		if res.Status != tc.status {
+			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, res.Status, res.Body, tc.status)
+			continue
+		}
+		if tc.allow != "" && res.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, res.Header.Get("Allow"), tc.allow)
+		}
+		if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("%s %s: Content-Type %q", tc.method, tc.path, res.Header.Get("Content-Type"))
+		}
+		if tc.method != "HEAD" {
+			var body map[string]string
+			res.JSON(t, &body)
+			if body["error"] == "" {
+				t.Errorf("%s %s: body %s has no error", tc.method, tc.path, res.Body)
+			}
+		}
+	}
+}
+
+// TestShardingByTopic: each topic's reads go to one reader, and both
+// readers get a share of the topics.
+func TestShardingByTopic(t *testing.T) {
+	s := newStack(t, stackOpts{})
+	var topics []string
+	var last stacktest.Comment
+	for i := range 30 {
+		last = stacktest.PostComment(t, s.nginx, "", "", "ann", fmt.Sprint("topic ", i))
+		topics = append(topics, last.Topic)
+	}
+	requests := func() []float64 {
+		var out []float64
+		for _, r := range s.readers {
+			out = append(out, readerStats(t, r)["requests"])
+		}
+		return out
+	}
+	min := fmt.Sprint(last.Position)
+	share := make([]int, len(s.readers))
+	for _, topic := range topics {
+		before := requests()
+		for range 5 {
+			if res := stacktest.Get(t, s.nginx+"/topic_comments?topic_id="+topic+"&min_position="+min); res.Status != 200 {
+				t.Fatalf("%d %s", res.Status, res.Body)
+			}
+		}
+		after := requests()
+		served := -1
+		for i := range after {
+			switch after[i] - before[i] {
+			case 0:
+			case 5:
+				served = i
+			default:
+				t.Fatalf("topic %s: reader %d served %v of 5 reads", topic, i, after[i]-before[i])
+			}
+		}
+		if served < 0 {
+			t.Fatalf("topic %s: no reader served all 5 reads", topic)
+		}
+		share[served]++
+	}
+	for i, n := range share {
+		if n == 0 {
+			t.Fatalf("reader %d holds none of 30 topics: %v", i, share)
+		}
+	}
+	t.Logf("topics per reader: %v", share)
+}
+
+// TestReaderKilledAndRejoining: GETs keep succeeding while one reader is
+// killed (nginx retries them on the other), and the restarted reader
+// takes its share again.
+func TestReaderKilledAndRejoining(t *testing.T) {
+	s := newStack(t, stackOpts{})
+	var topics []string
+	for i := range 20 {
+		topics = append(topics, stacktest.PostComment(t, s.nginx, "", "", "ann", fmt.Sprint("topic ", i)).Topic)
+	}
+	var ok, failed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				u := s.nginx + "/topic_comments?topic_id=" + topics[i%len(topics)]
+				if i%3 == 0 {
+					u = s.nginx + "/last_topics"
+				}
+				res, err := http.Get(u)
+				if err == nil {
+					res.Body.Close()
+				}
+				if err != nil || res.StatusCode != 200 {
+					failed.Add(1)
+				} else {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	s.procs["reader1"].kill()
+	time.Sleep(time.Second)
+	// Writes go on meanwhile, and the surviving reader sees them.
+	c := stacktest.PostComment(t, s.nginx, topics[0], "0", "bob", "while reader1 is down")
+	if res := stacktest.Get(t, s.nginx+"/topic_comments?topic_id="+topics[0]+"&min_position="+fmt.Sprint(c.Position)); res.Status != 200 {
+		t.Fatalf("read-your-write with a reader down: %d %s", res.Status, res.Body)
+	}
+	s.startReader(t, 0)
+	before := readerStats(t, s.readers[0])["requests"]
+	stacktest.Eventually(t, 15*time.Second, func() bool { return readerStats(t, s.readers[0])["requests"] > before+20 })
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d of %d GETs failed while a reader was killed and restarted", failed.Load(), failed.Load()+ok.Load())
+	}
+	t.Logf("%d GETs, none failed", ok.Load())
+}
+
+// TestPostRateLimit: POSTs beyond the per-address rate get a JSON 429.
+func TestPostRateLimit(t *testing.T) {
+	s := newStack(t, stackOpts{readers: 1, postRate: "1", postBurst: "2"})
+	codes := map[int]int{}
+	for range 10 {
+		res := stacktest.Do(t, http.MethodPost, s.nginx+"/post_comment", map[string]any{"content": "x", "user": "u"})
+		codes[res.Status]++
+		if res.Status == 429 && !strings.Contains(string(res.Body), `"error"`) {
+			t.Fatalf("429 body %s", res.Body)
+		}
+	}
+	if codes[201] < 1 || codes[429] < 5 {
+		t.Fatalf("status counts %v, want a few 201 and the rest 429", codes)
+	}
+	// GETs are not limited.
+	for range 20 {
+		if res := stacktest.Get(t, s.nginx+"/last_topics"); res.Status != 200 {
+			t.Fatalf("GET limited: %d", res.Status)
+		}
+	}
+}
