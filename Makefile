@@ -1,5 +1,5 @@
 # Parley. `make run` starts the stack, `make test` runs every test.
-.PHONY: run test build demo fuzz clean
+.PHONY: run test build demo bench fuzz clean
 
 build:
 	go build -o bin/ ./cmd/...
@@ -9,6 +9,11 @@ run:
 
 test:
 	bash scripts/test.sh
+
+# Benchmarks beside their ceilings (quick profile; LONG=1 for the long one);
+# results go to docs/BENCHMARKS.md and docs/bench/chart.png.
+bench:
+	bash scripts/bench.sh
 
 # A few threads through the running stack's public API.
 demo:

@@ -22,6 +22,7 @@ type Config struct {
 	RefreshBatch      int           `env:"REFRESH_BATCH" envDefault:"5000"`
 	MinPositionWait   time.Duration `env:"MIN_POSITION_WAIT" envDefault:"2s"`
 	MaxStaleness      time.Duration `env:"MAX_STALENESS" envDefault:"10s"`
+	ViewCounting      bool          `env:"VIEW_COUNTING" envDefault:"true"`
 	ViewFlushInterval time.Duration `env:"VIEW_FLUSH_INTERVAL" envDefault:"1s"`
 	ViewPendingMax    int           `env:"VIEW_PENDING_MAX" envDefault:"1000000"`
 	CacheMaxBytes     int64         `env:"CACHE_MAX_BYTES" envDefault:"1073741824"`

@@ -130,7 +130,7 @@ func (h *Handlers) topicComments(c echo.Context) error {
 	if notModified(c, etag) {
 		return nil
 	}
-	if c.Request().Method == http.MethodGet {
+	if c.Request().Method == http.MethodGet && h.cfg.ViewCounting {
 		h.views.Record(page.View)
 	}
 	return httpx.WriteJSON(c, http.StatusOK, page.Body)

@@ -47,6 +47,7 @@ func (p *Projection) Load(ctx context.Context, src snapshotSource) error {
 func (p *Projection) reset() {
 	p.topics = map[comment.TopicID]*topic{}
 	p.users = map[string]*userList{}
+	p.loading = map[*topic]struct{}{}
 	p.byActivity.Clear(false)
 	p.byHot.Clear(false)
 	p.resident = 0

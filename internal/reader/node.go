@@ -60,7 +60,8 @@ func (n *node) appendJSON(b []byte) []byte {
 // the parent's path text, or nil for the root.
 func (n *node) render(parentPath []byte, content string, create, update time.Time) {
 	user := n.user
-	b := make([]byte, 0, 150+len(parentPath)+len(user)+len(content)+len(content)/8)
+	// The fixed part is about 200 bytes; escapes rarely add more than an eighth.
+	b := make([]byte, 0, 224+2*len(parentPath)+len(user)+len(content)+len(content)/8)
 	b = append(b, `{"comment_id":`...)
 	b = strconv.AppendInt(b, int64(n.id), 10)
 	b = append(b, `,"parent_id":`...)
@@ -96,8 +97,8 @@ func (n *node) render(parentPath []byte, content string, create, update time.Tim
 	b = append(b, `","deleted":`...)
 	b = strconv.AppendBool(b, n.deleted)
 	b = append(b, '}')
-	if cap(b)-len(b) > 64 {
-		b = append([]byte(nil), b...) // do not keep the estimate's slack
+	if cap(b)-len(b) > 64+len(b)/8 {
+		b = append([]byte(nil), b...) // do not keep a grown buffer's slack
 	}
 	n.buf = b
 	n.create, n.update = create.UnixMilli(), update.UnixMilli()

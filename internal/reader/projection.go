@@ -86,6 +86,7 @@ type Projection struct {
 	byHot      *btree.BTreeG[hotItem]
 	users      map[string]*userList
 	resident   int64 // bytes of resident trees
+	loading    map[*topic]struct{} // topics with a pendingLoad
 	maxBytes   int64
 	hot        hotParams
 	src        topicSource
@@ -111,6 +112,7 @@ func NewProjection(maxBytes int64, hot hotParams, src topicSource, log *zap.Logg
 		byActivity: btree.NewG(32, lessAct),
 		byHot:      btree.NewG(32, lessHot),
 		users:      map[string]*userList{},
+		loading:    map[*topic]struct{}{},
 		maxBytes:   maxBytes,
 		hot:        hot,
 		src:        src,
@@ -373,8 +375,10 @@ func (p *Projection) applyTree(t *topic, e *comment.Event, r *comment.ViewRange)
 }
 
 // installReady installs loaded trees whose snapshot the log has reached.
+// It looks only at the topics being loaded, so a refresh costs the same
+// whatever the number of topics.
 func (p *Projection) installReady() {
-	for _, t := range p.topics {
+	for t := range p.loading {
 		if pl := t.pending; pl != nil && pl.loaded != nil && pl.at <= p.applied.Load() {
 			p.install(t, pl)
 		}
@@ -385,6 +389,7 @@ func (p *Projection) install(t *topic, pl *pendingLoad) {
 	t.tree = pl.loaded
 	t.root = t.tree.nodes[0]
 	t.pending = nil
+	delete(p.loading, t)
 	t.version = max(t.version, pl.at)
 	t.cache.Store(nil)
 	p.resident += t.tree.bytes
@@ -440,6 +445,7 @@ func (p *Projection) ensureResident(ctx context.Context, t *topic) error {
 	if pl == nil {
 		pl = &pendingLoad{done: make(chan struct{})}
 		t.pending = pl
+		p.loading[t] = struct{}{}
 		p.loads.Add(1)
 		go p.load(t, pl)
 	}
@@ -461,6 +467,7 @@ func (p *Projection) load(t *topic, pl *pendingLoad) {
 	defer p.mu.Unlock()
 	if err != nil {
 		t.pending = nil
+		delete(p.loading, t)
 		pl.err = err
 		close(pl.done)
 		return

@@ -2,6 +2,7 @@ package reader
 
 import (
 	"context"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,10 @@ func (r *Refresher) Run(ctx context.Context) {
 		start := time.Now()
 		err := r.proj.Load(ctx, r.snaps)
 		if err == nil {
+			// The load leaves behind garbage as large as the state (row
+			// buffers, decoded strings); give it back to the OS now rather
+			// than carry it until the heap next doubles.
+			debug.FreeOSMemory()
 			r.log.Info("snapshot loaded", zap.Int64("position", r.proj.Applied()),
 				zap.Duration("took", time.Since(start)), zap.Any("stats", r.proj.Stats()))
 			break

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// loadResult is one attack's outcome.
+type loadResult struct {
+	rps      float64 // successful requests per second
+	p50, p99 time.Duration
+	max      time.Duration
+	requests uint64
+	success  float64
+	codes    map[string]int
+	errors   []string
+}
+
+// attack runs targets at full speed from conc workers for dur. Bodies are
+// read and discarded (not kept), so the generator's memory stays flat.
+func attack(name string, conc int, dur time.Duration, tr vegeta.Targeter) loadResult {
+	a := vegeta.NewAttacker(
+		vegeta.Workers(uint64(conc)), vegeta.MaxWorkers(uint64(conc)), vegeta.Connections(conc),
+		vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second), vegeta.MaxBody(0), vegeta.Redirects(0),
+	)
+	var m vegeta.Metrics
+	for res := range a.Attack(tr, vegeta.Rate{Freq: 0}, dur, name) {
+		m.Add(res)
+	}
+	m.Close()
+	return loadResult{
+		rps: m.Throughput, p50: m.Latencies.P50, p99: m.Latencies.P99, max: m.Latencies.Max,
+		requests: m.Requests, success: m.Success, codes: m.StatusCodes, errors: m.Errors,
+	}
+}
+
+// attackSplit is attack with separate figures per HTTP method.
+func attackSplit(name string, conc int, dur time.Duration, tr vegeta.Targeter) map[string]loadResult {
+	a := vegeta.NewAttacker(
+		vegeta.Workers(uint64(conc)), vegeta.MaxWorkers(uint64(conc)), vegeta.Connections(conc),
+		vegeta.KeepAlive(true), vegeta.Timeout(30*time.Second), vegeta.MaxBody(0), vegeta.Redirects(0),
+	)
+	ms := map[string]*vegeta.Metrics{"ALL": {}}
+	for res := range a.Attack(tr, vegeta.Rate{Freq: 0}, dur, name) {
+		ms["ALL"].Add(res)
+		m := ms[res.Method]
+		if m == nil {
+			m = &vegeta.Metrics{}
+			ms[res.Method] = m
+		}
+		m.Add(res)
+	}
+	out := map[string]loadResult{}
+	for k, m := range ms {
+		m.Close()
+		out[k] = loadResult{rps: m.Throughput, p50: m.Latencies.P50, p99: m.Latencies.P99, max: m.Latencies.Max,
+			requests: m.Requests, success: m.Success, codes: m.StatusCodes, errors: m.Errors}
+	}
+	return out
+}
+
+func staticGet(url string) vegeta.Targeter {
+	return vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url})
+}
+
+// percentiles of a sample, in place.
+func percentiles(d []time.Duration, ps ...float64) []time.Duration {
+	if len(d) == 0 {
+		return make([]time.Duration, len(ps))
+	}
+	slices.Sort(d)
+	out := make([]time.Duration, len(ps))
+	for i, p := range ps {
+		k := int(p*float64(len(d)-1) + 0.5)
+		out[i] = d[min(k, len(d)-1)]
+	}
+	return out
+}

@@ -1,0 +1,180 @@
+// Command bench measures Parley on this machine, each figure beside a
+// ceiling measured in the same run: reads through nginx against the same
+// nginx in front of a trivial server, writes against single-row INSERTs
+// into the same Postgres, freshness with and without NOTIFY, start-up and
+// memory with a million stored comments, the database cost of views, and
+// the Go micro-benchmarks. `make bench` runs it (-long for the long profile).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+type harness struct {
+	bins, work, nginxBin, admin string
+	long                        bool
+	dur                         time.Duration
+	procs                       []*proc
+	rows                        []row
+	charts                      []bar
+	notes                       []string
+	micros                      []string
+}
+
+// row is one figure of the summary.
+type row struct {
+	Section, Name string
+	Value         string
+	Ceiling       string
+	Ratio         string
+	Goal          string
+}
+
+// bar is one figure of the chart.
+type bar struct {
+	Group, Name     string
+	RPS             float64
+	P50, P99        time.Duration
+	IsCeiling       bool
+}
+
+func main() {
+	h := &harness{}
+	flag.StringVar(&h.bins, "bins", "bin", "directory with writer, reader and nginxconf")
+	flag.StringVar(&h.nginxBin, "nginx", "nginx", "nginx binary")
+	flag.StringVar(&h.admin, "db", os.Getenv("DATABASE_URL"), "Postgres admin URL; benchmark databases are created there")
+	flag.BoolVar(&h.long, "long", false, "the long profile: longer runs, more samples")
+	report := flag.String("report", "", "write the Markdown report to this file")
+	chart := flag.String("chart", "", "write the chart PNG to this file")
+	static := flag.String("static", "", "internal: serve -file at this address and nothing else")
+	file := flag.String("file", "", "internal: the body -static serves")
+	flag.Parse()
+	if *static != "" {
+		serveStatic(*static, *file)
+		return
+	}
+	if h.admin == "" {
+		fail(fmt.Errorf("set DATABASE_URL or -db"))
+	}
+	h.dur = 5 * time.Second
+	if h.long {
+		h.dur = 30 * time.Second
+	}
+	var err error
+	h.work, err = os.MkdirTemp("", "parley-bench")
+	fail(err)
+	defer os.RemoveAll(h.work)
+	defer h.stopAll()
+
+	began := time.Now()
+	ctx := context.Background()
+	for _, step := range []func(context.Context) error{h.readsAndWrites, h.scale, h.micro} {
+		if err := step(ctx); err != nil {
+			h.stopAll()
+			fail(err)
+		}
+	}
+	h.notes = append(h.notes, fmt.Sprintf("whole run: %s", time.Since(began).Round(time.Second)))
+	md := h.markdown()
+	fmt.Println(md)
+	if *report != "" {
+		fail(writeBetweenMarkers(*report, md))
+	}
+	if *chart != "" {
+		fail(h.chart(*chart))
+	}
+}
+
+func (h *harness) stopAll() {
+	for i := len(h.procs) - 1; i >= 0; i-- {
+		h.procs[i].stop()
+	}
+	h.procs = nil
+}
+
+func (h *harness) add(section, name, value, ceiling, ratio, goal string) {
+	r := row{Section: section, Name: name, Value: value, Ceiling: ceiling, Ratio: ratio, Goal: goal}
+	h.rows = append(h.rows, r)
+	fmt.Fprintf(os.Stderr, "  %-10s %-58s %-32s %-24s %-8s %s\n", section, name, value, ceiling, ratio, goal)
+}
+
+// serveStatic is the trivial server of the read ceiling: it answers every
+// request with the same bytes, as fast as net/http can.
+func serveStatic(addr, file string) {
+	body, err := os.ReadFile(file)
+	fail(err)
+	fail(http.ListenAndServe(addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		_, _ = w.Write(body)
+	})))
+}
+
+func (h *harness) newDB(ctx context.Context, name string) (string, error) {
+	conn, err := pgxConnect(ctx, h.admin)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", err
+	}
+	return withDatabase(h.admin, name)
+}
+
+// micro runs the Go micro-benchmarks of the hot paths.
+func (h *harness) micro(ctx context.Context) error {
+	benchtime := "300ms"
+	if h.long {
+		benchtime = "2s"
+	}
+	root, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "XXX", "-bench", ".", "-benchmem", "-benchtime", benchtime,
+		"./internal/reader", "./internal/writer")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("micro-benchmarks: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "Benchmark") {
+			h.micros = append(h.micros, line)
+		}
+	}
+	return nil
+}
+
+func fail(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// writeBetweenMarkers replaces what lies between the bench markers of the
+// report file, keeping the prose around them.
+func writeBetweenMarkers(path, md string) error {
+	const begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(old)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %s … %s markers", path, begin, end)
+	}
+	return os.WriteFile(path, []byte(s[:i+len(begin)]+"\n"+md+"\n"+s[j:]), 0o644)
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"runtime"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley/parley/internal/store"
+)
+
+func mb(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/1e6) }
+
+// scale: section 4. Start-up and memory of a reader over a million stored
+// comments and over one 50,000-comment topic; a full read of that topic;
+// the cost of one refresh with a million comments stored against a thousand.
+func (h *harness) scale(ctx context.Context) error {
+	type store_ struct {
+		name             string
+		topics, perTopic int
+	}
+	refresh := map[string]time.Duration{}
+	for _, st := range []store_{{"bench_1m", 10000, 100}, {"bench_1k", 10, 100}, {"bench_50k", 1, 50000}} {
+		db, err := h.newDB(ctx, st.name)
+		if err != nil {
+			return err
+		}
+		began := time.Now()
+		if err := bulkStore(ctx, db, st.topics, st.perTopic, 300); err != nil {
+			return fmt.Errorf("bulk load: %w", err)
+		}
+		n := st.topics * st.perTopic
+		h.notes = append(h.notes, fmt.Sprintf("%s: %d comments in %d topics (300-byte contents) bulk-loaded with COPY in %s",
+			st.name, n, st.topics, time.Since(began).Round(100*time.Millisecond)))
+		raw, table, err := rawBytes(ctx, db)
+		if err != nil {
+			return err
+		}
+		w, err := h.startWriter(db)
+		if err != nil {
+			return err
+		}
+		r, startup, err := h.startReader("reader-"+st.name, db, w.addr, nil)
+		if err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+		rss := r.rssBytes()
+		label := fmt.Sprintf("%d comments in %d topics", n, st.topics)
+		if st.name != "bench_1k" {
+			h.add("scale", "reader start-up (to /readyz), "+label, fmt.Sprintf("%.2f s", startup.Seconds()), "", "", "≤ 5 s")
+			h.add("scale", "reader RSS after load, "+label, mb(rss), "raw data "+mb(raw)+", table "+mb(table),
+				fmt.Sprintf("%.2f× raw", float64(rss)/float64(raw)), "≤ 2× raw")
+			h.add("scale", "reader RSS per stored comment, "+label, fmt.Sprintf("%d B", rss/int64(n)),
+				fmt.Sprintf("raw %d B", raw/int64(n)), "", "")
+		}
+		if st.name == "bench_50k" {
+			if err := h.bigTopic(r, w); err != nil {
+				return err
+			}
+		} else {
+			d, err := h.refreshCost(ctx, db, w.addr, r.addr)
+			if err != nil {
+				return err
+			}
+			refresh[st.name] = d
+		}
+		r.stop()
+		w.stop()
+	}
+	h.add("scale", "one refresh (read 1 new event + apply), 1,000,000 stored", ms(refresh["bench_1m"]),
+		ms(refresh["bench_1k"])+" with 1,000 stored", ratio(float64(refresh["bench_1m"]), float64(refresh["bench_1k"])), "≈ 1× (not growing with the store)")
+	return nil
+}
+
+// refreshCost measures the tail query for one new event, 100 times, p50,
+// from this process with the reader's own store code.
+func (h *harness) refreshCost(ctx context.Context, db, writer, reader string) (time.Duration, error) {
+	pool, err := pgxpool.New(ctx, db)
+	if err != nil {
+		return 0, err
+	}
+	defer pool.Close()
+	rd := store.NewReader(pool, store.Config{StatementTimeout: 5 * time.Second, ConnectTimeout: 2 * time.Second})
+	api := apiClient{"http://" + writer}
+	var lat []time.Duration
+	for range 100 {
+		head, err := rd.Head(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := api.post("/post_comment", map[string]any{"user": "r", "content": "refresh"}); err != nil {
+			return 0, err
+		}
+		t0 := time.Now()
+		evs, err := rd.Events(ctx, head, 5000)
+		if err != nil || len(evs) != 1 {
+			return 0, fmt.Errorf("refresh read %d events, %v", len(evs), err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	return percentiles(lat, 0.5)[0], nil
+}
+
+// bigTopic times full GETs of the 50,000-comment topic from the reader:
+// time to first byte and throughput, the first (rendered) and the next
+// (from the page cache).
+func (h *harness) bigTopic(r, w *proc) error {
+	b, err := apiClient{"http://" + r.addr}.get("/last_topics?limit=1")
+	if err != nil {
+		return err
+	}
+	var topic string
+	if _, err := fmt.Sscanf(string(b), `[{"topic_id":%q`, &topic); err != nil {
+		topic = string(b[14:50])
+	}
+	url := "http://" + r.addr + "/topic_comments?topic_id=" + topic
+	get := func() (ttfb, total time.Duration, n int64, err error) {
+		var first time.Time
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotFirstResponseByte: func() { first = time.Now() },
+		}))
+		t0 := time.Now()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		n, err = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return first.Sub(t0), time.Since(t0), n, err
+	}
+	ttfb, total, n, err := get()
+	if err != nil {
+		return err
+	}
+	h.add("scale", "full GET of the 50,000-comment topic, first (renders)", fmt.Sprintf("TTFB %s, %s in %s, %.0f MB/s", ms(ttfb), mb(n), ms(total), float64(n)/total.Seconds()/1e6), "", "", "")
+	var ttfbs, totals []time.Duration
+	for range 10 {
+		t, tot, _, err := get()
+		if err != nil {
+			return err
+		}
+		ttfbs, totals = append(ttfbs, t), append(totals, tot)
+	}
+	t50, tot50 := percentiles(ttfbs, 0.5)[0], percentiles(totals, 0.5)[0]
+	h.add("scale", "full GET of the 50,000-comment topic, again (median of 10)", fmt.Sprintf("TTFB %s, %s in %s, %.0f MB/s", ms(t50), mb(n), ms(tot50), float64(n)/tot50.Seconds()/1e6), "", "", "")
+	runtime.GC()
+	return nil
+}

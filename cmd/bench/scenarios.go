@@ -1,0 +1,399 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+func pgxConnect(ctx context.Context, u string) (*pgx.Conn, error) { return pgx.Connect(ctx, u) }
+
+func withDatabase(raw, db string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + db
+	return u.String(), nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func loadFig(l loadResult) string {
+	s := fmt.Sprintf("%.0f/s p50 %s p99 %s", l.rps, ms(l.p50), ms(l.p99))
+	if l.success < 1 {
+		s += fmt.Sprintf(" (%.1f%% ok %v)", l.success*100, l.codes)
+	}
+	return s
+}
+
+type apiClient struct{ base string }
+
+func (c apiClient) post(route string, body any) (map[string]any, error) {
+	raw, _ := json.Marshal(body)
+	res, err := http.Post(c.base+route, "application/json", bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("POST %s: %d %s", route, res.StatusCode, b)
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m)
+}
+
+func (c apiClient) get(path string) ([]byte, error) {
+	res, err := http.Get(c.base + path)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		return nil, fmt.Errorf("GET %s: %d %s", path, res.StatusCode, b)
+	}
+	return b, err
+}
+
+var sentence = strings.Repeat("Honest benchmarks compare a figure to a ceiling measured in the same run, on the same machine, under the same load. ", 4)
+
+// readsAndWrites: sections 1 (reads), 2 (writes), 3 (freshness) and 5 (views).
+func (h *harness) readsAndWrites(ctx context.Context) error {
+	db, err := h.newDB(ctx, "bench_api")
+	if err != nil {
+		return err
+	}
+	s, err := h.startServices(db, nil)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	api := apiClient{s.url}
+
+	// The read target: a topic of 20 comments, about 3 KB as JSON.
+	root, err := api.post("/post_comment", map[string]any{"user": "ada", "content": sentence[:150]})
+	if err != nil {
+		return err
+	}
+	topic := root["topic_id"].(string)
+	var last float64
+	for i := 1; i < 20; i++ {
+		parent := "0"
+		if i > 5 {
+			parent = fmt.Sprintf("0/%d", 1+i%5)
+		}
+		r, err := api.post("/post_comment", map[string]any{"topic_id": topic, "parent_path": parent, "user": fmt.Sprint("user", i), "content": sentence[:140]})
+		if err != nil {
+			return err
+		}
+		last = r["position"].(float64)
+	}
+	// Many topics for the mixed load and the writes.
+	topics := make([]string, 200)
+	for i := range topics {
+		r, err := api.post("/post_comment", map[string]any{"user": "bob", "content": sentence[:150]})
+		if err != nil {
+			return err
+		}
+		topics[i] = r["topic_id"].(string)
+		for j := range 4 {
+			if r, err = api.post("/post_comment", map[string]any{"topic_id": topics[i], "user": fmt.Sprint("u", j), "content": sentence[:140]}); err != nil {
+				return err
+			}
+		}
+		last = r["position"].(float64)
+	}
+	path := fmt.Sprintf("/topic_comments?topic_id=%s", topic)
+	body, err := api.get(fmt.Sprintf("%s&min_position=%.0f", path, last))
+	if err != nil {
+		return err
+	}
+	for _, r := range s.readers { // both readers hold everything before the runs
+		if _, err := (apiClient{"http://" + r.addr}).get(fmt.Sprintf("/readyz?min_position=%.0f", last)); err != nil {
+			return err
+		}
+	}
+	bodyFile := filepath.Join(h.work, "topic.json")
+	if err := os.WriteFile(bodyFile, body, 0o644); err != nil {
+		return err
+	}
+	h.notes = append(h.notes, fmt.Sprintf("read target: one topic of 20 comments, %d bytes of JSON", len(body)))
+
+	// The ceiling: the same nginx configuration in front of two trivial
+	// servers that return the same bytes.
+	var statics []string
+	for i := range 2 {
+		addr := freeAddr()
+		self, _ := os.Executable()
+		p, err := h.start(fmt.Sprintf("static%d", i+1), self, nil, "-static", addr, "-file", bodyFile)
+		if err != nil {
+			return err
+		}
+		p.addr = addr
+		if err := waitHTTP(p, "http://"+addr+"/", 10*time.Second); err != nil {
+			return err
+		}
+		statics = append(statics, addr)
+	}
+	ceilNginx, ceilURL, err := h.startNginx("nginx-ceiling", statics, s.writer.addr)
+	if err != nil {
+		return err
+	}
+	defer ceilNginx.stop()
+	if err := waitHTTP(ceilNginx, ceilURL+path, 10*time.Second); err != nil {
+		return err
+	}
+
+	const conc = 64
+	viewsBefore, _ := h.countViews(ctx, db)
+	vStart := time.Now()
+	viaNginx := attack("reads", conc, h.dur, staticGet(s.url+path))
+	vElapsed := time.Since(vStart)
+	time.Sleep(1500 * time.Millisecond) // the last flush
+	viewsAfter, _ := h.countViews(ctx, db)
+	ceiling := attack("ceiling", conc, h.dur, staticGet(ceilURL+path))
+	h.add("reads", "GET /topic_comments (20 comments) via nginx, 2 readers", loadFig(viaNginx), loadFig(ceiling), ratio(viaNginx.rps, ceiling.rps), "≥ 0.90×")
+	h.charts = append(h.charts, bar{"reads via nginx", "parley", viaNginx.rps, viaNginx.p50, viaNginx.p99, false},
+		bar{"reads via nginx", "ceiling", ceiling.rps, ceiling.p50, ceiling.p99, true})
+
+	direct := attack("direct", conc, h.dur, staticGet("http://"+s.readers[0].addr+path))
+	staticDirect := attack("static", conc, h.dur, staticGet("http://"+statics[0]+path))
+	h.add("reads", "GET /topic_comments, one reader direct", loadFig(direct), loadFig(staticDirect), ratio(direct.rps, staticDirect.rps), "≥ 0.90×")
+	h.charts = append(h.charts, bar{"reader direct", "parley", direct.rps, direct.p50, direct.p99, false},
+		bar{"reader direct", "ceiling", staticDirect.rps, staticDirect.p50, staticDirect.p99, true})
+
+	// Mixed: 95% GET / 5% POST over 200 topics.
+	var n atomic.Int64
+	mixed := attackSplit("mixed", conc, h.dur, func(t *vegeta.Target) error {
+		i := n.Add(1)
+		tp := topics[rand.IntN(len(topics))]
+		if i%20 == 0 {
+			t.Method, t.URL = http.MethodPost, s.url+"/post_comment"
+			t.Body = []byte(fmt.Sprintf(`{"topic_id":%q,"user":"mix%d","content":%q}`, tp, i%100, sentence[:140]))
+			t.Header = http.Header{"Content-Type": {"application/json"}}
+			return nil
+		}
+		t.Method, t.URL, t.Body, t.Header = http.MethodGet, s.url+"/topic_comments?topic_id="+tp, nil, nil
+		return nil
+	})
+	h.add("reads", "mixed 95% GET / 5% POST, 200 topics, via nginx", loadFig(mixed["ALL"]), loadFig(ceiling), ratio(mixed["ALL"].rps, ceiling.rps), "–")
+	h.add("reads", "  of which GET", loadFig(mixed["GET"]), "", "", "")
+	h.add("reads", "  of which POST", loadFig(mixed["POST"]), "", "", "")
+	h.charts = append(h.charts, bar{"mixed 95/5", "parley", mixed["ALL"].rps, mixed["ALL"].p50, mixed["ALL"].p99, false})
+
+	if err := h.writes(ctx, s, db, topics); err != nil {
+		return err
+	}
+
+	// Views: the writer transactions the read run caused, and what counting costs.
+	viewTx := float64(viewsAfter-viewsBefore) / vElapsed.Seconds()
+	h.add("views", "view batches appended per second during the read run", fmt.Sprintf("%.2f tx/s", viewTx),
+		"readers ÷ VIEW_FLUSH_INTERVAL = 2/s", "", "≈ 1–2/s (only the reader holding the topic gets its reads)")
+	if err := h.restartReaders(s, []string{"VIEW_COUNTING=false"}); err != nil {
+		return err
+	}
+	noCount := attack("reads-nocount", conc, h.dur, staticGet(s.url+path))
+	h.add("views", "GET via nginx with view counting off", loadFig(noCount), "counting on: "+fmt.Sprintf("%.0f/s", viaNginx.rps),
+		ratio(viaNginx.rps, noCount.rps), "on ÷ off ≈ 1")
+
+	// Freshness, with and without NOTIFY.
+	if err := h.restartReaders(s, nil); err != nil {
+		return err
+	}
+	samples := 200
+	if h.long {
+		samples = 1000
+	}
+	f, err := h.freshness(s, topics, samples, 20*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	h.add("freshness", "write → visible on both readers, NOTIFY on", fmt.Sprintf("p50 %s p99 %s max %s", ms(f[0]), ms(f[1]), ms(f[2])), "", "", "p99 ≤ 50 ms")
+	if err := h.restartReaders(s, []string{"REFRESH_NOTIFY=false"}); err != nil {
+		return err
+	}
+	f, err = h.freshness(s, topics, samples/2, 50*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	h.add("freshness", "write → visible on both readers, NOTIFY off (REFRESH_INTERVAL=1s)", fmt.Sprintf("p50 %s p99 %s max %s", ms(f[0]), ms(f[1]), ms(f[2])), "", "", "≤ REFRESH_INTERVAL")
+	return nil
+}
+
+func (h *harness) countViews(ctx context.Context, db string) (int64, error) {
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int64
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM events WHERE kind = 'views'`).Scan(&n)
+	return n, err
+}
+
+// writes: POST /post_comment via nginx at concurrency 32, against 32
+// goroutines doing single-row INSERTs with pgx into the same Postgres.
+func (h *harness) writes(ctx context.Context, s *services, db string, topics []string) error {
+	const conc = 32
+	var n atomic.Int64
+	posts := attack("writes", conc, h.dur, func(t *vegeta.Target) error {
+		i := n.Add(1)
+		t.Method, t.URL = http.MethodPost, s.url+"/post_comment"
+		t.Body = []byte(fmt.Sprintf(`{"topic_id":%q,"user":"w%d","content":%q}`, topics[int(i)%len(topics)], i%1000, sentence[:140]+sentence[:140]))
+		t.Header = http.Header{"Content-Type": {"application/json"}}
+		return nil
+	})
+	pool, err := pgxpool.New(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `CREATE TABLE bench_insert (topic_id uuid, comment_id int, user_name text, content text, create_time timestamptz)`); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var lat []time.Duration
+	var rows atomic.Int64
+	deadline := time.Now().Add(h.dur)
+	start := time.Now()
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			topic := [16]byte{byte(w)}
+			for i := 0; time.Now().Before(deadline); i++ {
+				t0 := time.Now()
+				_, err := pool.Exec(ctx, `INSERT INTO bench_insert VALUES ($1, $2, $3, $4, now())`, topic, i, "writer", sentence[:140]+sentence[:140])
+				if err == nil {
+					rows.Add(1)
+					mine = append(mine, time.Since(t0))
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	ps := percentiles(lat, 0.5, 0.99)
+	ceilRPS := float64(rows.Load()) / elapsed.Seconds()
+	ceil := fmt.Sprintf("%.0f/s p50 %s p99 %s", ceilRPS, ms(ps[0]), ms(ps[1]))
+	h.add("writes", "POST /post_comment via nginx, concurrency 32", loadFig(posts), ceil+" (INSERTs)", ratio(posts.rps, ceilRPS), "≥ 1.0×")
+	h.charts = append(h.charts, bar{"writes c=32", "parley", posts.rps, posts.p50, posts.p99, false},
+		bar{"writes c=32", "ceiling", ceilRPS, ps[0], ps[1], true})
+	return nil
+}
+
+// positionPoller records when a reader's applied position changes.
+type positionPoller struct {
+	mu    sync.Mutex
+	times []time.Time
+	pos   []int64
+}
+
+func (p *positionPoller) run(ctx context.Context, addr string) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	var last int64 = -1
+	for ctx.Err() == nil {
+		res, err := client.Get("http://" + addr + "/readyz")
+		if err == nil {
+			var n int64
+			fmt.Sscan(res.Header.Get("X-Log-Position"), &n)
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if n != last {
+				p.mu.Lock()
+				p.times, p.pos = append(p.times, time.Now()), append(p.pos, n)
+				p.mu.Unlock()
+				last = n
+			}
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
+}
+
+// seen is when the reader first showed position pos or later.
+func (p *positionPoller) seen(pos int64) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, q := range p.pos {
+		if q >= pos {
+			return p.times[i], true
+		}
+	}
+	return time.Time{}, false
+}
+
+// freshness posts samples comments, every gap, and measures from the
+// writer's answer until every reader shows the comment's position (polled
+// every 0.5 ms, which bounds the resolution). It returns p50, p99, max.
+func (h *harness) freshness(s *services, topics []string, samples int, gap time.Duration) ([]time.Duration, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pollers := make([]*positionPoller, len(s.readers))
+	var wg sync.WaitGroup
+	for i, r := range s.readers {
+		pollers[i] = &positionPoller{}
+		wg.Add(1)
+		go func() { defer wg.Done(); pollers[i].run(ctx, r.addr) }()
+	}
+	writer := apiClient{"http://" + s.writer.addr}
+	type sample struct {
+		pos int64
+		at  time.Time
+	}
+	var sent []sample
+	for i := range samples {
+		r, err := writer.post("/post_comment", map[string]any{"topic_id": topics[i%len(topics)], "user": "fresh", "content": "fresh"})
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return nil, err
+		}
+		sent = append(sent, sample{int64(r["position"].(float64)), time.Now()})
+		time.Sleep(gap)
+	}
+	time.Sleep(2 * time.Second)
+	cancel()
+	wg.Wait()
+	var lat []time.Duration
+	for _, smp := range sent {
+		var worst time.Duration
+		for _, p := range pollers {
+			t, ok := p.seen(smp.pos)
+			if !ok {
+				return nil, fmt.Errorf("position %d never became visible", smp.pos)
+			}
+			worst = max(worst, t.Sub(smp.at))
+		}
+		lat = append(lat, max(worst, 0))
+	}
+	return percentiles(lat, 0.5, 0.99, 1), nil
+}
+

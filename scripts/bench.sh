@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# bench.sh: the benchmark harness (`make bench`; `make bench LONG=1` for the
+# long profile). Starts a throwaway Postgres with durable defaults (fsync
+# on) unless DATABASE_URL is set, builds the binaries, runs cmd/bench, and
+# writes the results and chart into docs/BENCHMARKS.md and docs/bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin
+
+if [[ -z ${DATABASE_URL:-} ]]; then
+	tmp=$(mktemp -d /tmp/parley-bench.XXXXXX)
+	chmod 755 "$tmp"
+	trap 'scripts/pg.sh stop "$tmp"; rm -rf "$tmp"' EXIT
+	DATABASE_URL=$(PG_EXTRA_OPTS="-c max_wal_size=4GB" scripts/pg.sh start "$tmp")
+	export DATABASE_URL
+fi
+nginx_bin=$(scripts/ensure-nginx.sh)
+go build -o bin/ ./cmd/...
+mkdir -p docs/bench
+args=(-bins bin -nginx "$nginx_bin" -report docs/BENCHMARKS.md -chart docs/bench/chart.png)
+if [[ -n ${LONG:-} ]]; then args+=(-long); fi
+bin/bench "${args[@]}"
