@@ -40,10 +40,10 @@ type row struct {
 
 // bar is one figure of the chart.
 type bar struct {
-	Group, Name     string
-	RPS             float64
-	P50, P99        time.Duration
-	IsCeiling       bool
+	Group, Name string
+	RPS         float64
+	P50, P99    time.Duration
+	IsCeiling   bool
 }
 
 func main() {

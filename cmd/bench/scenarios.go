@@ -396,4 +396,3 @@ func (h *harness) freshness(s *services, topics []string, samples int, gap time.
 	}
 	return percentiles(lat, 0.5, 0.99, 1), nil
 }
-

@@ -85,7 +85,7 @@ type Projection struct {
 	byActivity *btree.BTreeG[actItem]
 	byHot      *btree.BTreeG[hotItem]
 	users      map[string]*userList
-	resident   int64 // bytes of resident trees
+	resident   int64               // bytes of resident trees
 	loading    map[*topic]struct{} // topics with a pendingLoad
 	maxBytes   int64
 	hot        hotParams
