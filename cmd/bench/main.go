@@ -56,7 +56,16 @@ func main() {
 	chart := flag.String("chart", "", "write the chart PNG to this file")
 	static := flag.String("static", "", "internal: serve -file at this address and nothing else")
 	file := flag.String("file", "", "internal: the body -static serves")
+	fill := flag.String("fill", "", "only bulk-load the database -db into this shape, topics×comments (e.g. 10000x100), and exit")
 	flag.Parse()
+	if *fill != "" {
+		var topics, per int
+		if _, err := fmt.Sscanf(*fill, "%dx%d", &topics, &per); err != nil {
+			fail(fmt.Errorf("-fill: %w", err))
+		}
+		fail(bulkStore(context.Background(), h.admin, topics, per, 300))
+		return
+	}
 	if *static != "" {
 		serveStatic(*static, *file)
 		return

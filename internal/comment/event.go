@@ -169,8 +169,22 @@ const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 // FormatTime renders t for clients.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
-// AppendTime appends t as clients see it.
-func AppendTime(b []byte, t time.Time) []byte { return t.UTC().AppendFormat(b, TimeLayout) }
+// AppendTime appends t as clients see it (TimeLayout), without allocating:
+// it runs for every comment a reader loads.
+func AppendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, TimeLayout)
+	}
+	ms := t.Nanosecond() / 1e6
+	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+	return b
+}
 
 // Now is the writer's clock, truncated to what clients can see, so that a
 // time a client reads back compares exactly with the stored one.

@@ -62,3 +62,22 @@ func TestFormatTime(t *testing.T) {
 		t.Fatalf("FormatTime whole second = %q", got)
 	}
 }
+
+func TestAppendTimeMatchesLayout(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 22, 23, 19, 36, 123456789, time.UTC),
+		time.Date(1999, 1, 2, 3, 4, 5, 6e6, time.FixedZone("x", -7200)),
+		time.Date(2000, 2, 29, 0, 0, 0, 999999999, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(0, 0),
+	} {
+		if got, want := string(AppendTime(nil, tm)), tm.UTC().Format(TimeLayout); got != want {
+			t.Errorf("%v: %s, want %s", tm, got, want)
+		}
+	}
+	var buf [32]byte
+	if n := testing.AllocsPerRun(100, func() { AppendTime(buf[:0], time.Now()) }); n != 0 {
+		t.Errorf("AppendTime allocates %v times", n)
+	}
+}

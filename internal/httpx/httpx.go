@@ -78,7 +78,7 @@ func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
 		switch {
 		case code >= 500 && code != http.StatusServiceUnavailable && code != StatusStorageTimeout:
 			log.Error("request failed", zap.String("path", c.Path()), zap.Error(err))
-		case code >= 500:
+		case code >= 500 && errors.Unwrap(err) != nil:
 			log.Warn("storage trouble", zap.String("path", c.Path()), zap.Int("status", code), zap.Error(err))
 		}
 		if c.Request().Method == http.MethodHead {

@@ -377,9 +377,8 @@ func BenchmarkAppendString(b *testing.B) {
 func BenchmarkNodeRender(b *testing.B) {
 	content := benchEscaped(300)
 	parent := &node{id: 12}
-	parentPath := []byte("0/12")
-	n := &node{id: 345, user: "alice", parent: parent}
-	n.render(parentPath, content, t0, t0)
+	n := newNode(345, "0/12/345", "alice", content, false, t0, t0)
+	n.parent = parent
 	var it item
 	if err := json.Unmarshal(n.appendJSON(nil), &it); err != nil || it.Content != content || it.ParentPath != "0/12/345" {
 		b.Fatalf("render: %+v, %v", it, err)
@@ -387,7 +386,7 @@ func BenchmarkNodeRender(b *testing.B) {
 	b.SetBytes(int64(len(n.buf)))
 	b.ReportAllocs()
 	for b.Loop() {
-		n.render(parentPath, content, t0, t0)
+		n = newNode(345, "0/12/345", "alice", content, false, t0, t0)
 		benchSink += len(n.buf)
 	}
 }

@@ -30,6 +30,7 @@ type Config struct {
 	HotCommentWeight  float64       `env:"HOT_COMMENT_WEIGHT" envDefault:"5"`
 	HotViewWeight     float64       `env:"HOT_VIEW_WEIGHT" envDefault:"1"`
 	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info"`
+	DebugAddr         string        `env:"DEBUG_ADDR"`
 }
 
 // LoadConfig reads Config from the environment. An unparsable or out of

@@ -131,7 +131,7 @@ func (h *Handlers) topicComments(c echo.Context) error {
 		return nil
 	}
 	if c.Request().Method == http.MethodGet && h.cfg.ViewCounting {
-		h.views.Record(page.View)
+		h.views.Record(page)
 	}
 	return httpx.WriteJSON(c, http.StatusOK, page.Body)
 }

@@ -14,7 +14,8 @@ type snapshotSource interface {
 	Snapshot(ctx context.Context, fn func(*store.Snap) error) error
 }
 
-// loadChunk is how many topics' trees one query of the start-up load reads.
+// loadChunk is how many topics' trees one query of the start-up load reads
+// when not all of them fit in memory.
 const loadChunk = 20000
 
 // Load fills an empty projection from one snapshot: every topic's summary
@@ -56,7 +57,7 @@ func (p *Projection) reset() {
 type builder struct {
 	p        *Projection
 	order    []*topic // most recently active first
-	resident []comment.TopicID
+	comments int64    // comments in all topics
 	cold     []comment.TopicID
 }
 
@@ -66,11 +67,10 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	err := s.Summaries(ctx, func(r *store.SummaryRow) error {
 		t := &topic{id: r.Topic, count: r.Count, lastAct: r.LastActivity.UnixMilli(), heat: newHeat()}
 		t.lastRead.Store(now)
-		root := &node{id: 0, user: p.user(r.Root.User).name, deleted: r.Root.Deleted}
-		root.render(nil, r.Root.Content, r.Root.Create, r.Root.Update)
-		t.root = root
+		t.root = newNode(0, "0", r.User, r.Content, r.Deleted, r.Create, r.Update)
 		p.topics[t.id] = t
 		b.order = append(b.order, t)
+		b.comments += int64(r.Count)
 		return nil
 	})
 	if err != nil {
@@ -91,8 +91,11 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	if err != nil {
 		return err
 	}
-	if err := b.loadUsers(ctx, s); err != nil {
+	if err := b.loadColdUsers(ctx, s); err != nil {
 		return err
+	}
+	for _, l := range p.users {
+		slices.SortFunc(l.entries, compareEntries)
 	}
 	for _, t := range b.order {
 		p.byActivity.ReplaceOrInsert(actItem{at: t.lastAct, id: t.id, t: t})
@@ -101,34 +104,28 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	return nil
 }
 
-// loadTrees loads trees, most recently active topics first, until the
-// memory bound is reached; the rest stay cold and load on demand.
+// estimatedNodeBytes guesses a comment's memory before it is loaded, to
+// decide whether every tree fits under the bound.
+const estimatedNodeBytes = 600
+
+// loadTrees loads trees: all of them in one scan when they should fit
+// under the memory bound, otherwise the most recently active topics first,
+// a chunk at a time, until the bound is reached; the rest stay cold and
+// load on demand.
 func (b *builder) loadTrees(ctx context.Context, s *store.Snap) error {
 	p := b.p
+	if b.comments*estimatedNodeBytes <= p.maxBytes {
+		return b.loadChunk(ctx, s, b.order, nil)
+	}
 	i := 0
 	for ; i < len(b.order) && p.resident < p.maxBytes; i += loadChunk {
 		chunk := b.order[i:min(i+loadChunk, len(b.order))]
 		ids := make([]comment.TopicID, len(chunk))
 		for j, t := range chunk {
 			ids[j] = t.id
-			t.tree = &tree{}
 		}
-		var cur *topic
-		err := s.Trees(ctx, ids, func(r *store.TreeRow) error {
-			if cur == nil || cur.id != r.Topic {
-				cur = p.topics[r.Topic]
-			}
-			before := cur.tree.bytes
-			_, err := cur.tree.add(r.Path, p.user(r.User).name, r.Content, r.Deleted, r.Create, r.Update)
-			p.resident += cur.tree.bytes - before
+		if err := b.loadChunk(ctx, s, chunk, ids); err != nil {
 			return err
-		})
-		if err != nil {
-			return err
-		}
-		for _, t := range chunk {
-			t.root = t.tree.nodes[0]
-			b.resident = append(b.resident, t.id)
 		}
 	}
 	for _, t := range b.order[min(i, len(b.order)):] {
@@ -137,11 +134,66 @@ func (b *builder) loadTrees(ctx context.Context, s *store.Snap) error {
 	return nil
 }
 
+// loadChunk loads the trees of topics (ids: their ids, or nil for a scan
+// of all comments), with their users' entries.
+func (b *builder) loadChunk(ctx context.Context, s *store.Snap, topics []*topic, ids []comment.TopicID) error {
+	p := b.p
+	builders := make(map[*topic]*treeBuilder, len(topics))
+	for _, t := range topics {
+		builders[t] = newTreeBuilder(t.count)
+	}
+	var cur *topic
+	var tb *treeBuilder
+	err := s.Trees(ctx, ids, func(r *store.TreeRow) error {
+		if cur == nil || cur.id != r.Topic {
+			cur = p.topics[r.Topic]
+			if cur == nil {
+				return errCorrupt("comment of an unknown topic")
+			}
+			tb = builders[cur]
+		}
+		if err := tb.put(r.ID, r.Parent, bytesString(r.Path), bytesString(r.User), bytesString(r.Content), r.Deleted, r.Create, r.Update); err != nil {
+			return err
+		}
+		if !r.Deleted {
+			l := p.userBytes(r.User)
+			l.entries = append(l.entries, userEntry{update: r.Update.UnixMilli(), topic: cur, id: r.ID})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range topics {
+		tr, err := builders[t].link()
+		if err != nil {
+			return err
+		}
+		t.tree = tr
+		t.root = tr.nodes[0]
+		p.resident += tr.bytes
+	}
+	return nil
+}
+
+// userBytes is user for a name the driver owns: no allocation when the
+// user is known.
+func (p *Projection) userBytes(name []byte) *userList {
+	if l, ok := p.users[string(name)]; ok {
+		return l
+	}
+	return p.user(string(name))
+}
+
 func (b *builder) loadViews(ctx context.Context, s *store.Snap) error {
 	p := b.p
-	ids := b.resident
-	if len(b.cold) == 0 {
-		ids = nil // all topics: no filter
+	var ids []comment.TopicID // nil: all topics
+	if len(b.cold) > 0 {
+		for _, t := range b.order {
+			if t.tree != nil {
+				ids = append(ids, t.id)
+			}
+		}
 	}
 	err := s.Ranges(ctx, ids, func(r *store.RangeRow) error {
 		if t := p.topics[r.Topic]; t != nil && t.tree != nil {
@@ -160,31 +212,16 @@ func (b *builder) loadViews(ctx context.Context, s *store.Snap) error {
 	})
 }
 
-// loadUsers builds the users' lists: from the loaded trees, and for cold
-// topics from a query that leaves content out. Each list is sorted once.
-func (b *builder) loadUsers(ctx context.Context, s *store.Snap) error {
+// loadColdUsers adds the users' entries of cold topics, from a query that
+// leaves content out.
+func (b *builder) loadColdUsers(ctx context.Context, s *store.Snap) error {
+	if len(b.cold) == 0 {
+		return nil
+	}
 	p := b.p
-	for _, id := range b.resident {
-		t := p.topics[id]
-		for _, n := range t.tree.nodes {
-			if !n.deleted {
-				l := p.users[n.user]
-				l.entries = append(l.entries, userEntry{update: n.update, topic: t, id: n.id})
-			}
-		}
-	}
-	if len(b.cold) > 0 {
-		err := s.UserEntries(ctx, b.cold, func(r *store.UserRow) error {
-			l := p.user(r.User)
-			l.entries = append(l.entries, userEntry{update: r.Update.UnixMilli(), topic: p.topics[r.Topic], id: r.ID})
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	for _, l := range p.users {
-		slices.SortFunc(l.entries, compareEntries)
-	}
-	return nil
+	return s.UserEntries(ctx, b.cold, func(r *store.UserRow) error {
+		l := p.user(r.User)
+		l.entries = append(l.entries, userEntry{update: r.Update.UnixMilli(), topic: p.topics[r.Topic], id: r.ID})
+		return nil
+	})
 }

@@ -113,4 +113,5 @@ func newViewCounter(lc fx.Lifecycle, cfg Config, log *zap.Logger) *ViewCounter {
 func serve(lc fx.Lifecycle, e *echo.Echo, h *Handlers, cfg Config, log *zap.Logger) {
 	h.Register(e)
 	httpx.Serve(lc, e, cfg.ListenAddr, log)
+	platform.ServeDebug(lc, cfg.DebugAddr, log)
 }

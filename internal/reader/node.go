@@ -4,118 +4,155 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/parley/parley/internal/comment"
 )
 
-// node is one comment in a topic's tree. It keeps its JSON encoding for
-// /topic_comments with the view count cut out (buf[:split] + count +
-// buf[split:]), so a response copies bytes instead of encoding, and a view
-// changes a number, not the encoding. The other endpoints slice the user,
-// content and path they need out of the same bytes: a node holds no other
-// copy of its text.
+// node is one comment in a topic's tree. Its text is kept once, already
+// escaped for JSON, in buf:
+//
+//	parent_path | "user" | "content" | create time | update time
+//
+// A response appends these pieces between constant keys, so answering
+// copies bytes instead of encoding, and a view changes an integer, not the
+// encoding. The other endpoints slice what they need out of the same
+// string. Children are linked (first, last, next sibling) rather than kept
+// in slices, which keeps a node at 80 bytes.
 type node struct {
-	parent   *node
-	children []*node
-	buf      []byte
-	user     string // interned: shared with the user's list key
-	views    int64
-	create   int64 // unix milliseconds
-	update   int64 // unix milliseconds
-	id       int32
-	idx      int32 // index in parent.children
-	split    int32
-	pathOff  int32 // parent_path value, unquoted: buf[pathOff:pathEnd]
-	pathEnd  int32
-	userOff  int32 // user, quoted JSON string: buf[userOff:userEnd]
-	userEnd  int32
-	contOff  int32 // content, quoted JSON string
-	contEnd  int32
-	updOff   int32 // update_time, quoted: buf[updOff:updOff+timeLen]
-	deleted  bool
+	parent     *node
+	firstChild *node
+	lastChild  *node
+	next       *node // next sibling
+	buf        string
+	views      int64
+	id         int32
+	pathEnd    int32 // buf[:pathEnd] is the path, "0/4/17"
+	userEnd    int32 // buf[pathEnd:userEnd] is the user as a JSON string
+	contEnd    int32 // buf[userEnd:contEnd] is the content as a JSON string
+	deleted    bool
 }
 
-// nodeOverhead estimates a node's memory beyond its buf: the struct, the
-// slot in its parent's children and in the topic's id index.
-const nodeOverhead = 160
+// timeLen is the length of a time as clients see it: 2006-01-02T15:04:05.000Z.
+const timeLen = len("2006-01-02T15:04:05.000Z")
 
-// timeLen is the length of a quoted time as clients see it.
-const timeLen = len(`"2006-01-02T15:04:05.000Z"`)
+// nodeOverhead estimates a node's memory beyond its text: the struct (80
+// bytes) and its slot in the topic's id index, rounded up.
+const nodeOverhead = 96
 
-func (n *node) size() int64 { return int64(cap(n.buf)) + nodeOverhead }
+func (n *node) size() int64 { return int64(len(n.buf)) + nodeOverhead }
 
-func (n *node) pathText() []byte    { return n.buf[n.pathOff:n.pathEnd] }
-func (n *node) userJSON() []byte    { return n.buf[n.userOff:n.userEnd] }
-func (n *node) contentJSON() []byte { return n.buf[n.contOff:n.contEnd] }
-func (n *node) updatedJSON() []byte { return n.buf[n.updOff : n.updOff+int32(timeLen)] }
+func (n *node) pathText() string    { return n.buf[:n.pathEnd] }
+func (n *node) userJSON() string    { return n.buf[n.pathEnd:n.userEnd] }
+func (n *node) contentJSON() string { return n.buf[n.userEnd:n.contEnd] }
+func (n *node) createdText() string { return n.buf[n.contEnd : int(n.contEnd)+timeLen] }
+func (n *node) updatedText() string { return n.buf[int(n.contEnd)+timeLen:] }
 
 // appendJSON appends the node as a /topic_comments item.
 func (n *node) appendJSON(b []byte) []byte {
-	b = append(b, n.buf[:n.split]...)
-	b = strconv.AppendInt(b, n.views, 10)
-	return append(b, n.buf[n.split:]...)
-}
-
-// render (re)builds buf from n.user, content and the times. parentPath is
-// the parent's path text, or nil for the root.
-func (n *node) render(parentPath []byte, content string, create, update time.Time) {
-	user := n.user
-	// The fixed part is about 200 bytes; escapes rarely add more than an eighth.
-	b := make([]byte, 0, 224+2*len(parentPath)+len(user)+len(content)+len(content)/8)
 	b = append(b, `{"comment_id":`...)
 	b = strconv.AppendInt(b, int64(n.id), 10)
-	b = append(b, `,"parent_id":`...)
 	if n.parent == nil {
-		b = append(b, "null"...)
+		b = append(b, `,"parent_id":null,"parent_path":"`...)
 	} else {
+		b = append(b, `,"parent_id":`...)
 		b = strconv.AppendInt(b, int64(n.parent.id), 10)
+		b = append(b, `,"parent_path":"`...)
 	}
-	b = append(b, `,"parent_path":"`...)
-	n.pathOff = int32(len(b))
-	if parentPath != nil {
-		b = append(b, parentPath...)
-		b = append(b, '/')
-	}
-	b = strconv.AppendInt(b, int64(n.id), 10)
-	n.pathEnd = int32(len(b))
+	b = append(b, n.buf[:n.pathEnd]...)
 	b = append(b, `","user":`...)
-	n.userOff = int32(len(b))
-	b = appendString(b, user)
-	n.userEnd = int32(len(b))
+	b = append(b, n.buf[n.pathEnd:n.userEnd]...)
 	b = append(b, `,"content":`...)
-	n.contOff = int32(len(b))
+	b = append(b, n.buf[n.userEnd:n.contEnd]...)
+	b = append(b, `,"view_count":`...)
+	b = strconv.AppendInt(b, n.views, 10)
+	b = append(b, `,"create_time":"`...)
+	b = append(b, n.buf[n.contEnd:int(n.contEnd)+timeLen]...)
+	b = append(b, `","update_time":"`...)
+	b = append(b, n.buf[int(n.contEnd)+timeLen:]...)
+	if n.deleted {
+		return append(b, `","deleted":true}`...)
+	}
+	return append(b, `","deleted":false}`...)
+}
+
+// jsonItemOverhead is what appendJSON adds around buf, at most, for sizing.
+const jsonItemOverhead = 160
+
+// newNode makes a node. path is its path as text; user and content are raw.
+func newNode(id int32, path, user, content string, deleted bool, create, update time.Time) *node {
+	n := &node{id: id, deleted: deleted}
+	var created [timeLen]byte
+	comment.AppendTime(created[:0], create)
+	n.build(path, user, false, content, &created, update)
+	return n
+}
+
+// withContent rebuilds buf for an edit or a delete, keeping the path, the
+// user and the create time.
+func (n *node) withContent(content string, update time.Time) {
+	var created [timeLen]byte
+	copy(created[:], n.createdText())
+	n.build(n.pathText(), n.userJSON(), true, content, &created, update)
+}
+
+// build lays out buf at its exact size. user is raw, or already escaped
+// when userEscaped.
+func (n *node) build(path, user string, userEscaped bool, content string, created *[timeLen]byte, update time.Time) {
+	userLen := len(user)
+	if !userEscaped {
+		userLen = escapedLen(user)
+	}
+	b := make([]byte, 0, len(path)+userLen+escapedLen(content)+2*timeLen)
+	b = append(b, path...)
+	n.pathEnd = int32(len(b))
+	if userEscaped {
+		b = append(b, user...)
+	} else {
+		b = appendString(b, user)
+	}
+	n.userEnd = int32(len(b))
 	b = appendString(b, content)
 	n.contEnd = int32(len(b))
-	b = append(b, `,"view_count":`...)
-	n.split = int32(len(b))
-	b = append(b, `,"create_time":"`...)
-	b = comment.AppendTime(b, create)
-	b = append(b, `","update_time":`...)
-	n.updOff = int32(len(b))
-	b = append(b, '"')
+	b = append(b, created[:]...)
 	b = comment.AppendTime(b, update)
-	b = append(b, `","deleted":`...)
-	b = strconv.AppendBool(b, n.deleted)
-	b = append(b, '}')
-	if cap(b)-len(b) > 64+len(b)/8 {
-		b = append([]byte(nil), b...) // do not keep a grown buffer's slack
-	}
-	n.buf = b
-	n.create, n.update = create.UnixMilli(), update.UnixMilli()
+	n.buf = unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
 }
 
-// rerender rebuilds buf after an edit or delete.
-func (n *node) rerender(content string, update time.Time) {
-	var parentPath []byte
-	if n.parent != nil {
-		parentPath = n.parent.pathText()
+// escapedLen is the length appendString gives s, quotes included.
+func escapedLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&':
+				n++
+			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
+				n += 2
+			default:
+				n += 6
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			n += 6
+		case r == '\u2028' || r == '\u2029':
+			n += 6
+		default:
+			n += size
+		}
+		i += size
 	}
-	n.render(parentPath, content, time.UnixMilli(n.create).UTC(), update)
+	return n
 }
 
-// appendString appends s as a JSON string. It escapes what JSON requires
-// and, like encoding/json, <, >, & and U+2028/U+2029, so a response is safe
-// to embed in HTML.
+// appendString appends s as a JSON string, escaping exactly as encoding/json
+// does (<, >, & and U+2028/U+2029 included, so a response is safe to embed
+// in HTML).
 func appendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -171,3 +208,8 @@ func appendString(b []byte, s string) []byte {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// bytesString views b as a string without copying. Only for bytes that stay
+// unchanged while the string is used: rows from the driver, read within
+// their callback and copied into a node.
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -269,7 +269,7 @@ func (p *Projection) applyCreated(e *comment.Event) {
 			return
 		}
 		tr := &tree{}
-		root, err := tr.add(c.Path, name, c.Content, false, e.At, e.At)
+		root, err := tr.add(c.Path, c.User, c.Content, false, e.At, e.At)
 		if err != nil {
 			p.corrupt(e, err)
 			return
@@ -303,7 +303,7 @@ func (p *Projection) applyEdited(e *comment.Event) {
 	}
 	ed := e.Edited
 	if t.tree == nil && len(ed.Path) == 1 {
-		t.root.rerender(ed.Content, e.At)
+		t.root.withContent(ed.Content, e.At)
 	}
 	if err := p.applyTree(t, e, nil); err != nil {
 		p.corrupt(e, err)
@@ -323,8 +323,7 @@ func (p *Projection) applyDeleted(e *comment.Event) {
 	}
 	d := e.Deleted
 	if t.tree == nil && len(d.Path) == 1 && !t.root.deleted {
-		t.root.deleted = true
-		t.root.rerender("", time.UnixMilli(t.root.update).UTC())
+		deleteNode(t.root)
 	}
 	if err := p.applyTree(t, e, nil); err != nil {
 		p.corrupt(e, err)
@@ -419,7 +418,7 @@ func (p *Projection) evict(keep *topic) {
 		// The root stays for the summary; a fresh copy keeps the tree's other
 		// nodes from being reachable through its children.
 		root := *t.root
-		root.children = nil
+		root.firstChild, root.lastChild = nil, nil
 		t.root = &root
 		t.tree = nil
 		t.cache.Store(nil)
@@ -488,35 +487,34 @@ func (p *Projection) load(t *topic, pl *pendingLoad) {
 }
 
 func (p *Projection) loadTree(ctx context.Context, id comment.TopicID) (*tree, int64, error) {
-	tr := &tree{}
+	b := newTreeBuilder(0)
+	var ranges []comment.ViewRange
 	var buildErr error
 	at, err := p.src.LoadTopic(ctx, id, func(r *store.TreeRow) error {
-		_, err := tr.add(r.Path, p.internUser(r.User), r.Content, r.Deleted, r.Create, r.Update)
-		if err != nil {
+		if err := b.put(r.ID, r.Parent, bytesString(r.Path), bytesString(r.User), bytesString(r.Content), r.Deleted, r.Create, r.Update); err != nil {
 			buildErr = err
+			return err
 		}
-		return err
+		return nil
 	}, func(r *store.RangeRow) error {
-		tr.addViews(r)
+		ranges = append(ranges, *r)
 		return nil
 	})
 	if err == nil && buildErr != nil {
 		err = buildErr
 	}
+	if err != nil {
+		return nil, 0, err
+	}
+	tr, err := b.link()
 	if err == nil && len(tr.nodes) == 0 {
 		err = errCorrupt("topic without comments")
 	}
-	return tr, at, err
-}
-
-// internUser returns the user name as stored in the users map, so every
-// node of one user shares one string. Loads call it outside the write lock.
-func (p *Projection) internUser(name string) string {
-	p.mu.RLock()
-	l, ok := p.users[name]
-	p.mu.RUnlock()
-	if ok {
-		return l.name
+	if err != nil {
+		return nil, 0, err
 	}
-	return name
+	for i := range ranges {
+		tr.addViews(&ranges[i])
+	}
+	return tr, at, nil
 }

@@ -541,14 +541,18 @@ func (f *fakeSource) LoadTopic(ctx context.Context, id comment.TopicID, rows fun
 	f.ref.mu.RLock()
 	defer f.ref.mu.RUnlock()
 	t := f.ref.topics[id]
-	for _, n := range t.tree.nodes {
-		var user string
-		_ = json.Unmarshal(n.userJSON(), &user)
-		var content string
-		_ = json.Unmarshal(n.contentJSON(), &content)
-		path := mustPath(string(n.pathText()))
-		if err := rows(&store.TreeRow{Topic: id, ID: n.id, Path: path, User: user, Content: content, Deleted: n.deleted,
-			Create: time.UnixMilli(n.create).UTC(), Update: time.UnixMilli(n.update).UTC()}); err != nil {
+	// Rows in reverse id order: the loader must not depend on any order.
+	for i := len(t.tree.nodes) - 1; i >= 0; i-- {
+		n := t.tree.nodes[i]
+		var user, content string
+		_ = json.Unmarshal([]byte(n.userJSON()), &user)
+		_ = json.Unmarshal([]byte(n.contentJSON()), &content)
+		parent := int32(-1)
+		if n.parent != nil {
+			parent = n.parent.id
+		}
+		if err := rows(&store.TreeRow{Topic: id, ID: n.id, Parent: parent, Path: []byte(n.pathText()), User: []byte(user),
+			Content: []byte(content), Deleted: n.deleted, Create: mustParseTime(n.createdText()), Update: mustParseTime(n.updatedText())}); err != nil {
 			return 0, err
 		}
 	}

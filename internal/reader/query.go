@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley/parley/internal/comment"
@@ -31,6 +32,7 @@ type TopicPage struct {
 	Version int64  // position of the topic's last change: the same for the same content on any reader
 	Next    []byte // when more comments follow, the path to continue after
 	View    View   // the comments the page returned, to be counted as viewed
+	hits    *pageHits
 }
 
 // View identifies the comments of one response: from the path First to
@@ -40,6 +42,15 @@ type View struct {
 	Topic       comment.TopicID
 	First, Last string
 	MaxID       int32
+}
+
+// pageHits counts the responses of one rendered page: a hit is an atomic
+// add, with no lock and no hashing, which keeps view counting off the read
+// path's costs. The ViewCounter collects the counters with hits.
+type pageHits struct {
+	view   View
+	n      atomic.Int64
+	listed atomic.Bool // in the ViewCounter's list since its last flush
 }
 
 type rendered struct {
@@ -104,7 +115,7 @@ func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
 	n := 0
 	x := start
 	for ; x != nil && n < limit; x = next(x, top) {
-		size += len(x.buf) + 21
+		size += len(x.buf) + jsonItemOverhead
 		n++
 	}
 	b := make([]byte, 0, size)
@@ -126,6 +137,7 @@ func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
 	page.Body = append(b, ']')
 	if first != nil {
 		page.View = View{Topic: t.id, First: string(first.pathText()), Last: string(last.pathText()), MaxID: int32(len(t.tree.nodes) - 1)}
+		page.hits = &pageHits{view: page.View}
 		if x != nil {
 			page.Next = []byte(page.View.Last)
 		}
@@ -224,9 +236,9 @@ func appendUserComment(b []byte, t *topic, n *node) []byte {
 	b = append(b, n.contentJSON()...)
 	b = append(b, `,"view_count":`...)
 	b = strconv.AppendInt(b, n.views, 10)
-	b = append(b, `,"update_time":`...)
-	b = append(b, n.updatedJSON()...)
-	return append(b, '}')
+	b = append(b, `,"update_time":"`...)
+	b = append(b, n.updatedText()...)
+	return append(b, `"}`...)
 }
 
 // LastTopics answers /last_topics: topics with from < last activity < before

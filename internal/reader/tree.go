@@ -1,15 +1,16 @@
 package reader
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/parley/parley/internal/comment"
 )
 
 // tree is a topic's comments: an index by id (ids are dense, 0..n-1) and the
-// parent/children links that give tree order. Siblings are appended in id
-// order, which is creation order, so an insert never moves anything; a read
-// walks only the comments it returns.
+// parent/child links that give tree order. Siblings are linked in id order,
+// which is creation order, so an insert never moves anything; a read walks
+// only the comments it returns.
 type tree struct {
 	nodes []*node
 	bytes int64 // estimated memory, for the cache bound
@@ -22,27 +23,39 @@ type errCorrupt string
 
 func (e errCorrupt) Error() string { return "event does not fit the tree: " + string(e) }
 
+// link makes n the last child of parent.
+func link(parent, n *node) {
+	n.parent = parent
+	if parent.lastChild == nil {
+		parent.firstChild = n
+	} else {
+		parent.lastChild.next = n
+	}
+	parent.lastChild = n
+}
+
 // add appends a comment. Its id must be the next one.
 func (t *tree) add(path comment.Path, user, content string, deleted bool, create, update time.Time) (*node, error) {
 	id := path.ID()
 	if int(id) != len(t.nodes) {
 		return nil, errCorrupt("comment id out of sequence")
 	}
-	n := &node{id: id, user: user, deleted: deleted}
-	var parentPath []byte
+	var parent *node
 	if len(path) > 1 {
-		parent := t.find(path[:len(path)-1])
-		if parent == nil {
+		if parent = t.find(path[:len(path)-1]); parent == nil {
 			return nil, errCorrupt("reply to an unknown parent")
 		}
-		n.parent = parent
-		n.idx = int32(len(parent.children))
-		parent.children = append(parent.children, n)
-		parentPath = parent.pathText()
 	} else if id != 0 {
 		return nil, errCorrupt("root path for a reply")
 	}
-	n.render(parentPath, content, create, update)
+	text := "0"
+	if parent != nil {
+		text = parent.pathText() + "/" + strconv.FormatInt(int64(id), 10)
+	}
+	n := newNode(id, text, user, content, deleted, create, update)
+	if parent != nil {
+		link(parent, n)
+	}
 	t.nodes = append(t.nodes, n)
 	t.bytes += n.size()
 	return n, nil
@@ -74,18 +87,17 @@ func (t *tree) find(path comment.Path) *node {
 // next returns the comment after n in tree order within the subtree of
 // top, or nil at the subtree's end.
 func next(n, top *node) *node {
-	if len(n.children) > 0 {
-		return n.children[0]
+	if n.firstChild != nil {
+		return n.firstChild
 	}
 	for n != top {
-		p := n.parent
-		if p == nil {
+		if n.next != nil {
+			return n.next
+		}
+		n = n.parent
+		if n == nil {
 			return nil
 		}
-		if int(n.idx)+1 < len(p.children) {
-			return p.children[n.idx+1]
-		}
-		n = p
 	}
 	return nil
 }
@@ -97,7 +109,7 @@ func (t *tree) edit(path comment.Path, content string, at time.Time) error {
 		return errCorrupt("edit of an unknown comment")
 	}
 	t.bytes -= n.size()
-	n.rerender(content, at)
+	n.withContent(content, at)
 	t.bytes += n.size()
 	return nil
 }
@@ -108,14 +120,24 @@ func (t *tree) remove(path comment.Path) error {
 	if n == nil {
 		return errCorrupt("delete of an unknown comment")
 	}
-	if n.deleted {
-		return nil
+	if !n.deleted {
+		t.bytes -= n.size()
+		deleteNode(n)
+		t.bytes += n.size()
 	}
-	t.bytes -= n.size()
-	n.deleted = true
-	n.rerender("", time.UnixMilli(n.update).UTC())
-	t.bytes += n.size()
 	return nil
+}
+
+// deleteNode clears a node's content and marks it deleted; its update time
+// stays.
+func deleteNode(n *node) {
+	n.deleted = true
+	n.withContent("", mustParseTime(n.updatedText()))
+}
+
+func mustParseTime(s string) time.Time {
+	t, _ := time.Parse(comment.TimeLayout, s)
+	return t
 }
 
 // addViews counts r.Count views for every comment from r.First to r.Last in
@@ -152,4 +174,51 @@ func (t *tree) apply(e *comment.Event, r *comment.ViewRange) error {
 		t.addViews(r)
 	}
 	return nil
+}
+
+// builder assembles a tree from rows that come in any order: each row
+// becomes a node at its id, and link wires the parents in id order once
+// all rows are in, so siblings end up in creation order.
+type treeBuilder struct {
+	t       *tree
+	parents []int32
+}
+
+// newTreeBuilder starts a tree expected to hold count comments (a hint).
+func newTreeBuilder(count int32) *treeBuilder {
+	return &treeBuilder{t: &tree{nodes: make([]*node, count)}, parents: make([]int32, count)}
+}
+
+// put places one comment; path is its text form, parent its parent's id
+// (-1 for the root).
+func (b *treeBuilder) put(id, parent int32, path, user, content string, deleted bool, create, update time.Time) error {
+	if id < 0 || (id == 0) != (parent < 0) || parent >= id {
+		return errCorrupt("comment row out of place")
+	}
+	for int(id) >= len(b.t.nodes) {
+		b.t.nodes = append(b.t.nodes, nil)
+		b.parents = append(b.parents, 0)
+	}
+	if b.t.nodes[id] != nil {
+		return errCorrupt("comment row twice")
+	}
+	n := newNode(id, path, user, content, deleted, create, update)
+	b.t.nodes[id] = n
+	b.parents[id] = parent
+	b.t.bytes += n.size()
+	return nil
+}
+
+// link wires the tree; every id must have come.
+func (b *treeBuilder) link() (*tree, error) {
+	for id, n := range b.t.nodes {
+		if n == nil {
+			return nil, errCorrupt("missing comment row")
+		}
+		if id > 0 {
+			link(b.t.nodes[b.parents[id]], n)
+		}
+	}
+	b.parents = nil
+	return b.t, nil
 }

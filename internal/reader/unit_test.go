@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -110,8 +111,9 @@ func TestViewCounterBound(t *testing.T) {
 	topic := comment.NewTopicID()
 	ctx := context.Background()
 	for i := range 5 { // five flushes of one range each; room for three
-		v.Record(View{Topic: topic, First: "0", Last: "0", MaxID: int32(i)})
-		v.Record(View{Topic: topic, First: "0", Last: "0", MaxID: int32(i)})
+		page := TopicPage{hits: &pageHits{view: View{Topic: topic, First: "0", Last: "0", MaxID: int32(i)}}}
+		v.Record(page)
+		v.Record(page)
 		if err := v.Flush(ctx); err == nil {
 			t.Fatal("flush to a refusing writer succeeded")
 		}
@@ -131,5 +133,97 @@ func TestViewCounterBound(t *testing.T) {
 	}
 	if !strings.HasPrefix(v.url, srv.URL) {
 		t.Fatal(v.url)
+	}
+}
+
+// TestViewCounterConcurrentExact: hits racing with flushes are each counted
+// exactly once.
+func TestViewCounterConcurrentExact(t *testing.T) {
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Ranges []comment.ViewRange }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		for _, rg := range body.Ranges {
+			got.Add(rg.Count)
+		}
+	}))
+	defer srv.Close()
+	v := NewViewCounter(srv.URL, 1<<20, zap.NewNop())
+	pages := make([]TopicPage, 5)
+	for i := range pages {
+		pages[i] = TopicPage{hits: &pageHits{view: View{Topic: comment.NewTopicID(), First: "0", Last: "0", MaxID: int32(i)}}}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 20 {
+			_ = v.Flush(context.Background())
+		}
+	}()
+	const workers, each = 8, 5000
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				v.Record(pages[(w+i)%len(pages)])
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	if err := v.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got.Load() != workers*each {
+		t.Fatalf("counted %d views of %d", got.Load(), workers*each)
+	}
+}
+
+// TestNodeJSON: a node's item is what encoding/json makes of the same
+// fields, through edits and deletes.
+func TestNodeJSON(t *testing.T) {
+	type want struct {
+		CommentID  int32  `json:"comment_id"`
+		ParentID   *int32 `json:"parent_id"`
+		ParentPath string `json:"parent_path"`
+		User       string `json:"user"`
+		Content    string `json:"content"`
+		ViewCount  int64  `json:"view_count"`
+		CreateTime string `json:"create_time"`
+		UpdateTime string `json:"update_time"`
+		Deleted    bool   `json:"deleted"`
+	}
+	create := time.Date(2026, 11, 22, 23, 19, 36, 123e6, time.UTC)
+	update := create.Add(90 * time.Second)
+	root := newNode(0, "0", "ann", "root", false, create, create)
+	n := newNode(7, "0/7", "Zoë <b>", "line\nand \"quotes\" & \u2028 \x01 😀", false, create, update)
+	link(root, n)
+	n.views = 42
+	parent := int32(0)
+	check := func(w want) {
+		t.Helper()
+		b := n.appendJSON(nil)
+		exp, _ := json.Marshal(w)
+		if string(b) != string(exp) {
+			t.Fatalf("item\n %s\nwant\n %s", b, exp)
+		}
+		if n.size() != int64(len(n.buf))+nodeOverhead || len(n.buf) != int(n.contEnd)+2*timeLen {
+			t.Fatal("buf layout")
+		}
+	}
+	w := want{7, &parent, "0/7", "Zoë <b>", "line\nand \"quotes\" & \u2028 \x01 😀", 42,
+		"2026-11-22T23:19:36.123Z", "2026-11-22T23:21:06.123Z", false}
+	check(w)
+	later := update.Add(time.Hour)
+	n.withContent("edited", later)
+	w.Content, w.UpdateTime = "edited", "2026-11-23T00:21:06.123Z"
+	check(w)
+	deleteNode(n)
+	w.Content, w.Deleted = "", true
+	check(w)
+	if got := string(root.appendJSON(nil)); !strings.Contains(got, `"parent_id":null,"parent_path":"0"`) {
+		t.Fatalf("root item %s", got)
 	}
 }

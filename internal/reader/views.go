@@ -36,7 +36,7 @@ type ViewCounter struct {
 	maxPending int
 
 	mu      sync.Mutex
-	counts  map[View]int64
+	pages   []*pageHits // pages with hits since the last flush
 	seq     int64
 	pending []viewBatch // unconfirmed, oldest first
 	nranges int         // ranges in pending
@@ -61,25 +61,28 @@ func NewViewCounter(writerURL string, maxPending int, log *zap.Logger) *ViewCoun
 		log:        log,
 		instance:   hex.EncodeToString(id[:]),
 		maxPending: maxPending,
-		counts:     map[View]int64{},
 	}
 }
 
-// Record counts one response.
-func (v *ViewCounter) Record(view View) {
-	if view.First == "" {
-		return
+// Record counts one response of page.
+func (v *ViewCounter) Record(page TopicPage) {
+	h := page.hits
+	if h == nil {
+		return // an empty page shows no comment
 	}
-	v.mu.Lock()
-	v.counts[view]++
-	v.mu.Unlock()
+	h.n.Add(1)
+	if !h.listed.Load() && h.listed.CompareAndSwap(false, true) {
+		v.mu.Lock()
+		v.pages = append(v.pages, h)
+		v.mu.Unlock()
+	}
 }
 
 // Pending is how many ranges are waiting to be flushed or confirmed.
 func (v *ViewCounter) Pending() int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return len(v.counts) + v.nranges
+	return len(v.pages) + v.nranges
 }
 
 // Flush turns the counts into batches and sends every unconfirmed batch in
@@ -106,14 +109,23 @@ func (v *ViewCounter) Flush(ctx context.Context) error {
 	}
 }
 
-// seal moves the current counts into pending batches.
+// seal moves the current counts into pending batches. A hit racing with
+// it lands either in this flush (the Swap sees it) or in the next (the page
+// is listed again); never in both, never in none.
 func (v *ViewCounter) seal() {
 	v.mu.Lock()
-	counts := v.counts
-	v.counts = make(map[View]int64, len(counts))
+	pages := v.pages
+	v.pages = nil
 	v.mu.Unlock()
-	if len(counts) == 0 {
+	if len(pages) == 0 {
 		return
+	}
+	counts := make(map[View]int64, len(pages))
+	for _, h := range pages {
+		h.listed.Store(false)
+		if n := h.n.Swap(0); n > 0 {
+			counts[h.view] += n
+		}
 	}
 	ranges := make([]comment.ViewRange, 0, len(counts))
 	for view, n := range counts {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parley/parley/internal/comment"
@@ -54,16 +55,24 @@ type SummaryRow struct {
 	Topic        comment.TopicID
 	Count        int32 // comments ever posted, deleted ones included
 	LastActivity time.Time
-	Root         TreeRow
+	User         string // the root's
+	Content      string
+	Deleted      bool
+	Create       time.Time
+	Update       time.Time
 }
 
-// TreeRow is one comment as a reader holds it.
+// TreeRow is one comment as a reader loads it. Path, User and Content point
+// into the driver's buffer: they are valid only during the callback that
+// receives the row (copy what you keep), which spares an allocation and a
+// copy of every comment's text during a load.
 type TreeRow struct {
 	Topic   comment.TopicID
 	ID      int32
-	Path    []int32
-	User    string
-	Content string
+	Parent  int32  // -1 for the root
+	Path    []byte // "0/4/17"
+	User    []byte
+	Content []byte
 	Deleted bool
 	Create  time.Time
 	Update  time.Time
@@ -90,13 +99,16 @@ type UserRow struct {
 
 const (
 	qSummaries = `SELECT t.topic_id, t.next_comment_id, t.last_activity,
-			c.path, c.user_name, c.content, c.deleted, c.create_time, c.update_time
+			c.user_name, c.content, c.deleted, c.create_time, c.update_time
 		FROM topics t JOIN comments c ON c.topic_id = t.topic_id AND c.comment_id = 0
 		ORDER BY t.last_activity DESC, t.topic_id`
 	qActivityRows = `SELECT topic_id, bucket, comments, views FROM topic_activity ORDER BY topic_id, bucket`
-	qTreeColumns  = `SELECT topic_id, comment_id, path, user_name, content, deleted, create_time, update_time FROM comments`
-	qTreesOf      = qTreeColumns + ` WHERE topic_id = ANY($1) ORDER BY topic_id, comment_id`
-	qAllTrees     = qTreeColumns + ` ORDER BY topic_id, comment_id`
+	// No ORDER BY: sorting a million rows would cost Postgres more than
+	// the reader spends linking them in id order itself.
+	qTreeColumns = `SELECT topic_id, comment_id, array_to_string(path, '/'), coalesce(path[cardinality(path) - 1], -1),
+			user_name, content, deleted, create_time, update_time FROM comments`
+	qTreesOf  = qTreeColumns + ` WHERE topic_id = ANY($1)`
+	qAllTrees = qTreeColumns
 	qRangesOf     = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges WHERE topic_id = ANY($1)`
 	qAllRanges    = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges`
 	qRootViews    = `SELECT topic_id, sum(views)::bigint FROM view_ranges WHERE first_path = '{0}' GROUP BY topic_id`
@@ -111,8 +123,8 @@ func (s *Snap) Summaries(ctx context.Context, fn func(*SummaryRow) error) error 
 	var r SummaryRow
 	var id [16]byte
 	_, err := pgx.ForEachRow(rows, []any{&id, &r.Count, &r.LastActivity,
-		&r.Root.Path, &r.Root.User, &r.Root.Content, &r.Root.Deleted, &r.Root.Create, &r.Root.Update}, func() error {
-		r.Topic, r.Root.Topic = id, id
+		&r.User, &r.Content, &r.Deleted, &r.Create, &r.Update}, func() error {
+		r.Topic = id
 		return fn(&r)
 	})
 	return err
@@ -130,8 +142,8 @@ func (s *Snap) Activity(ctx context.Context, fn func(*ActivityRow) error) error 
 	return err
 }
 
-// Trees streams the comments of the given topics (all topics when nil), by
-// topic and then by id, so a parent always comes before its replies.
+// Trees streams the comments of the given topics (all topics when nil), in
+// no particular order.
 func (s *Snap) Trees(ctx context.Context, topics []comment.TopicID, fn func(*TreeRow) error) error {
 	var rows pgx.Rows
 	if topics == nil {
@@ -141,11 +153,10 @@ func (s *Snap) Trees(ctx context.Context, topics []comment.TopicID, fn func(*Tre
 	}
 	var r TreeRow
 	var id [16]byte
-	_, err := pgx.ForEachRow(rows, []any{&id, &r.ID, &r.Path, &r.User, &r.Content, &r.Deleted, &r.Create, &r.Update}, func() error {
-		r.Topic = id
-		err := fn(&r)
-		r.Path = nil // fn may keep it
-		return err
+	var path, user, content pgtype.DriverBytes
+	_, err := pgx.ForEachRow(rows, []any{&id, &r.ID, &path, &r.Parent, &user, &content, &r.Deleted, &r.Create, &r.Update}, func() error {
+		r.Topic, r.Path, r.User, r.Content = id, path, user, content
+		return fn(&r)
 	})
 	return err
 }

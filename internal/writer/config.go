@@ -23,6 +23,7 @@ type Config struct {
 	ActivityKeep    time.Duration `env:"ACTIVITY_RETENTION" envDefault:"168h"`
 	PruneInterval   time.Duration `env:"PRUNE_INTERVAL" envDefault:"10m"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
+	DebugAddr       string        `env:"DEBUG_ADDR"`
 }
 
 // LoadConfig reads Config from the environment. An unparsable or out of

@@ -124,4 +124,5 @@ func runPruner(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger
 func serve(lc fx.Lifecycle, e *echo.Echo, h *Handlers, cfg Config, log *zap.Logger) {
 	h.Register(e)
 	httpx.Serve(lc, e, cfg.ListenAddr, log)
+	platform.ServeDebug(lc, cfg.DebugAddr, log)
 }
