@@ -77,7 +77,7 @@ func bulkStore(ctx context.Context, dbURL string, topics, perTopic, contentSize 
 			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 				r := rows[i]
 				payload, _ := json.Marshal(comment.Created{Path: r.path, User: r.user, Content: r.text})
-				return []any{pos + int64(i) + 1, "created", [16]byte(r.topic), r.at, string(payload)}, nil
+				return []any{pos + int64(i) + 1, "created", [16]byte(r.topic), r.at, payload}, nil
 			}))
 		if err != nil {
 			return err

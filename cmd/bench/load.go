@@ -79,3 +79,27 @@ func percentiles(d []time.Duration, ps ...float64) []time.Duration {
 	}
 	return out
 }
+
+// compare runs two attacks in alternating rounds, so that drift on a shared
+// machine hits both alike, and returns each one's median round by rate.
+func compare(rounds, conc int, dur time.Duration, a, b vegeta.Targeter) (loadResult, loadResult) {
+	var as, bs []loadResult
+	for range rounds {
+		as = append(as, attack("a", conc, dur, a))
+		bs = append(bs, attack("b", conc, dur, b))
+	}
+	return median(as), median(bs)
+}
+
+func median(rs []loadResult) loadResult {
+	slices.SortFunc(rs, func(x, y loadResult) int {
+		switch {
+		case x.rps < y.rps:
+			return -1
+		case x.rps > y.rps:
+			return 1
+		}
+		return 0
+	})
+	return rs[len(rs)/2]
+}

@@ -21,7 +21,9 @@ import (
 type harness struct {
 	bins, work, nginxBin, admin string
 	long                        bool
-	dur                         time.Duration
+	dur                         time.Duration // one load run
+	rounds                      int           // alternating rounds of a comparison
+	only                        string
 	procs                       []*proc
 	rows                        []row
 	charts                      []bar
@@ -52,6 +54,7 @@ func main() {
 	flag.StringVar(&h.nginxBin, "nginx", "nginx", "nginx binary")
 	flag.StringVar(&h.admin, "db", os.Getenv("DATABASE_URL"), "Postgres admin URL; benchmark databases are created there")
 	flag.BoolVar(&h.long, "long", false, "the long profile: longer runs, more samples")
+	flag.StringVar(&h.only, "only", "", "run only this part: api, scale or micro (for working on one figure)")
 	report := flag.String("report", "", "write the Markdown report to this file")
 	chart := flag.String("chart", "", "write the chart PNG to this file")
 	static := flag.String("static", "", "internal: serve -file at this address and nothing else")
@@ -73,9 +76,9 @@ func main() {
 	if h.admin == "" {
 		fail(fmt.Errorf("set DATABASE_URL or -db"))
 	}
-	h.dur = 5 * time.Second
+	h.dur, h.rounds = 3*time.Second, 3
 	if h.long {
-		h.dur = 30 * time.Second
+		h.dur, h.rounds = 10*time.Second, 5
 	}
 	var err error
 	h.work, err = os.MkdirTemp("", "parley-bench")
@@ -85,8 +88,12 @@ func main() {
 
 	began := time.Now()
 	ctx := context.Background()
-	for _, step := range []func(context.Context) error{h.readsAndWrites, h.scale, h.micro} {
-		if err := step(ctx); err != nil {
+	steps := map[string]func(context.Context) error{"api": h.readsAndWrites, "scale": h.scale, "micro": h.micro}
+	for _, name := range []string{"api", "scale", "micro"} {
+		if h.only != "" && h.only != name {
+			continue
+		}
+		if err := steps[name](ctx); err != nil {
 			h.stopAll()
 			fail(err)
 		}

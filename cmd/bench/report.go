@@ -54,7 +54,8 @@ func (h *harness) markdown() string {
 	if h.long {
 		profile = "long"
 	}
-	fmt.Fprintf(&b, "## Run of %s (%s profile, %s per load run)\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), profile, h.dur)
+	fmt.Fprintf(&b, "## Run of %s (%s profile: comparisons alternate %d rounds of %s and report each side's median round)\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), profile, h.rounds, h.dur)
 	b.WriteString("Machine:\n\n")
 	for _, m := range h.machine() {
 		fmt.Fprintf(&b, "- %s\n", m)

@@ -78,6 +78,8 @@ func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
 		switch {
 		case code >= 500 && code != http.StatusServiceUnavailable && code != StatusStorageTimeout:
 			log.Error("request failed", zap.String("path", c.Path()), zap.Error(err))
+		case code >= 500 && errors.Is(err, context.Canceled):
+			// The client went away; nothing to act on.
 		case code >= 500 && errors.Unwrap(err) != nil:
 			log.Warn("storage trouble", zap.String("path", c.Path()), zap.Int("status", code), zap.Error(err))
 		}

@@ -163,26 +163,47 @@ func (a *Appender) Append(ctx context.Context, lookup Lookup, decide func(State)
 	return 0, translate(err)
 }
 
-func (a *Appender) appendOnce(ctx context.Context, lookup Lookup, decide func(State) (Changes, error)) (int64, error) {
-	var first int64
-	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-		st, err := readState(ctx, tx, lookup)
-		if err != nil {
-			return err
+// appendOnce runs the transaction in two round trips: BEGIN and the reads
+// in one pipeline, the writes and COMMIT in another (pgx.BeginFunc would
+// add a round trip for each of BEGIN and COMMIT, and the log head is held
+// across the last one).
+func (a *Appender) appendOnce(ctx context.Context, lookup Lookup, decide func(State) (Changes, error)) (first int64, err error) {
+	conn, err := a.pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release() // the pool drops a connection left in a transaction
+	inTx := false
+	defer func() {
+		if err != nil && inTx {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+			cancel()
 		}
-		ch, err := decide(st)
-		if err != nil {
-			return err
-		}
-		if len(ch.Events) == 0 {
-			return nil
-		}
-		first, err = writeChanges(ctx, tx, ch)
-		if err == nil && a.afterWrite != nil {
-			err = a.afterWrite()
-		}
-		return err
-	})
+	}()
+	inTx = true
+	st, err := readState(ctx, conn, lookup)
+	if err != nil {
+		return 0, err
+	}
+	ch, err := decide(st)
+	if err != nil {
+		return 0, err
+	}
+	if len(ch.Events) == 0 {
+		_, err = conn.Exec(ctx, "COMMIT")
+		return 0, err
+	}
+	// With the test hook, COMMIT goes on its own after the hook, so that
+	// the hook runs while the positions are taken and not yet committed.
+	first, err = writeChanges(ctx, conn, ch, a.afterWrite == nil)
+	if err != nil || a.afterWrite == nil {
+		return first, err
+	}
+	if err = a.afterWrite(); err != nil {
+		return 0, err
+	}
+	_, err = conn.Exec(ctx, "COMMIT")
 	return first, err
 }
 
@@ -204,13 +225,15 @@ const (
 		FROM comments c JOIN unnest($1::uuid[], $2::integer[]) AS r(t, id) ON c.topic_id = r.t AND c.comment_id = r.id`
 )
 
-func readState(ctx context.Context, tx pgx.Tx, lk Lookup) (State, error) {
+// readState opens the transaction and reads, in one pipeline.
+func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error) {
 	st := State{
 		Keys:     make(map[string]KeyRecord, len(lk.Keys)),
 		Topics:   make(map[comment.TopicID]TopicRow, len(lk.Topics)),
 		Comments: make(map[CommentRef]CommentRow, len(lk.Comments)),
 	}
 	b := &pgx.Batch{}
+	b.Queue("BEGIN")
 	if len(lk.Keys) > 0 {
 		locks := make([]int64, len(lk.Keys))
 		for i, k := range lk.Keys {
@@ -262,10 +285,7 @@ func readState(ctx context.Context, tx pgx.Tx, lk Lookup) (State, error) {
 			return err
 		})
 	}
-	if b.Len() == 0 {
-		return st, nil
-	}
-	return st, tx.SendBatch(ctx, b).Close()
+	return st, conn.SendBatch(ctx, b).Close()
 }
 
 const (
@@ -292,15 +312,16 @@ const (
 	// this transaction read the new head, so they need no round trip.
 	qTakePositions = `UPDATE log_head SET position = position + $1 RETURNING position`
 	qInsertEvents  = `INSERT INTO events (position, kind, topic_id, at, payload)
-		SELECT h.position - $1 + x.ord, x.k, x.t, x.at, x.p::jsonb
-		FROM log_head h, unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::text[]) WITH ORDINALITY AS x(k, t, at, p, ord)`
+		SELECT h.position - $1 + x.ord, x.k, x.t, x.at, x.p
+		FROM log_head h, unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::bytea[]) WITH ORDINALITY AS x(k, t, at, p, ord)`
 	qInsertKeys = `INSERT INTO idempotency_keys (key, fingerprint, status, result, position)
-		SELECT x.k, x.f, x.s, x.r::jsonb, h.position - $1 + x.e
-		FROM log_head h, unnest($2::text[], $3::bytea[], $4::smallint[], $5::text[], $6::integer[]) AS x(k, f, s, r, e)`
+		SELECT x.k, x.f, x.s, x.r, h.position - $1 + x.e
+		FROM log_head h, unnest($2::text[], $3::bytea[], $4::smallint[], $5::bytea[], $6::integer[]) AS x(k, f, s, r, e)`
 	qNotify = `SELECT pg_notify('` + NotifyChannel + `', $1)`
 )
 
-func writeChanges(ctx context.Context, tx pgx.Tx, ch Changes) (int64, error) {
+// writeChanges writes in one pipeline, ending with COMMIT when commit is set.
+func writeChanges(ctx context.Context, conn *pgxpool.Conn, ch Changes, commit bool) (int64, error) {
 	b := &pgx.Batch{}
 	queueTopics(b, ch.Topics)
 	queueComments(b, ch.Comments)
@@ -324,14 +345,14 @@ func writeChanges(ctx context.Context, tx pgx.Tx, ch Changes) (int64, error) {
 	n := len(ch.Events)
 	var last int64
 	b.Queue(qTakePositions, n).QueryRow(func(row pgx.Row) error { return row.Scan(&last) })
-	kinds, topics, ats, payloads := make([]string, n), make([]pgtype.UUID, n), make([]time.Time, n), make([]string, n)
+	kinds, topics, ats, payloads := make([]string, n), make([]pgtype.UUID, n), make([]time.Time, n), make([][]byte, n)
 	for i := range ch.Events {
 		e := &ch.Events[i]
 		p, err := e.Payload()
 		if err != nil {
 			return 0, err
 		}
-		kinds[i], ats[i], payloads[i] = string(e.Kind), e.At, string(p)
+		kinds[i], ats[i], payloads[i] = string(e.Kind), e.At, p
 		if e.Topic != (comment.TopicID{}) {
 			topics[i] = pgtype.UUID{Bytes: e.Topic, Valid: true}
 		}
@@ -339,14 +360,17 @@ func writeChanges(ctx context.Context, tx pgx.Tx, ch Changes) (int64, error) {
 	b.Queue(qInsertEvents, n, kinds, topics, ats, payloads)
 	if len(ch.Keys) > 0 {
 		k := len(ch.Keys)
-		keys, fps, sts, res, evs := make([]string, k), make([][]byte, k), make([]int16, k), make([]string, k), make([]int32, k)
+		keys, fps, sts, res, evs := make([]string, k), make([][]byte, k), make([]int16, k), make([][]byte, k), make([]int32, k)
 		for i, kw := range ch.Keys {
-			keys[i], fps[i], sts[i], res[i], evs[i] = kw.Key, kw.Fingerprint, int16(kw.Status), string(kw.Result), int32(kw.Event+1)
+			keys[i], fps[i], sts[i], res[i], evs[i] = kw.Key, kw.Fingerprint, int16(kw.Status), kw.Result, int32(kw.Event+1)
 		}
 		b.Queue(qInsertKeys, n, keys, fps, sts, res, evs)
 	}
 	b.Queue(qNotify, "")
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if commit {
+		b.Queue("COMMIT")
+	}
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return 0, err
 	}
 	if last < int64(n) {

@@ -46,7 +46,7 @@ func committedPositions(t *testing.T, pool *pgxpool.Pool, after int64) []int64 {
 func eventUser(t *testing.T, pool *pgxpool.Pool, pos int64) string {
 	t.Helper()
 	var u string
-	if err := pool.QueryRow(context.Background(), `SELECT payload->>'user' FROM events WHERE position = $1`, pos).Scan(&u); err != nil {
+	if err := pool.QueryRow(context.Background(), `SELECT convert_from(payload, 'UTF8')::json->>'user' FROM events WHERE position = $1`, pos).Scan(&u); err != nil {
 		t.Fatal(err)
 	}
 	return u

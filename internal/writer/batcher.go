@@ -2,9 +2,11 @@ package writer
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -18,17 +20,21 @@ type Appender interface {
 }
 
 // Batcher runs commands in batches, one transaction per batch (group
-// commit). Each of its workers takes whatever commands are queued when it is
-// free, up to a maximum, so batches grow with load and a lone request waits
-// for nobody. Positions come in commit order from one row (see
-// docs/event-log.md), so a transaction per command would cost one commit
-// latency each; a batch pays it once.
+// commit). Each of its workers takes whatever commands are queued for it
+// when it is free, up to a maximum, so batches grow with load and a lone
+// request waits for nobody. Positions come in commit order from one row
+// (see docs/event-log.md), so a transaction per command would cost one
+// commit latency each; a batch pays it once.
+//
+// Commands go to workers by topic: two workers never lock the same topic
+// row, so their transactions overlap until the last statements (the log
+// head) instead of queueing on each other's topic locks.
 type Batcher struct {
 	app      Appender
 	log      *zap.Logger
-	queue    chan *request
+	queues   []chan *request // one per worker
+	next     atomic.Uint32   // round robin for commands without a topic
 	maxBatch int
-	workers  int
 	stopping chan struct{}
 	wg       sync.WaitGroup
 }
@@ -42,21 +48,18 @@ type request struct {
 
 // NewBatcher returns a stopped Batcher; Start starts its workers.
 func NewBatcher(app Appender, log *zap.Logger, workers, maxBatch int) *Batcher {
-	return &Batcher{
-		app:      app,
-		log:      log,
-		queue:    make(chan *request, workers*maxBatch),
-		maxBatch: maxBatch,
-		workers:  workers,
-		stopping: make(chan struct{}),
+	b := &Batcher{app: app, log: log, maxBatch: maxBatch, stopping: make(chan struct{})}
+	for range workers {
+		b.queues = append(b.queues, make(chan *request, maxBatch))
 	}
+	return b
 }
 
 // Start starts the workers.
 func (b *Batcher) Start() {
-	for range b.workers {
+	for _, q := range b.queues {
 		b.wg.Add(1)
-		go b.work()
+		go b.work(q)
 	}
 }
 
@@ -83,7 +86,7 @@ var errStopping = comment.Unavailable("writer is shutting down", nil)
 func (b *Batcher) Do(ctx context.Context, cmd *Command) (Outcome, error) {
 	r := &request{cmd: cmd, done: make(chan struct{})}
 	select {
-	case b.queue <- r:
+	case b.queues[b.lane(cmd)] <- r:
 	case <-b.stopping:
 		return Outcome{}, errStopping
 	case <-ctx.Done():
@@ -97,19 +100,39 @@ func (b *Batcher) Do(ctx context.Context, cmd *Command) (Outcome, error) {
 	}
 }
 
-func (b *Batcher) work() {
+// lane picks the worker for a command: by topic, so that one topic's
+// commands always meet in the same worker.
+func (b *Batcher) lane(cmd *Command) int {
+	var topic comment.TopicID
+	switch op := cmd.Op.(type) {
+	case Post:
+		topic = op.NewTopic
+		if op.Topic != nil {
+			topic = *op.Topic
+		}
+	case Edit:
+		topic = op.Topic
+	case Delete:
+		topic = op.Topic
+	default:
+		return int(b.next.Add(1) % uint32(len(b.queues)))
+	}
+	return int(binary.LittleEndian.Uint32(topic[:4]) % uint32(len(b.queues)))
+}
+
+func (b *Batcher) work(queue chan *request) {
 	defer b.wg.Done()
 	reqs := make([]*request, 0, b.maxBatch)
 	for {
 		reqs = reqs[:0]
 		select {
-		case r := <-b.queue:
+		case r := <-queue:
 			reqs = append(reqs, r)
 		case <-b.stopping:
 			// Drain: senders may still be handing over commands they
 			// queued just before the stop.
 			select {
-			case r := <-b.queue:
+			case r := <-queue:
 				reqs = append(reqs, r)
 			default:
 				return
@@ -118,7 +141,7 @@ func (b *Batcher) work() {
 	fill:
 		for len(reqs) < b.maxBatch {
 			select {
-			case r := <-b.queue:
+			case r := <-queue:
 				reqs = append(reqs, r)
 			default:
 				break fill

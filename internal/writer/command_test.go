@@ -153,3 +153,21 @@ func TestDecideViewsAggregate(t *testing.T) {
 		t.Fatalf("activity %+v", ch.Activity)
 	}
 }
+
+func TestBatcherLanes(t *testing.T) {
+	b := NewBatcher(nil, nil, 4, 8)
+	seen := map[int]bool{}
+	for range 200 {
+		topic := comment.NewTopicID()
+		lane := b.lane(&Command{Op: Post{Topic: &topic}})
+		for _, op := range []any{Edit{Topic: topic}, Delete{Topic: topic}, Post{NewTopic: topic}} {
+			if l := b.lane(&Command{Op: op}); l != lane {
+				t.Fatalf("%T on lane %d, its topic's posts on %d", op, l, lane)
+			}
+		}
+		seen[lane] = true
+	}
+	if len(seen) != 4 {
+		t.Fatalf("200 topics used lanes %v of 4", seen)
+	}
+}

@@ -17,7 +17,7 @@ type Config struct {
 	MaxContentBytes int           `env:"MAX_CONTENT_BYTES" envDefault:"65536"`
 	Migrate         bool          `env:"MIGRATE" envDefault:"true"`
 	StartTimeout    time.Duration `env:"DB_START_TIMEOUT" envDefault:"30s"`
-	WriteWorkers    int           `env:"WRITE_WORKERS" envDefault:"4"`
+	WriteWorkers    int           `env:"WRITE_WORKERS" envDefault:"2"`
 	WriteBatchMax   int           `env:"WRITE_BATCH_MAX" envDefault:"256"`
 	IdempotencyTTL  time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
 	ActivityKeep    time.Duration `env:"ACTIVITY_RETENTION" envDefault:"168h"`
