@@ -107,8 +107,8 @@ const (
 	// the reader spends linking them in id order itself.
 	qTreeColumns = `SELECT topic_id, comment_id, array_to_string(path, '/'), coalesce(path[cardinality(path) - 1], -1),
 			user_name, content, deleted, create_time, update_time FROM comments`
-	qTreesOf  = qTreeColumns + ` WHERE topic_id = ANY($1)`
-	qAllTrees = qTreeColumns
+	qTreesOf      = qTreeColumns + ` WHERE topic_id = ANY($1)`
+	qAllTrees     = qTreeColumns
 	qRangesOf     = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges WHERE topic_id = ANY($1)`
 	qAllRanges    = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges`
 	qRootViews    = `SELECT topic_id, sum(views)::bigint FROM view_ranges WHERE first_path = '{0}' GROUP BY topic_id`
