@@ -213,12 +213,21 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 	viewTx := float64(viewsAfter-viewsBefore) / (vElapsed.Seconds() / 2)
 	h.add("views", "view batches appended per second during the read run", fmt.Sprintf("%.2f tx/s", viewTx),
 		"readers ÷ VIEW_FLUSH_INTERVAL = 2/s", "", "≈ 1–2/s (only the reader holding the topic gets its reads)")
-	if err := h.restartReaders(s, []string{"VIEW_COUNTING=false"}); err != nil {
+	// Two more readers on the same data, one counting views and one not,
+	// read directly in alternating rounds.
+	on, _, err := h.startReader("reader-count-on", db, s.writer.addr, nil)
+	if err != nil {
 		return err
 	}
-	noCount := median([]loadResult{attack("nocount", conc, h.dur, staticGet(s.url+path)), attack("nocount", conc, h.dur, staticGet(s.url+path)), attack("nocount", conc, h.dur, staticGet(s.url+path))})
-	h.add("views", "GET via nginx with view counting off", loadFig(noCount), "counting on: "+fmt.Sprintf("%.0f/s", viaNginx.rps),
-		ratio(viaNginx.rps, noCount.rps), "on ÷ off ≈ 1")
+	defer on.stop()
+	off, _, err := h.startReader("reader-count-off", db, s.writer.addr, []string{"VIEW_COUNTING=false"})
+	if err != nil {
+		return err
+	}
+	defer off.stop()
+	counting, notCounting := compare(h.rounds, conc, h.dur, staticGet("http://"+on.addr+path), staticGet("http://"+off.addr+path))
+	h.add("views", "GET direct to a reader counting views", loadFig(counting), "not counting: "+loadFig(notCounting),
+		ratio(counting.rps, notCounting.rps), "on ÷ off ≈ 1")
 
 	// Freshness, with and without NOTIFY.
 	if err := h.restartReaders(s, nil); err != nil {

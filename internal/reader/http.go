@@ -126,8 +126,7 @@ func (h *Handlers) topicComments(c echo.Context) error {
 	if page.Next != nil {
 		c.Response().Header().Set("Link", nextLink(tq, page.Next))
 	}
-	etag := `"v` + strconv.FormatInt(page.Version, 10) + `"`
-	if notModified(c, etag) {
+	if notModified(c, page.ETag) {
 		return nil
 	}
 	if c.Request().Method == http.MethodGet && h.cfg.ViewCounting {

@@ -18,12 +18,13 @@ type TopicQuery struct {
 	Limit  int          // 0: no limit
 }
 
-func (q TopicQuery) key() string {
-	b := q.Parent.AppendText(nil)
+// appendKey appends what identifies the query's page within its topic.
+func (q TopicQuery) appendKey(b []byte) []byte {
+	b = q.Parent.AppendText(b)
 	b = append(b, '|')
 	b = q.After.AppendText(b)
 	b = append(b, '|')
-	return string(strconv.AppendInt(b, int64(q.Limit), 10))
+	return strconv.AppendInt(b, int64(q.Limit), 10)
 }
 
 // TopicPage is an answer to a TopicQuery, encoded.
@@ -32,6 +33,7 @@ type TopicPage struct {
 	Version int64  // position of the topic's last change: the same for the same content on any reader
 	Next    []byte // when more comments follow, the path to continue after
 	View    View   // the comments the page returned, to be counted as viewed
+	ETag    string // "v<Version>"
 	hits    *pageHits
 }
 
@@ -66,8 +68,15 @@ const maxRetries = 3
 // TopicComments answers /topic_comments, loading the topic's tree first if
 // it was evicted.
 func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage, error) {
+	// The common case, a resident topic, takes the read lock once.
 	p.mu.RLock()
 	t := p.topics[q.Topic]
+	if t != nil && t.tree != nil {
+		t.lastRead.Store(time.Now().UnixNano())
+		page, err := p.renderPage(t, q)
+		p.mu.RUnlock()
+		return page, err
+	}
 	p.mu.RUnlock()
 	if t == nil {
 		return TopicPage{}, comment.NotFound("topic not found")
@@ -91,8 +100,9 @@ func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage
 // renderPage runs under the read lock. A page stays valid, and is reused,
 // until the topic changes.
 func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
-	key := q.key()
-	if c := t.cache.Load(); c != nil && c.version == t.version && c.key == key {
+	var kb [64]byte
+	key := q.appendKey(kb[:0])
+	if c := t.cache.Load(); c != nil && c.version == t.version && c.key == string(key) {
 		return c.page, nil
 	}
 	top := t.tree.find(q.Parent)
@@ -120,7 +130,7 @@ func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
 	}
 	b := make([]byte, 0, size)
 	b = append(b, '[')
-	page := TopicPage{Version: t.version}
+	page := TopicPage{Version: t.version, ETag: `"v` + strconv.FormatInt(t.version, 10) + `"`}
 	var first, last *node
 	n = 0
 	x = start
@@ -142,7 +152,7 @@ func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
 			page.Next = []byte(page.View.Last)
 		}
 	}
-	t.cache.Store(&rendered{version: t.version, key: key, page: page})
+	t.cache.Store(&rendered{version: t.version, key: string(key), page: page})
 	return page, nil
 }
 
