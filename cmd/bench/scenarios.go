@@ -291,11 +291,18 @@ func (h *harness) writes(ctx context.Context, s *services, db string, topics []s
 		return nil
 	}
 	var posts, inserts []loadResult
+	var postCPU, insertCPU []string
 	for range h.rounds {
-		posts = append(posts, attack("writes", conc, h.dur, post))
-		inserts = append(inserts, insertCeiling(ctx, pool, conc, h.dur))
+		m := h.meter(s)
+		r := attack("writes", conc, h.dur, post)
+		posts, postCPU = append(posts, r), append(postCPU, m.perRequest(float64(r.requests)))
+		m = h.meter(s)
+		r = insertCeiling(ctx, pool, conc, h.dur)
+		inserts, insertCPU = append(inserts, r), append(insertCPU, m.perRequest(float64(r.requests)))
 	}
 	p, c := median(posts), median(inserts)
+	h.notes = append(h.notes, "CPU per comment written through nginx (last round): "+postCPU[len(postCPU)-1],
+		"CPU per single-row INSERT of the ceiling (last round): "+insertCPU[len(insertCPU)-1])
 	h.add("writes", "POST /post_comment via nginx, concurrency 32", loadFig(p), loadFig(c)+" (INSERTs)", ratio(p.rps, c.rps), "≥ 1.0×")
 	h.charts = append(h.charts, bar{"writes c=32", "parley", p.rps, p.p50, p.p99, false},
 		bar{"writes c=32", "ceiling", c.rps, c.p50, c.p99, true})
@@ -330,7 +337,7 @@ func insertCeiling(ctx context.Context, pool *pgxpool.Pool, conc int, dur time.D
 	wg.Wait()
 	elapsed := time.Since(start)
 	ps := percentiles(lat, 0.5, 0.99, 1)
-	return loadResult{rps: float64(len(lat)) / elapsed.Seconds(), p50: ps[0], p99: ps[1], max: ps[2], success: 1}
+	return loadResult{rps: float64(len(lat)) / elapsed.Seconds(), p50: ps[0], p99: ps[1], max: ps[2], success: 1, requests: uint64(len(lat))}
 }
 
 // positionPoller records when a reader's applied position changes.

@@ -119,8 +119,40 @@ func (n *node) build(path, user string, userEscaped bool, content string, create
 	n.buf = unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
 }
 
+// plain marks the bytes that never need escaping. 0xE2 is not plain: it
+// starts U+2028 and U+2029. Nor is any other byte ≥ 0x80 here, so that the
+// slow path checks UTF-8; the fast path below handles the common case.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+// clean reports whether s needs no escaping at all, which is most text:
+// every byte plain, or part of a UTF-8 sequence other than U+2028/U+2029.
+// Text from Postgres is valid UTF-8 (the database checks), and text from
+// the writer too, so any byte ≥ 0x80 other than 0xE2 is harmless here.
+func clean(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if plain[c] {
+			continue
+		}
+		if c < 0x80 || c == 0xE2 {
+			return false
+		}
+		ascii = false
+	}
+	return ascii || utf8.ValidString(s)
+}
+
 // escapedLen is the length appendString gives s, quotes included.
 func escapedLen(s string) int {
+	if clean(s) {
+		return len(s) + 2
+	}
 	n := 2
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -156,6 +188,10 @@ func escapedLen(s string) int {
 func appendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	if clean(s) {
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
