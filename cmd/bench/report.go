@@ -122,6 +122,7 @@ func (h *harness) chart(path string) error {
 		p.Legend.Add("Parley", ours)
 		p.Legend.Add("ceiling (same run)", ceil)
 		p.Legend.Top = true
+		p.Legend.Left = true
 		p.NominalX(groups...)
 		return p, nil
 	}
