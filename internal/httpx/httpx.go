@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/platform"
 )
 
 // StatusStorageTimeout is the seed API's code for a storage timeout.
@@ -112,32 +113,7 @@ func WriteJSON(c echo.Context, code int, body []byte) error {
 	return err
 }
 
-// Serve registers the server's lifecycle: OnStart binds addr (so a port in
-// use fails the start) and serves in a goroutine; OnStop shuts down
-// gracefully, waiting for requests in flight.
+// Serve runs e on addr for the lifetime of the app (platform.Serve).
 func Serve(lc fx.Lifecycle, e *echo.Echo, addr string, log *zap.Logger) {
-	done := make(chan struct{})
-	lc.Append(fx.Hook{
-		OnStart: func(ctx context.Context) error {
-			var lcfg net.ListenConfig
-			ln, err := lcfg.Listen(ctx, "tcp", addr)
-			if err != nil {
-				return err
-			}
-			e.Listener = ln
-			log.Info("listening", zap.String("addr", ln.Addr().String()))
-			go func() {
-				defer close(done)
-				if err := e.Server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					log.Error("server stopped", zap.Error(err))
-				}
-			}()
-			return nil
-		},
-		OnStop: func(ctx context.Context) error {
-			err := e.Shutdown(ctx)
-			<-done
-			return err
-		},
-	})
+	platform.Serve(lc, e.Server, addr, "http server", log, func(ln net.Listener) { e.Listener = ln })
 }

@@ -1,9 +1,6 @@
 package platform
 
 import (
-	"context"
-	"errors"
-	"net"
 	"net/http"
 	"net/http/pprof"
 
@@ -23,22 +20,5 @@ func ServeDebug(lc fx.Lifecycle, addr string, log *zap.Logger) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux}
-	lc.Append(fx.Hook{
-		OnStart: func(ctx context.Context) error {
-			var lcfg net.ListenConfig
-			ln, err := lcfg.Listen(ctx, "tcp", addr)
-			if err != nil {
-				return err
-			}
-			log.Info("debug server listening", zap.String("addr", ln.Addr().String()))
-			go func() {
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					log.Error("debug server stopped", zap.Error(err))
-				}
-			}()
-			return nil
-		},
-		OnStop: srv.Shutdown,
-	})
+	Serve(lc, &http.Server{Handler: mux}, addr, "debug server", log, nil)
 }

@@ -48,3 +48,38 @@ func collectTags(t reflect.Type, into map[string]string) {
 		}
 	}
 }
+
+// Checks collects what is wrong with a configuration, each error naming
+// its variable.
+type Checks struct{ errs []error }
+
+// Check records "NAME rule" unless ok.
+func (c *Checks) Check(ok bool, name, rule string) {
+	if !ok {
+		c.errs = append(c.errs, fmt.Errorf("%s %s", name, rule))
+	}
+}
+
+// Add records errors that already name their variable.
+func (c *Checks) Add(errs ...error) {
+	for _, err := range errs {
+		if err != nil {
+			c.errs = append(c.errs, err)
+		}
+	}
+}
+
+// LoadConfig reads a T from the environment (LoadEnv) and runs validate on
+// it; any error, parsing or range, names its variable.
+func LoadConfig[T any](validate func(*T, *Checks)) (T, error) {
+	cfg, err := LoadEnv[T]()
+	if err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	var c Checks
+	validate(&cfg, &c)
+	if err := errors.Join(c.errs...); err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}

@@ -1,8 +1,6 @@
 package reader
 
 import (
-	"errors"
-	"fmt"
 	"net/url"
 	"time"
 
@@ -36,36 +34,23 @@ type Config struct {
 // LoadConfig reads Config from the environment. An unparsable or out of
 // range value is an error that names its variable.
 func LoadConfig() (Config, error) {
-	cfg, err := platform.LoadEnv[Config]()
-	if err != nil {
-		return cfg, fmt.Errorf("configuration: %w", err)
-	}
-	var errs []error
-	check := func(ok bool, name, rule string) {
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s %s", name, rule))
-		}
-	}
-	u, uerr := url.Parse(cfg.WriterURL)
-	check(uerr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "WRITER_URL", "must be an http:// or https:// URL")
-	check(cfg.RefreshInterval > 0, "REFRESH_INTERVAL", "must be positive")
-	check(cfg.RefreshBatch >= 1 && cfg.RefreshBatch <= 100000, "REFRESH_BATCH", "must be between 1 and 100000")
-	check(cfg.MinPositionWait >= 0, "MIN_POSITION_WAIT", "must not be negative")
-	check(cfg.MaxStaleness > 0, "MAX_STALENESS", "must be positive")
-	check(cfg.ViewFlushInterval > 0, "VIEW_FLUSH_INTERVAL", "must be positive")
-	check(cfg.ViewPendingMax >= 1, "VIEW_PENDING_MAX", "must be at least 1")
-	check(cfg.CacheMaxBytes >= 1, "CACHE_MAX_BYTES", "must be at least 1")
-	check(cfg.HotHalfLife >= time.Minute, "HOT_HALF_LIFE", "must be at least 1m (activity is kept per minute)")
-	check(cfg.HotCommentWeight >= 0, "HOT_COMMENT_WEIGHT", "must not be negative")
-	check(cfg.HotViewWeight >= 0, "HOT_VIEW_WEIGHT", "must not be negative")
-	errs = append(errs, cfg.Store.Check()...)
-	if err := platform.CheckLevel(cfg.LogLevel); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return cfg, fmt.Errorf("configuration: %w", err)
-	}
-	return cfg, nil
+	return platform.LoadConfig(func(cfg *Config, c *platform.Checks) {
+		check := c.Check
+		u, uerr := url.Parse(cfg.WriterURL)
+		check(uerr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "WRITER_URL", "must be an http:// or https:// URL")
+		check(cfg.RefreshInterval > 0, "REFRESH_INTERVAL", "must be positive")
+		check(cfg.RefreshBatch >= 1 && cfg.RefreshBatch <= 100000, "REFRESH_BATCH", "must be between 1 and 100000")
+		check(cfg.MinPositionWait >= 0, "MIN_POSITION_WAIT", "must not be negative")
+		check(cfg.MaxStaleness > 0, "MAX_STALENESS", "must be positive")
+		check(cfg.ViewFlushInterval > 0, "VIEW_FLUSH_INTERVAL", "must be positive")
+		check(cfg.ViewPendingMax >= 1, "VIEW_PENDING_MAX", "must be at least 1")
+		check(cfg.CacheMaxBytes >= 1, "CACHE_MAX_BYTES", "must be at least 1")
+		check(cfg.HotHalfLife >= time.Minute, "HOT_HALF_LIFE", "must be at least 1m (activity is kept per minute)")
+		check(cfg.HotCommentWeight >= 0, "HOT_COMMENT_WEIGHT", "must not be negative")
+		check(cfg.HotViewWeight >= 0, "HOT_VIEW_WEIGHT", "must not be negative")
+		c.Add(cfg.Store.Check()...)
+		c.Add(platform.CheckLevel(cfg.LogLevel))
+	})
 }
 
 func (c Config) hot() hotParams {

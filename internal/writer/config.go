@@ -1,8 +1,6 @@
 package writer
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/parley/parley/internal/platform"
@@ -29,31 +27,18 @@ type Config struct {
 // LoadConfig reads Config from the environment. An unparsable or out of
 // range value is an error that names its variable.
 func LoadConfig() (Config, error) {
-	cfg, err := platform.LoadEnv[Config]()
-	if err != nil {
-		return cfg, fmt.Errorf("configuration: %w", err)
-	}
-	var errs []error
-	check := func(ok bool, name, rule string) {
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s %s", name, rule))
-		}
-	}
-	check(cfg.MaxContentBytes >= 1 && cfg.MaxContentBytes <= 16<<20, "MAX_CONTENT_BYTES", "must be between 1 and 16777216")
-	check(cfg.WriteWorkers >= 1 && cfg.WriteWorkers <= 64, "WRITE_WORKERS", "must be between 1 and 64")
-	check(cfg.WriteBatchMax >= 1 && cfg.WriteBatchMax <= 10000, "WRITE_BATCH_MAX", "must be between 1 and 10000")
-	check(cfg.IdempotencyTTL >= 24*time.Hour, "IDEMPOTENCY_TTL", "must be at least 24h")
-	check(cfg.ActivityKeep >= time.Hour, "ACTIVITY_RETENTION", "must be at least 1h")
-	check(cfg.PruneInterval > 0, "PRUNE_INTERVAL", "must be positive")
-	check(cfg.StartTimeout > 0, "DB_START_TIMEOUT", "must be positive")
-	errs = append(errs, cfg.Store.Check()...)
-	if err := platform.CheckLevel(cfg.LogLevel); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return cfg, fmt.Errorf("configuration: %w", err)
-	}
-	return cfg, nil
+	return platform.LoadConfig(func(cfg *Config, c *platform.Checks) {
+		check := c.Check
+		check(cfg.MaxContentBytes >= 1 && cfg.MaxContentBytes <= 16<<20, "MAX_CONTENT_BYTES", "must be between 1 and 16777216")
+		check(cfg.WriteWorkers >= 1 && cfg.WriteWorkers <= 64, "WRITE_WORKERS", "must be between 1 and 64")
+		check(cfg.WriteBatchMax >= 1 && cfg.WriteBatchMax <= 10000, "WRITE_BATCH_MAX", "must be between 1 and 10000")
+		check(cfg.IdempotencyTTL >= 24*time.Hour, "IDEMPOTENCY_TTL", "must be at least 24h")
+		check(cfg.ActivityKeep >= time.Hour, "ACTIVITY_RETENTION", "must be at least 1h")
+		check(cfg.PruneInterval > 0, "PRUNE_INTERVAL", "must be positive")
+		check(cfg.StartTimeout > 0, "DB_START_TIMEOUT", "must be positive")
+		c.Add(cfg.Store.Check()...)
+		c.Add(platform.CheckLevel(cfg.LogLevel))
+	})
 }
 
 // MaxBodyBytes is the largest request body: content at its limit may grow
