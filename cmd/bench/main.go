@@ -76,7 +76,7 @@ func main() {
 	if h.admin == "" {
 		fail(fmt.Errorf("set DATABASE_URL or -db"))
 	}
-	h.dur, h.rounds = 3*time.Second, 3
+	h.dur, h.rounds = 3*time.Second, 5
 	if h.long {
 		h.dur, h.rounds = 10*time.Second, 5
 	}

@@ -94,8 +94,10 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 	defer s.stop()
 	api := apiClient{s.url}
 
-	// The read target: a topic of 20 comments, about 3 KB as JSON.
-	root, err := api.post("/post_comment", map[string]any{"user": "ada", "content": sentence[:150]})
+	// The read target: a topic of 20 comments with short contents, about
+	// 4 KB as JSON (the issue asks for ~3 KB; the fields alone take ~190
+	// bytes a comment).
+	root, err := api.post("/post_comment", map[string]any{"user": "ada", "content": sentence[:24]})
 	if err != nil {
 		return err
 	}
@@ -106,7 +108,7 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 		if i > 5 {
 			parent = fmt.Sprintf("0/%d", 1+i%5)
 		}
-		r, err := api.post("/post_comment", map[string]any{"topic_id": topic, "parent_path": parent, "user": fmt.Sprint("user", i), "content": sentence[:140]})
+		r, err := api.post("/post_comment", map[string]any{"topic_id": topic, "parent_path": parent, "user": fmt.Sprint("user", i), "content": sentence[:16]})
 		if err != nil {
 			return err
 		}

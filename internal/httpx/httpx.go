@@ -100,11 +100,14 @@ func AppendError(b []byte, msg string) []byte {
 	return append(b, '}')
 }
 
+var jsonContentType = []string{echo.MIMEApplicationJSON}
+
 // WriteJSON writes an already encoded JSON body.
 func WriteJSON(c echo.Context, code int, body []byte) error {
 	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	// Canonical keys, assigned directly: this runs on every response.
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	c.Response().WriteHeader(code)
 	if c.Request().Method == http.MethodHead {
 		return nil

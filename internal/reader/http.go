@@ -53,7 +53,7 @@ func (h *Handlers) position(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func setPosition(c echo.Context, pos int64) {
-	c.Response().Header().Set(httpx.HeaderPosition, strconv.FormatInt(pos, 10))
+	c.Response().Header()[httpx.HeaderPosition] = []string{strconv.FormatInt(pos, 10)}
 }
 
 // ready refuses data requests until the snapshot is loaded, and honours
@@ -154,12 +154,12 @@ func nextLink(q TopicQuery, after []byte) string {
 
 // notModified answers 304 when the client holds the current representation.
 func notModified(c echo.Context, etag string) bool {
-	c.Response().Header().Set("ETag", etag)
-	inm := c.Request().Header.Get("If-None-Match")
-	if inm == "" {
+	c.Response().Header()["Etag"] = []string{etag}
+	inm := c.Request().Header["If-None-Match"]
+	if len(inm) == 0 {
 		return false
 	}
-	for _, tag := range strings.Split(inm, ",") {
+	for _, tag := range strings.Split(strings.Join(inm, ","), ",") {
 		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
 		if tag == etag || tag == "*" {
 			c.Response().WriteHeader(http.StatusNotModified)
