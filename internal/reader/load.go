@@ -2,6 +2,7 @@ package reader
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"time"
 
@@ -56,14 +57,28 @@ func (p *Projection) reset() {
 
 type builder struct {
 	p        *Projection
+	phases   []phase
 	order    []*topic // most recently active first
 	comments int64    // comments in all topics
 	cold     []comment.TopicID
 }
 
+// phase is how long one step of the load took, for the start-up log.
+type phase struct {
+	Name string        `json:"name"`
+	Took time.Duration `json:"took"`
+}
+
+func (b *builder) mark(name string, since *time.Time) {
+	now := time.Now()
+	b.phases = append(b.phases, phase{name, now.Sub(*since)})
+	*since = now
+}
+
 func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	p := b.p
-	now := time.Now().UnixNano()
+	since := time.Now()
+	now := since.UnixNano()
 	err := s.Summaries(ctx, func(r *store.SummaryRow) error {
 		t := &topic{id: r.Topic, count: r.Count, lastAct: r.LastActivity.UnixMilli(), heat: newHeat()}
 		t.lastRead.Store(now)
@@ -76,12 +91,15 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	if err != nil {
 		return err
 	}
+	b.mark("summaries", &since)
 	if err := b.loadTrees(ctx, s); err != nil {
 		return err
 	}
+	b.mark("trees", &since)
 	if err := b.loadViews(ctx, s); err != nil {
 		return err
 	}
+	b.mark("views", &since)
 	err = s.Activity(ctx, func(r *store.ActivityRow) error {
 		if t := p.topics[r.Topic]; t != nil {
 			p.hot.add(&t.heat, r.Bucket, int64(r.Comments), r.Views)
@@ -91,16 +109,20 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	if err != nil {
 		return err
 	}
+	b.mark("activity", &since)
 	if err := b.loadColdUsers(ctx, s); err != nil {
 		return err
 	}
 	for _, l := range p.users {
 		slices.SortFunc(l.entries, compareEntries)
 	}
+	b.mark("users", &since)
 	for _, t := range b.order {
 		p.byActivity.ReplaceOrInsert(actItem{at: t.lastAct, id: t.id, t: t})
 		p.byHot.ReplaceOrInsert(hotItem{key: t.heat.key, id: t.id, t: t})
 	}
+	b.mark("rankings", &since)
+	p.lastLoad = b.phases
 	return nil
 }
 
@@ -115,7 +137,7 @@ const estimatedNodeBytes = 600
 func (b *builder) loadTrees(ctx context.Context, s *store.Snap) error {
 	p := b.p
 	if b.comments*estimatedNodeBytes <= p.maxBytes {
-		return b.loadChunk(ctx, s, b.order, nil)
+		return b.loadAll(ctx, s, max(2, min(4, runtime.GOMAXPROCS(0))))
 	}
 	i := 0
 	for ; i < len(b.order) && p.resident < p.maxBytes; i += loadChunk {
@@ -172,6 +194,76 @@ func (b *builder) loadChunk(ctx context.Context, s *store.Snap, topics []*topic,
 		t.tree = tr
 		t.root = tr.nodes[0]
 		p.resident += tr.bytes
+	}
+	return nil
+}
+
+// loadAll loads every tree, reading the comments in parts at once, each
+// on its own connection and goroutine (parts share the snapshot). Each part
+// builds its own trees and users' entries; they are merged at the end.
+func (b *builder) loadAll(ctx context.Context, s *store.Snap, parts int) error {
+	p := b.p
+	type part struct {
+		builders map[*topic]*treeBuilder
+		users    map[string][]userEntry
+		cur      *topic
+		tb       *treeBuilder
+	}
+	ps := make([]*part, parts)
+	for i := range ps {
+		ps[i] = &part{builders: map[*topic]*treeBuilder{}, users: map[string][]userEntry{}}
+	}
+	topics := p.topics // only read while the parts run
+	err := s.AllTreesParallel(ctx, parts, func(i int, r *store.TreeRow) error {
+		pt := ps[i]
+		if pt.cur == nil || pt.cur.id != r.Topic {
+			if pt.cur = topics[r.Topic]; pt.cur == nil {
+				return errCorrupt("comment of an unknown topic")
+			}
+			if pt.tb = pt.builders[pt.cur]; pt.tb == nil {
+				pt.tb = newTreeBuilder(pt.cur.count)
+				pt.builders[pt.cur] = pt.tb
+			}
+		}
+		if err := pt.tb.put(r.ID, r.Parent, bytesString(r.Path), bytesString(r.User), bytesString(r.Content), r.Deleted, r.Create, r.Update); err != nil {
+			return err
+		}
+		if !r.Deleted {
+			pt.users[string(r.User)] = append(pt.users[string(r.User)], userEntry{update: r.Update.UnixMilli(), topic: pt.cur, id: r.ID})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range b.order {
+		var tb *treeBuilder
+		for _, pt := range ps {
+			switch o := pt.builders[t]; {
+			case o == nil:
+			case tb == nil:
+				tb = o
+			default:
+				if err := tb.merge(o); err != nil {
+					return err
+				}
+			}
+		}
+		if tb == nil {
+			return errCorrupt("topic without comments")
+		}
+		tr, err := tb.link()
+		if err != nil {
+			return err
+		}
+		t.tree, t.root = tr, tr.nodes[0]
+		p.resident += tr.bytes
+	}
+	for _, pt := range ps {
+		for name, entries := range pt.users {
+			l := p.user(name)
+			l.entries = append(l.entries, entries...)
+		}
 	}
 	return nil
 }

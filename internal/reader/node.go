@@ -99,24 +99,35 @@ func (n *node) withContent(content string, update time.Time) {
 // build lays out buf at its exact size. user is raw, or already escaped
 // when userEscaped.
 func (n *node) build(path, user string, userEscaped bool, content string, created *[timeLen]byte, update time.Time) {
-	userLen := len(user)
+	userLen, userClean := len(user), true
 	if !userEscaped {
-		userLen = escapedLen(user)
+		userLen, userClean = escapedLen(user)
 	}
-	b := make([]byte, 0, len(path)+userLen+escapedLen(content)+2*timeLen)
+	contLen, contClean := escapedLen(content)
+	b := make([]byte, 0, len(path)+userLen+contLen+2*timeLen)
 	b = append(b, path...)
 	n.pathEnd = int32(len(b))
-	if userEscaped {
-		b = append(b, user...)
-	} else {
-		b = appendString(b, user)
-	}
+	b = appendJSONString(b, user, userEscaped, userClean)
 	n.userEnd = int32(len(b))
-	b = appendString(b, content)
+	b = appendJSONString(b, content, false, contClean)
 	n.contEnd = int32(len(b))
 	b = append(b, created[:]...)
 	b = comment.AppendTime(b, update)
 	n.buf = unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
+}
+
+// appendJSONString appends s quoted for JSON: as it is when already
+// escaped, between quotes when clean, else escaped.
+func appendJSONString(b []byte, s string, escaped, isClean bool) []byte {
+	switch {
+	case escaped:
+		return append(b, s...)
+	case isClean:
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	return appendString(b, s)
 }
 
 // plain marks the bytes that never need escaping. 0xE2 is not plain: it
@@ -148,10 +159,11 @@ func clean(s string) bool {
 	return ascii || utf8.ValidString(s)
 }
 
-// escapedLen is the length appendString gives s, quotes included.
-func escapedLen(s string) int {
+// escapedLen is the length appendString gives s, quotes included, and
+// whether s is clean (then that is len(s)+2).
+func escapedLen(s string) (int, bool) {
 	if clean(s) {
-		return len(s) + 2
+		return len(s) + 2, true
 	}
 	n := 2
 	for i := 0; i < len(s); {
@@ -179,7 +191,7 @@ func escapedLen(s string) int {
 		}
 		i += size
 	}
-	return n
+	return n, false
 }
 
 // appendString appends s as a JSON string, escaping exactly as encoding/json

@@ -101,6 +101,7 @@ type Projection struct {
 	loads     sync.WaitGroup
 	evictions atomic.Int64
 	reloads   atomic.Int64
+	lastLoad  []phase // the start-up load's steps, for its log line
 }
 
 // NewProjection returns an empty projection. Loads of evicted trees run on

@@ -66,7 +66,7 @@ func (r *Refresher) Run(ctx context.Context) {
 			// than carry it until the heap next doubles.
 			debug.FreeOSMemory()
 			r.log.Info("snapshot loaded", zap.Int64("position", r.proj.Applied()),
-				zap.Duration("took", time.Since(start)), zap.Any("stats", r.proj.Stats()))
+				zap.Duration("took", time.Since(start)), zap.Any("phases", r.proj.lastLoad), zap.Any("stats", r.proj.Stats()))
 			break
 		}
 		if ctx.Err() != nil {

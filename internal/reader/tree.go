@@ -209,6 +209,25 @@ func (b *treeBuilder) put(id, parent int32, path, user, content string, deleted 
 	return nil
 }
 
+// merge takes the comments o placed (a part of the same topic's rows).
+func (b *treeBuilder) merge(o *treeBuilder) error {
+	for int(len(o.t.nodes)) > len(b.t.nodes) {
+		b.t.nodes = append(b.t.nodes, nil)
+		b.parents = append(b.parents, 0)
+	}
+	for id, n := range o.t.nodes {
+		if n == nil {
+			continue
+		}
+		if b.t.nodes[id] != nil {
+			return errCorrupt("comment row twice")
+		}
+		b.t.nodes[id], b.parents[id] = n, o.parents[id]
+		b.t.bytes += n.size()
+	}
+	return nil
+}
+
 // link wires the tree; every id must have come.
 func (b *treeBuilder) link() (*tree, error) {
 	for id, n := range b.t.nodes {

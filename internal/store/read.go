@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/parley/parley/internal/comment"
 )
@@ -28,6 +30,7 @@ func NewReader(pool *pgxpool.Pool, cfg Config) *Reader {
 // of Position, because each event and its state change commit together.
 type Snap struct {
 	tx       pgx.Tx
+	pool     *pgxpool.Pool
 	Position int64
 }
 
@@ -38,7 +41,7 @@ type Snap struct {
 // what it takes, and ctx bounds it.
 func (r *Reader) Snapshot(ctx context.Context, fn func(*Snap) error) error {
 	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		s := &Snap{tx: tx}
+		s := &Snap{tx: tx, pool: r.pool}
 		if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
 			return err
 		}
@@ -117,6 +120,45 @@ const (
 	qHeadPosition = `SELECT position FROM log_head`
 )
 
+// AllTreesParallel streams every comment like Trees(nil), split into n
+// parts read at once, each on its own connection in a transaction that
+// shares this snapshot (pg_export_snapshot), each part by its own call of
+// fn on its own goroutine. The parts are ranges of the table's pages
+// (a TID range scan), so each backend reads only its share.
+func (s *Snap) AllTreesParallel(ctx context.Context, n int, fn func(part int, r *TreeRow) error) error {
+	var id string
+	var pages int64
+	err := s.tx.QueryRow(ctx, `SELECT pg_export_snapshot(),
+		(pg_relation_size('comments') / current_setting('block_size')::bigint) + 1`).Scan(&id, &pages)
+	if err != nil {
+		return err
+	}
+	per := pages/int64(n) + 1
+	g, gctx := errgroup.WithContext(ctx)
+	for part := range n {
+		// The last part has no upper bound: it takes whatever pages the
+		// table grew by after pg_relation_size was read.
+		q, args := qTreeColumns+` WHERE ctid >= $1::tid`, []any{fmt.Sprintf("(%d,0)", int64(part)*per)}
+		if part < n-1 {
+			q += ` AND ctid < $2::tid`
+			args = append(args, fmt.Sprintf("(%d,0)", int64(part+1)*per))
+		}
+		g.Go(func() error {
+			return pgx.BeginTxFunc(gctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(gctx, "SET TRANSACTION SNAPSHOT '"+id+"'"); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(gctx, "SET LOCAL statement_timeout = 0"); err != nil {
+					return err
+				}
+				rows, _ := tx.Query(gctx, q, args...)
+				return scanTrees(rows, func(r *TreeRow) error { return fn(part, r) })
+			})
+		})
+	}
+	return g.Wait()
+}
+
 // Summaries streams every topic with its root, most recently active first.
 func (s *Snap) Summaries(ctx context.Context, fn func(*SummaryRow) error) error {
 	rows, _ := s.tx.Query(ctx, qSummaries)
@@ -151,6 +193,10 @@ func (s *Snap) Trees(ctx context.Context, topics []comment.TopicID, fn func(*Tre
 	} else {
 		rows, _ = s.tx.Query(ctx, qTreesOf, uuids(topics))
 	}
+	return scanTrees(rows, fn)
+}
+
+func scanTrees(rows pgx.Rows, fn func(*TreeRow) error) error {
 	var r TreeRow
 	var id [16]byte
 	var path, user, content pgtype.DriverBytes
