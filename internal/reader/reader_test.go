@@ -234,7 +234,6 @@ func TestListLimits(t *testing.T) {
 	t.Fatalf("before %s starts at %s, which the full list does not have below the cut", cut, older[0].TopicID)
 }
 
-
 func TestETagAndHead(t *testing.T) {
 	e := newEnv(t)
 	r := e.reader(t, func(c *reader.Config) { c.ViewFlushInterval = time.Hour })
