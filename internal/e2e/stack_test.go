@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -252,12 +251,6 @@ func readerStats(t *testing.T, addr string) map[string]float64 {
 		t.Fatal(err)
 	}
 	return m
-}
-
-func ctxTimeout(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 func runNginxTest(ngx, prefix string) ([]byte, error) {

@@ -447,14 +447,6 @@ func queueComments(b *pgx.Batch, comments []CommentWrite) {
 	}
 }
 
-// Head returns the last position handed out.
-func Head(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}) (int64, error) {
-	var p int64
-	err := q.QueryRow(ctx, `SELECT position FROM log_head`).Scan(&p)
-	return p, translate(err)
-}
 
 // PruneKeys deletes idempotency keys older than ttl and activity buckets
 // older than retention; it returns how many rows went.

@@ -136,7 +136,7 @@ func (h *Handlers) recordViews(c echo.Context) error {
 				return nil, err
 			}
 		}
-		return RecordViews{Ranges: req.Ranges}, nil
+		return RecordViews(req), nil
 	})
 }
 
