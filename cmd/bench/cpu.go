@@ -68,11 +68,11 @@ type cpuMeter struct {
 
 func (h *harness) meter(s *services) *cpuMeter {
 	m := &cpuMeter{parts: map[string][]int{}, before: map[string]time.Duration{}}
-	m.parts["writer"] = []int{s.writer.cmd.Process.Pid}
+	m.parts["writer"] = []int{s.writer.Pid()}
 	for _, r := range s.readers {
-		m.parts["readers"] = append(m.parts["readers"], r.cmd.Process.Pid)
+		m.parts["readers"] = append(m.parts["readers"], r.Pid())
 	}
-	nginxPid := s.nginx.cmd.Process.Pid
+	nginxPid := s.nginx.Pid()
 	m.parts["nginx"] = append([]int{nginxPid}, processes("", map[int]bool{nginxPid: true})...)
 	m.parts["load generator"] = []int{os.Getpid()}
 	m.parts["postgres"] = processes("postgres", nil)

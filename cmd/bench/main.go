@@ -13,9 +13,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/parley/parley/internal/procs"
 )
 
 type harness struct {
@@ -24,7 +25,7 @@ type harness struct {
 	dur                         time.Duration // one load run
 	rounds                      int           // alternating rounds of a comparison
 	only                        string
-	procs                       []*proc
+	procs                       []*procs.Proc
 	rows                        []row
 	charts                      []bar
 	notes                       []string
@@ -111,7 +112,7 @@ func main() {
 
 func (h *harness) stopAll() {
 	for i := len(h.procs) - 1; i >= 0; i-- {
-		h.procs[i].stop()
+		h.procs[i].Stop()
 	}
 	h.procs = nil
 }
@@ -153,13 +154,13 @@ func (h *harness) micro(ctx context.Context) error {
 	if h.long {
 		benchtime = "2s"
 	}
-	root, err := exec.Command("go", "env", "GOMOD").Output()
+	root, err := procs.ModuleRoot()
 	if err != nil {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, "go", "test", "-run", "XXX", "-bench", ".", "-benchmem", "-benchtime", benchtime,
 		"./internal/reader", "./internal/writer")
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("micro-benchmarks: %v\n%s", err, out)

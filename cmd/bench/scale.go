@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/parley/parley/internal/procs"
 	"github.com/parley/parley/internal/store"
 )
 
@@ -45,12 +46,12 @@ func (h *harness) scale(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		r, startup, err := h.startReader("reader-"+st.name, db, w.addr, nil)
+		r, startup, err := h.startReader("reader-"+st.name, db, w.Addr, nil)
 		if err != nil {
 			return err
 		}
 		time.Sleep(time.Second)
-		rss := r.rssBytes()
+		rss := rssBytes(r.Pid())
 		label := fmt.Sprintf("%d comments in %d topics", n, st.topics)
 		if st.name != "bench_1k" {
 			h.add("scale", "reader start-up (to /readyz), "+label, fmt.Sprintf("%.2f s", startup.Seconds()), "", "", "≤ 5 s")
@@ -64,14 +65,14 @@ func (h *harness) scale(ctx context.Context) error {
 				return err
 			}
 		} else {
-			d, err := h.refreshCost(ctx, db, w.addr, r.addr)
+			d, err := h.refreshCost(ctx, db, w.Addr, r.Addr)
 			if err != nil {
 				return err
 			}
 			refresh[st.name] = d
 		}
-		r.stop()
-		w.stop()
+		r.Stop()
+		w.Stop()
 	}
 	h.add("scale", "one refresh (read 1 new event + apply), 1,000,000 stored", ms(refresh["bench_1m"]),
 		ms(refresh["bench_1k"])+" with 1,000 stored", ratio(float64(refresh["bench_1m"]), float64(refresh["bench_1k"])), "≈ 1× (not growing with the store)")
@@ -110,8 +111,8 @@ func (h *harness) refreshCost(ctx context.Context, db, writer, reader string) (t
 // bigTopic times full GETs of the 50,000-comment topic from the reader:
 // time to first byte and throughput, the first (rendered) and the next
 // (from the page cache).
-func (h *harness) bigTopic(r, w *proc) error {
-	b, err := apiClient{"http://" + r.addr}.get("/last_topics?limit=1")
+func (h *harness) bigTopic(r, w *procs.Proc) error {
+	b, err := apiClient{"http://" + r.Addr}.get("/last_topics?limit=1")
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func (h *harness) bigTopic(r, w *proc) error {
 	if _, err := fmt.Sscanf(string(b), `[{"topic_id":%q`, &topic); err != nil {
 		topic = string(b[14:50])
 	}
-	url := "http://" + r.addr + "/topic_comments?topic_id=" + topic
+	url := "http://" + r.Addr + "/topic_comments?topic_id=" + topic
 	get := func() (ttfb, total time.Duration, n int64, err error) {
 		var first time.Time
 		req, _ := http.NewRequest(http.MethodGet, url, nil)

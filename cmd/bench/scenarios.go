@@ -91,7 +91,7 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer s.stop()
+	defer s.Stop()
 	api := apiClient{s.url}
 
 	// The read target: a topic of 20 comments with short contents, about
@@ -135,7 +135,7 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 		return err
 	}
 	for _, r := range s.readers { // both readers hold everything before the runs
-		if _, err := (apiClient{"http://" + r.addr}).get(fmt.Sprintf("/readyz?min_position=%.0f", last)); err != nil {
+		if _, err := (apiClient{"http://" + r.Addr}).get(fmt.Sprintf("/readyz?min_position=%.0f", last)); err != nil {
 			return err
 		}
 	}
@@ -155,18 +155,18 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		p.addr = addr
-		if err := waitHTTP(p, "http://"+addr+"/", 10*time.Second); err != nil {
+		p.Addr = addr
+		if err := p.WaitHTTP("http://"+addr+"/", 10*time.Second); err != nil {
 			return err
 		}
 		statics = append(statics, addr)
 	}
-	ceilNginx, ceilURL, err := h.startNginx("nginx-ceiling", statics, s.writer.addr)
+	ceilNginx, ceilURL, err := h.startNginx("nginx-ceiling", statics, s.writer.Addr)
 	if err != nil {
 		return err
 	}
-	defer ceilNginx.stop()
-	if err := waitHTTP(ceilNginx, ceilURL+path, 10*time.Second); err != nil {
+	defer ceilNginx.Stop()
+	if err := ceilNginx.WaitHTTP(ceilURL+path, 10*time.Second); err != nil {
 		return err
 	}
 
@@ -181,7 +181,7 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 	h.charts = append(h.charts, bar{"reads via nginx", "parley", viaNginx.rps, viaNginx.p50, viaNginx.p99, false},
 		bar{"reads via nginx", "ceiling", ceiling.rps, ceiling.p50, ceiling.p99, true})
 
-	direct, staticDirect := compare(h.rounds, conc, h.dur, staticGet("http://"+s.readers[0].addr+path), staticGet("http://"+statics[0]+path))
+	direct, staticDirect := compare(h.rounds, conc, h.dur, staticGet("http://"+s.readers[0].Addr+path), staticGet("http://"+statics[0]+path))
 	h.add("reads", "GET /topic_comments, one reader direct", loadFig(direct), loadFig(staticDirect), ratio(direct.rps, staticDirect.rps), "≥ 0.90×")
 	h.charts = append(h.charts, bar{"reader direct", "parley", direct.rps, direct.p50, direct.p99, false},
 		bar{"reader direct", "ceiling", staticDirect.rps, staticDirect.p50, staticDirect.p99, true})
@@ -217,17 +217,17 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 		"readers ÷ VIEW_FLUSH_INTERVAL = 2/s", "", "≈ 1–2/s (only the reader holding the topic gets its reads)")
 	// Two more readers on the same data, one counting views and one not,
 	// read directly in alternating rounds.
-	on, _, err := h.startReader("reader-count-on", db, s.writer.addr, nil)
+	on, _, err := h.startReader("reader-count-on", db, s.writer.Addr, nil)
 	if err != nil {
 		return err
 	}
-	defer on.stop()
-	off, _, err := h.startReader("reader-count-off", db, s.writer.addr, []string{"VIEW_COUNTING=false"})
+	defer on.Stop()
+	off, _, err := h.startReader("reader-count-off", db, s.writer.Addr, []string{"VIEW_COUNTING=false"})
 	if err != nil {
 		return err
 	}
-	defer off.stop()
-	counting, notCounting := compare(h.rounds, conc, h.dur, staticGet("http://"+on.addr+path), staticGet("http://"+off.addr+path))
+	defer off.Stop()
+	counting, notCounting := compare(h.rounds, conc, h.dur, staticGet("http://"+on.Addr+path), staticGet("http://"+off.Addr+path))
 	h.add("views", "GET direct to a reader counting views", loadFig(counting), "not counting: "+loadFig(notCounting),
 		ratio(counting.rps, notCounting.rps), "on ÷ off ≈ 1")
 
@@ -392,9 +392,9 @@ func (h *harness) freshness(s *services, topics []string, samples int, gap time.
 	for i, r := range s.readers {
 		pollers[i] = &positionPoller{}
 		wg.Add(1)
-		go func() { defer wg.Done(); pollers[i].run(ctx, r.addr) }()
+		go func() { defer wg.Done(); pollers[i].run(ctx, r.Addr) }()
 	}
-	writer := apiClient{"http://" + s.writer.addr}
+	writer := apiClient{"http://" + s.writer.Addr}
 	type sample struct {
 		pos int64
 		at  time.Time

@@ -11,6 +11,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/parley/parley/internal/platform"
+	"github.com/parley/parley/internal/procs"
 	"github.com/parley/parley/internal/reader"
 	"github.com/parley/parley/internal/writer"
 	"github.com/parley/parley/nginx"
@@ -37,7 +39,7 @@ type composeFile struct {
 
 func readRepoFile(t *testing.T, name string) []byte {
 	t.Helper()
-	root, err := moduleRoot()
+	root, err := procs.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,20 +57,6 @@ func loadCompose(t *testing.T) composeFile {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
 	return c
-}
-
-// envNames lists the environment variables a Config reads.
-func envNames(t reflect.Type) []string {
-	var out []string
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if tag := f.Tag.Get("env"); tag != "" {
-			out = append(out, tag)
-		} else if f.Type.Kind() == reflect.Struct {
-			out = append(out, envNames(f.Type)...)
-		}
-	}
-	return out
 }
 
 // composeDefault is the value of "${NAME:-default}", or the literal.
@@ -110,7 +98,7 @@ func TestComposeServices(t *testing.T) {
 	// Every knob of each service is passed through.
 	for svc, cfg := range map[string]reflect.Type{"writer": reflect.TypeFor[writer.Config](), "reader": reflect.TypeFor[reader.Config]()} {
 		env := c.Services[svc].Environment
-		for _, name := range envNames(cfg) {
+		for _, name := range platform.EnvVars(cfg) {
 			if _, ok := env[name]; !ok {
 				t.Errorf("%s: %s is not in its environment", svc, name)
 			}

@@ -192,7 +192,7 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 		}()
 	}
 	time.Sleep(300 * time.Millisecond)
-	s.procs["reader1"].kill()
+	s.procs["reader1"].Kill()
 	time.Sleep(time.Second)
 	// Writes go on meanwhile, and the surviving reader sees them.
 	c := stacktest.PostComment(t, s.nginx, topics[0], "0", "bob", "while reader1 is down")

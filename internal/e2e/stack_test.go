@@ -3,18 +3,16 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/parley/parley/internal/pgtest"
+	"github.com/parley/parley/internal/procs"
 )
 
 // bins is where TestMain built the binaries.
@@ -28,7 +26,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		root, err := moduleRoot()
+		root, err := procs.ModuleRoot()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -43,14 +41,6 @@ func TestMain(m *testing.M) {
 		return m.Run()
 	}()
 	os.Exit(code)
-}
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Dir(strings.TrimSpace(string(out))), nil
 }
 
 // nginxBin finds nginx. Without it the test is skipped, loudly, unless
@@ -74,104 +64,36 @@ func nginxBin(t *testing.T) string {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := procs.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
-// proc is a child process whose output goes to a file in the test's temp dir.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	once sync.Once
-}
-
-func start(t *testing.T, name, bin string, env []string, args ...string) *proc {
+// start starts a child process with its output in the test's temp dir; it
+// stops with the test, and its log is shown if the test failed.
+func start(t *testing.T, name, bin string, env []string, args ...string) *procs.Proc {
 	t.Helper()
-	logPath := filepath.Join(t.TempDir(), name+".log")
-	f, err := os.Create(logPath)
+	p, err := procs.Start(name, bin, filepath.Join(t.TempDir(), name+".log"), env, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); f.Close(); close(p.done) }()
 	t.Cleanup(func() {
-		p.stop()
+		p.Stop()
 		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("%s log:\n%s", name, tail(string(b), 3000))
+			t.Logf("%s log:\n%s", name, p.LogTail(3000))
 		}
 	})
 	return p
 }
 
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-// stop ends the process gracefully (SIGTERM), killing it after 10s.
-func (p *proc) stop() {
-	p.once.Do(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-}
-
-// kill ends the process at once, as a crash would.
-func (p *proc) kill() {
-	p.once.Do(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	})
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // waitHTTP waits until url answers 200.
-func waitHTTP(t *testing.T, p *proc, url string) {
+func waitHTTP(t *testing.T, p *procs.Proc, url string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if p.exited() {
-			b, _ := os.ReadFile(p.log)
-			t.Fatalf("%s exited:\n%s", p.name, tail(string(b), 2000))
-		}
-		res, err := http.Get(url)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := p.WaitHTTP(url, 30*time.Second); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("%s not ready at %s", p.name, url)
 }
 
 // stack is Postgres, a writer, readers and nginx, as separate processes.
@@ -179,7 +101,7 @@ type stack struct {
 	db      string
 	writer  string // address
 	readers []string
-	procs   map[string]*proc
+	procs   map[string]*procs.Proc
 	nginx   string // base URL
 	prefix  string
 }
@@ -196,7 +118,7 @@ func newStack(t *testing.T, o stackOpts) *stack {
 	if o.readers == 0 {
 		o.readers = 2
 	}
-	s := &stack{db: pgtest.NewDatabase(t), writer: freeAddr(t), procs: map[string]*proc{}}
+	s := &stack{db: pgtest.NewDatabase(t), writer: freeAddr(t), procs: map[string]*procs.Proc{}}
 	w := start(t, "writer", filepath.Join(bins, "writer"), []string{"DATABASE_URL=" + s.db, "LISTEN_ADDR=" + s.writer, "LOG_LEVEL=warn"})
 	s.procs["writer"] = w
 	waitHTTP(t, w, "http://"+s.writer+"/healthz")
@@ -216,7 +138,7 @@ func newStack(t *testing.T, o stackOpts) *stack {
 		t.Fatalf("nginxconf: %v %s", err, out)
 	}
 	conf := filepath.Join(s.prefix, "nginx.conf")
-	if out, err := exec.Command(ngx, "-t", "-p", s.prefix, "-c", conf).CombinedOutput(); err != nil {
+	if out, err := runNginxTest(ngx, s.prefix); err != nil {
 		t.Fatalf("nginx -t: %v\n%s", err, out)
 	}
 	n := start(t, "nginx", ngx, nil, "-p", s.prefix, "-c", conf)

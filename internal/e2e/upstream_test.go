@@ -12,8 +12,8 @@ import (
 // itself, in JSON.
 func TestUpstreamsDown(t *testing.T) {
 	s := newStack(t, stackOpts{readers: 1})
-	s.procs["reader1"].kill()
-	s.procs["writer"].kill()
+	s.procs["reader1"].Kill()
+	s.procs["writer"].Kill()
 	for _, tc := range []struct{ method, path string }{
 		{http.MethodGet, "/last_topics"},
 		{http.MethodGet, "/topic_comments?topic_id=6f1c0e0a-3d5e-4c1b-9a57-0b9d1c2e3f40"},

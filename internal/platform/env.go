@@ -16,8 +16,7 @@ func LoadEnv[T any]() (T, error) {
 	if err == nil {
 		return v, nil
 	}
-	tags := map[string]string{}
-	collectTags(reflect.TypeFor[T](), tags)
+	tags := EnvVars(reflect.TypeFor[T]())
 	var agg env.AggregateError
 	if !errors.As(err, &agg) {
 		return v, err
@@ -38,15 +37,23 @@ func LoadEnv[T any]() (T, error) {
 	return v, errors.Join(errs...)
 }
 
-func collectTags(t reflect.Type, into map[string]string) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if tag := f.Tag.Get("env"); tag != "" {
-			into[f.Name] = tag
-		} else if f.Type.Kind() == reflect.Struct {
-			collectTags(f.Type, into)
+// EnvVars maps each field of a config struct that reads the environment,
+// nested structs included, to its variable's name.
+func EnvVars(t reflect.Type) map[string]string {
+	into := map[string]string{}
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if tag := f.Tag.Get("env"); tag != "" {
+				into[f.Name] = tag
+			} else if f.Type.Kind() == reflect.Struct {
+				walk(f.Type)
+			}
 		}
 	}
+	walk(t)
+	return into
 }
 
 // Checks collects what is wrong with a configuration, each error naming

@@ -447,7 +447,6 @@ func queueComments(b *pgx.Batch, comments []CommentWrite) {
 	}
 }
 
-
 // PruneKeys deletes idempotency keys older than ttl and activity buckets
 // older than retention; it returns how many rows went.
 func (a *Appender) PruneKeys(ctx context.Context, ttl, retention time.Duration) (int64, error) {

@@ -26,11 +26,8 @@ func NewPool(cfg Config, name string) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	if cfg.MaxConns < 1 {
-		return nil, errors.New("DB_MAX_CONNS must be at least 1")
-	}
-	if cfg.ConnectTimeout <= 0 || cfg.StatementTimeout <= 0 {
-		return nil, errors.New("DB_CONNECT_TIMEOUT and DB_STATEMENT_TIMEOUT must be positive")
+	if err := errors.Join(cfg.Check()...); err != nil {
+		return nil, err
 	}
 	pc.MaxConns = cfg.MaxConns
 	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
