@@ -156,87 +156,66 @@ func (b *builder) loadTrees(ctx context.Context, s *store.Snap) error {
 	return nil
 }
 
-// loadChunk loads the trees of topics (ids: their ids, or nil for a scan
-// of all comments), with their users' entries.
+// loadChunk loads the trees of topics, with their users' entries.
 func (b *builder) loadChunk(ctx context.Context, s *store.Snap, topics []*topic, ids []comment.TopicID) error {
-	p := b.p
-	builders := make(map[*topic]*treeBuilder, len(topics))
-	for _, t := range topics {
-		builders[t] = newTreeBuilder(t.count)
-	}
-	var cur *topic
-	var tb *treeBuilder
-	err := s.Trees(ctx, ids, func(r *store.TreeRow) error {
-		if cur == nil || cur.id != r.Topic {
-			cur = p.topics[r.Topic]
-			if cur == nil {
-				return errCorrupt("comment of an unknown topic")
-			}
-			tb = builders[cur]
-		}
-		if err := tb.put(r.ID, r.Parent, bytesString(r.Path), bytesString(r.User), bytesString(r.Content), r.Deleted, r.Create, r.Update); err != nil {
-			return err
-		}
-		if !r.Deleted {
-			l := p.userBytes(r.User)
-			l.entries = append(l.entries, userEntry{update: r.Update.UnixMilli(), topic: cur, id: r.ID})
-		}
-		return nil
-	})
-	if err != nil {
+	pt := newLoadPart()
+	if err := s.Trees(ctx, ids, func(r *store.TreeRow) error { return pt.add(b.p.topics, r) }); err != nil {
 		return err
 	}
-	for _, t := range topics {
-		tr, err := builders[t].link()
-		if err != nil {
-			return err
+	return b.finish(topics, []*loadPart{pt})
+}
+
+// loadAll loads every tree, reading the comments in parts at once, each
+// on its own connection and goroutine (parts share the snapshot).
+func (b *builder) loadAll(ctx context.Context, s *store.Snap, parts int) error {
+	ps := make([]*loadPart, parts)
+	for i := range ps {
+		ps[i] = newLoadPart()
+	}
+	topics := b.p.topics // only read while the parts run
+	if err := s.AllTreesParallel(ctx, parts, func(i int, r *store.TreeRow) error { return ps[i].add(topics, r) }); err != nil {
+		return err
+	}
+	return b.finish(b.order, ps)
+}
+
+// loadPart is what one stream of comment rows builds: its own trees and
+// users' entries, touching nothing shared, so parts can run at once.
+type loadPart struct {
+	builders map[*topic]*treeBuilder
+	users    map[string][]userEntry
+	cur      *topic // the topic of the last row; rows of a topic mostly come together
+	tb       *treeBuilder
+}
+
+func newLoadPart() *loadPart {
+	return &loadPart{builders: map[*topic]*treeBuilder{}, users: map[string][]userEntry{}}
+}
+
+func (pt *loadPart) add(topics map[comment.TopicID]*topic, r *store.TreeRow) error {
+	if pt.cur == nil || pt.cur.id != r.Topic {
+		if pt.cur = topics[r.Topic]; pt.cur == nil {
+			return errCorrupt("comment of an unknown topic")
 		}
-		t.tree = tr
-		t.root = tr.nodes[0]
-		p.resident += tr.bytes
+		if pt.tb = pt.builders[pt.cur]; pt.tb == nil {
+			pt.tb = newTreeBuilder(pt.cur.count)
+			pt.builders[pt.cur] = pt.tb
+		}
+	}
+	if err := pt.tb.put(r.ID, r.Parent, bytesString(r.Path), bytesString(r.User), bytesString(r.Content), r.Deleted, r.Create, r.Update); err != nil {
+		return err
+	}
+	if !r.Deleted {
+		pt.users[string(r.User)] = append(pt.users[string(r.User)], userEntry{update: r.Update.UnixMilli(), topic: pt.cur, id: r.ID})
 	}
 	return nil
 }
 
-// loadAll loads every tree, reading the comments in parts at once, each
-// on its own connection and goroutine (parts share the snapshot). Each part
-// builds its own trees and users' entries; they are merged at the end.
-func (b *builder) loadAll(ctx context.Context, s *store.Snap, parts int) error {
+// finish merges the parts' trees of topics, links and installs them, and
+// adds the parts' users' entries.
+func (b *builder) finish(topics []*topic, ps []*loadPart) error {
 	p := b.p
-	type part struct {
-		builders map[*topic]*treeBuilder
-		users    map[string][]userEntry
-		cur      *topic
-		tb       *treeBuilder
-	}
-	ps := make([]*part, parts)
-	for i := range ps {
-		ps[i] = &part{builders: map[*topic]*treeBuilder{}, users: map[string][]userEntry{}}
-	}
-	topics := p.topics // only read while the parts run
-	err := s.AllTreesParallel(ctx, parts, func(i int, r *store.TreeRow) error {
-		pt := ps[i]
-		if pt.cur == nil || pt.cur.id != r.Topic {
-			if pt.cur = topics[r.Topic]; pt.cur == nil {
-				return errCorrupt("comment of an unknown topic")
-			}
-			if pt.tb = pt.builders[pt.cur]; pt.tb == nil {
-				pt.tb = newTreeBuilder(pt.cur.count)
-				pt.builders[pt.cur] = pt.tb
-			}
-		}
-		if err := pt.tb.put(r.ID, r.Parent, bytesString(r.Path), bytesString(r.User), bytesString(r.Content), r.Deleted, r.Create, r.Update); err != nil {
-			return err
-		}
-		if !r.Deleted {
-			pt.users[string(r.User)] = append(pt.users[string(r.User)], userEntry{update: r.Update.UnixMilli(), topic: pt.cur, id: r.ID})
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, t := range b.order {
+	for _, t := range topics {
 		var tb *treeBuilder
 		for _, pt := range ps {
 			switch o := pt.builders[t]; {
@@ -266,15 +245,6 @@ func (b *builder) loadAll(ctx context.Context, s *store.Snap, parts int) error {
 		}
 	}
 	return nil
-}
-
-// userBytes is user for a name the driver owns: no allocation when the
-// user is known.
-func (p *Projection) userBytes(name []byte) *userList {
-	if l, ok := p.users[string(name)]; ok {
-		return l
-	}
-	return p.user(string(name))
 }
 
 func (b *builder) loadViews(ctx context.Context, s *store.Snap) error {

@@ -81,20 +81,32 @@ func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage
 	if t == nil {
 		return TopicPage{}, comment.NotFound("topic not found")
 	}
+	var page TopicPage
+	err := p.withTree(ctx, t, func() (err error) {
+		page, err = p.renderPage(t, q)
+		return err
+	})
+	return page, err
+}
+
+// withTree runs fn under the read lock with t's tree in memory, loading
+// it first if it was evicted (and again, a few times, if the memory bound
+// evicts it before fn gets the lock).
+func (p *Projection) withTree(ctx context.Context, t *topic, fn func() error) error {
 	for range maxRetries {
 		if err := p.ensureResident(ctx, t); err != nil {
-			return TopicPage{}, err
+			return err
 		}
 		p.mu.RLock()
 		if t.tree == nil {
 			p.mu.RUnlock()
 			continue
 		}
-		page, err := p.renderPage(t, q)
+		err := fn()
 		p.mu.RUnlock()
-		return page, err
+		return err
 	}
-	return TopicPage{}, comment.Unavailable("topic evicted while loading; the reader's cache bound is too small", nil)
+	return comment.Unavailable("topic evicted while loading; the reader's cache bound is too small", nil)
 }
 
 // renderPage runs under the read lock. A page stays valid, and is reused,
@@ -204,24 +216,14 @@ func (p *Projection) UserComments(ctx context.Context, user string, from, before
 
 // renderCold loads t's tree and renders the entries that are t's.
 func (p *Projection) renderCold(ctx context.Context, t *topic, entries []userEntry, parts [][]byte) error {
-	for range maxRetries {
-		if err := p.ensureResident(ctx, t); err != nil {
-			return err
-		}
-		p.mu.RLock()
-		if t.tree == nil {
-			p.mu.RUnlock()
-			continue
-		}
+	return p.withTree(ctx, t, func() error {
 		for i, e := range entries {
 			if e.topic == t {
 				parts[i] = appendUserComment(nil, t, t.tree.nodes[e.id])
 			}
 		}
-		p.mu.RUnlock()
 		return nil
-	}
-	return comment.Unavailable("topic evicted while loading; the reader's cache bound is too small", nil)
+	})
 }
 
 func containsTopic(ts []*topic, t *topic) bool {

@@ -40,17 +40,31 @@ type Snap struct {
 // bounded by the query timeout: a start-up load of millions of rows takes
 // what it takes, and ctx bounds it.
 func (r *Reader) Snapshot(ctx context.Context, fn func(*Snap) error) error {
-	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := snapshotTx(ctx, r.pool, "", func(tx pgx.Tx) error {
 		s := &Snap{tx: tx, pool: r.pool}
-		if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
-			return err
-		}
 		if err := tx.QueryRow(ctx, `SELECT position FROM log_head`).Scan(&s.Position); err != nil {
 			return err
 		}
 		return fn(s)
 	})
 	return translate(err)
+}
+
+// snapshotTx runs fn in a REPEATABLE READ, READ ONLY transaction without a
+// statement timeout (ctx bounds it), on the exported snapshot imported
+// when imported is not "".
+func snapshotTx(ctx context.Context, pool *pgxpool.Pool, imported string, fn func(pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if imported != "" { // must come first in the transaction
+			if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+imported+"'"); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // SummaryRow is a topic with its root comment.
@@ -111,7 +125,6 @@ const (
 	qTreeColumns = `SELECT topic_id, comment_id, array_to_string(path, '/'), coalesce(path[cardinality(path) - 1], -1),
 			user_name, content, deleted, create_time, update_time FROM comments`
 	qTreesOf      = qTreeColumns + ` WHERE topic_id = ANY($1)`
-	qAllTrees     = qTreeColumns
 	qRangesOf     = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges WHERE topic_id = ANY($1)`
 	qAllRanges    = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges`
 	qRootViews    = `SELECT topic_id, sum(views)::bigint FROM view_ranges WHERE first_path = '{0}' GROUP BY topic_id`
@@ -120,7 +133,7 @@ const (
 	qHeadPosition = `SELECT position FROM log_head`
 )
 
-// AllTreesParallel streams every comment like Trees(nil), split into n
+// AllTreesParallel streams every comment of every topic, split into n
 // parts read at once, each on its own connection in a transaction that
 // shares this snapshot (pg_export_snapshot), each part by its own call of
 // fn on its own goroutine. The parts are ranges of the table's pages
@@ -144,13 +157,7 @@ func (s *Snap) AllTreesParallel(ctx context.Context, n int, fn func(part int, r 
 			args = append(args, fmt.Sprintf("(%d,0)", int64(part+1)*per))
 		}
 		g.Go(func() error {
-			return pgx.BeginTxFunc(gctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(gctx, "SET TRANSACTION SNAPSHOT '"+id+"'"); err != nil {
-					return err
-				}
-				if _, err := tx.Exec(gctx, "SET LOCAL statement_timeout = 0"); err != nil {
-					return err
-				}
+			return snapshotTx(gctx, s.pool, id, func(tx pgx.Tx) error {
 				rows, _ := tx.Query(gctx, q, args...)
 				return scanTrees(rows, func(r *TreeRow) error { return fn(part, r) })
 			})
@@ -184,15 +191,10 @@ func (s *Snap) Activity(ctx context.Context, fn func(*ActivityRow) error) error 
 	return err
 }
 
-// Trees streams the comments of the given topics (all topics when nil), in
+// Trees streams the comments of the given topics, in
 // no particular order.
 func (s *Snap) Trees(ctx context.Context, topics []comment.TopicID, fn func(*TreeRow) error) error {
-	var rows pgx.Rows
-	if topics == nil {
-		rows, _ = s.tx.Query(ctx, qAllTrees)
-	} else {
-		rows, _ = s.tx.Query(ctx, qTreesOf, uuids(topics))
-	}
+	rows, _ := s.tx.Query(ctx, qTreesOf, uuids(topics))
 	return scanTrees(rows, fn)
 }
 
