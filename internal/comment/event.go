@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/parley/parley/internal/errs"
 )
 
 // EventKind names what an event in the log records.
@@ -83,13 +85,13 @@ const MaxViewRanges = 10000
 func (r ViewRange) Validate() error {
 	switch {
 	case len(r.First) == 0 || r.First[0] != 0 || len(r.Last) == 0 || r.Last[0] != 0:
-		return Invalid("view range paths must start at the root")
+		return errs.Invalid.New("view range paths must start at the root")
 	case r.Last.Compare(r.First) < 0:
-		return Invalid("view range ends before it starts")
+		return errs.Invalid.New("view range ends before it starts")
 	case r.MaxID < r.First.ID() || r.MaxID < r.Last.ID():
-		return Invalid("view range max_id is below its own comments")
+		return errs.Invalid.New("view range max_id is below its own comments")
 	case r.Count <= 0:
-		return Invalid("view range count must be positive")
+		return errs.Invalid.New("view range count must be positive")
 	}
 	return nil
 }

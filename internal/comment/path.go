@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/parley/parley/internal/errs"
 )
 
 // MaxPathLen bounds the text of a path so that parsing work stays small
@@ -29,13 +31,13 @@ var RootPath = Path{0}
 // fits in 31 bits. Whether the comment exists is for the caller to find out.
 func ParsePath(s string) (Path, error) {
 	if s == "" {
-		return nil, Invalid("path is empty")
+		return nil, errs.Invalid.New("path is empty")
 	}
 	if len(s) > MaxPathLen {
-		return nil, Invalid("path is too long")
+		return nil, errs.Invalid.New("path is too long")
 	}
 	if s[0] != '0' || (len(s) > 1 && s[1] != '/') {
-		return nil, Invalid("path must start with the root comment 0")
+		return nil, errs.Invalid.New("path must start with the root comment 0")
 	}
 	p := make(Path, 1, strings.Count(s, "/")+1)
 	rest := s[1:]
@@ -48,22 +50,29 @@ func ParsePath(s string) (Path, error) {
 		part := rest[:end]
 		rest = rest[end:]
 		if part == "" || part[0] == '0' || len(part) > 10 {
-			return nil, Invalid("path component must be a positive integer without leading zeros")
+			return nil, errs.Invalid.New("path component must be a positive integer without leading zeros")
 		}
 		var n int64
 		for i := 0; i < len(part); i++ {
 			c := part[i]
 			if c < '0' || c > '9' {
-				return nil, Invalid("path component must be a positive integer without leading zeros")
+				return nil, errs.Invalid.New("path component must be a positive integer without leading zeros")
 			}
 			n = n*10 + int64(c-'0')
 		}
 		if n > math.MaxInt32 {
-			return nil, Invalid("path component must be a positive integer without leading zeros")
+			return nil, errs.Invalid.New("path component must be a positive integer without leading zeros")
 		}
 		p = append(p, int32(n))
 	}
 	return p, nil
+}
+
+// ParsePathField parses a path given in the named request field; its
+// errors name the field.
+func ParsePathField(field, s string) (Path, error) {
+	p, err := ParsePath(s)
+	return p, errs.Field(field, err)
 }
 
 // String gives the text form, "0/4/17".

@@ -1,9 +1,12 @@
 package comment
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/parley/parley/internal/errs"
 )
 
 func TestParsePath(t *testing.T) {
@@ -38,8 +41,8 @@ func TestParsePath(t *testing.T) {
 		if tc.ok != (err == nil) || !slices.Equal(got, tc.want) {
 			t.Errorf("ParsePath(%q) = %v, %v; want %v ok=%v", tc.in, got, err, tc.want, tc.ok)
 		}
-		if err != nil && KindOf(err) != KindInvalid {
-			t.Errorf("ParsePath(%q): error kind %v", tc.in, KindOf(err))
+		if err != nil && !errors.Is(err, errs.Invalid) {
+			t.Errorf("ParsePath(%q): error kind %v", tc.in, err)
 		}
 		if err == nil && got.String() != tc.in {
 			t.Errorf("ParsePath(%q).String() = %q", tc.in, got.String())

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/parley/parley/internal/errs"
 )
 
 // TopicID is a topic's random UUID. Its text form is the canonical
@@ -27,11 +29,11 @@ func NewTopicID() TopicID {
 func ParseTopicID(s string) (TopicID, error) {
 	var id TopicID
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return id, Invalid("topic_id must be a UUID like 6f1c0e0a-3d5e-4c1b-9a57-0b9d1c2e3f40")
+		return id, errs.Invalid.New("topic_id must be a UUID like 6f1c0e0a-3d5e-4c1b-9a57-0b9d1c2e3f40")
 	}
 	hexdigits := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:36]
 	if _, err := hex.Decode(id[:], []byte(hexdigits)); err != nil {
-		return TopicID{}, Invalid("topic_id must be a UUID like 6f1c0e0a-3d5e-4c1b-9a57-0b9d1c2e3f40")
+		return TopicID{}, errs.Invalid.New("topic_id must be a UUID like 6f1c0e0a-3d5e-4c1b-9a57-0b9d1c2e3f40")
 	}
 	return id, nil
 }
@@ -65,13 +67,13 @@ const MaxUserLen = 64
 func ValidateContent(s string, maxBytes int) error {
 	switch {
 	case s == "":
-		return Invalid("content must not be empty")
+		return errs.Invalid.New("content must not be empty")
 	case len(s) > maxBytes:
-		return TooLarge("content is %d bytes, over the limit of %d", len(s), maxBytes)
+		return errs.TooLarge.New("content is %d bytes, over the limit of %d", len(s), maxBytes)
 	case !utf8.ValidString(s):
-		return Invalid("content must be valid UTF-8")
+		return errs.Invalid.New("content must be valid UTF-8")
 	case strings.IndexByte(s, 0) >= 0:
-		return Invalid("content must not contain NUL characters")
+		return errs.Invalid.New("content must not contain NUL characters")
 	}
 	return nil
 }
@@ -80,20 +82,20 @@ func ValidateContent(s string, maxBytes int) error {
 // control character.
 func ValidateUser(s string) error {
 	if s == "" {
-		return Invalid("user must not be empty")
+		return errs.Invalid.New("user must not be empty")
 	}
 	if !utf8.ValidString(s) {
-		return Invalid("user must be valid UTF-8")
+		return errs.Invalid.New("user must be valid UTF-8")
 	}
 	n := 0
 	for _, r := range s {
 		if unicode.IsControl(r) {
-			return Invalid("user must not contain control characters")
+			return errs.Invalid.New("user must not contain control characters")
 		}
 		n++
 	}
 	if n > MaxUserLen {
-		return Invalid("user is %d characters, over the limit of %d", n, MaxUserLen)
+		return errs.Invalid.New("user is %d characters, over the limit of %d", n, MaxUserLen)
 	}
 	return nil
 }

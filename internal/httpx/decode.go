@@ -9,20 +9,20 @@ import (
 	"net/http"
 	"unicode/utf8"
 
-	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 )
 
 // ReadBody reads a request body of at most limit bytes; more is 413.
 func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
-		return nil, comment.TooLarge("request body is over the limit of %d bytes", limit)
+		return nil, errs.TooLarge.New("request body is over the limit of %d bytes", limit)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return nil, comment.Invalid("could not read the request body")
+		return nil, errs.Invalid.New("could not read the request body")
 	}
 	if int64(len(body)) > limit {
-		return nil, comment.TooLarge("request body is over the limit of %d bytes", limit)
+		return nil, errs.TooLarge.New("request body is over the limit of %d bytes", limit)
 	}
 	return body, nil
 }
@@ -33,7 +33,7 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 // trailing data are refused.
 func DecodeJSON(raw []byte, dst any) error {
 	if !utf8.Valid(raw) {
-		return comment.Invalid("request body is not valid UTF-8")
+		return errs.Invalid.New("request body is not valid UTF-8")
 	}
 	if err := checkSurrogates(raw); err != nil {
 		return err
@@ -41,10 +41,10 @@ func DecodeJSON(raw []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return comment.Invalid("malformed JSON: %s", jsonProblem(err))
+		return errs.Invalid.New("malformed JSON: %s", jsonProblem(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return comment.Invalid("malformed JSON: data after the object")
+		return errs.Invalid.New("malformed JSON: data after the object")
 	}
 	return nil
 }
@@ -52,10 +52,10 @@ func DecodeJSON(raw []byte, dst any) error {
 func jsonProblem(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
-	var kindErr *comment.Error
+	if e, ok := errs.Classified(err); ok {
+		return e.Msg
+	}
 	switch {
-	case errors.As(err, &kindErr):
-		return kindErr.Msg
 	case errors.As(err, &typeErr):
 		if typeErr.Field != "" {
 			return fmt.Sprintf("field %q must be a %s", typeErr.Field, jsonType(typeErr.Type.Kind().String()))
@@ -116,9 +116,9 @@ func checkSurrogates(raw []byte) error {
 					continue
 				}
 			}
-			return comment.Invalid("malformed JSON: unpaired UTF-16 surrogate escape")
+			return errs.Invalid.New("malformed JSON: unpaired UTF-16 surrogate escape")
 		case r >= 0xDC00 && r <= 0xDFFF:
-			return comment.Invalid("malformed JSON: unpaired UTF-16 surrogate escape")
+			return errs.Invalid.New("malformed JSON: unpaired UTF-16 surrogate escape")
 		}
 	}
 	return nil

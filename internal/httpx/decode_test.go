@@ -2,12 +2,13 @@ package httpx
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 )
 
 type sample struct {
@@ -53,8 +54,8 @@ func TestDecodeJSON(t *testing.T) {
 			if tc.ok != (err == nil) {
 				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
 			}
-			if err != nil && comment.KindOf(err) != comment.KindInvalid {
-				t.Fatalf("error kind %v", comment.KindOf(err))
+			if err != nil && !errors.Is(err, errs.Invalid) {
+				t.Fatalf("error kind %v", err)
 			}
 			if tc.ok && tc.content != "" && (s.Content == nil || *s.Content != tc.content) {
 				t.Fatalf("content %v, want %q", s.Content, tc.content)
@@ -72,8 +73,8 @@ func FuzzDecodeJSON(f *testing.F) {
 		var s sample
 		err := DecodeJSON(raw, &s)
 		if err != nil {
-			if comment.KindOf(err) != comment.KindInvalid {
-				t.Fatalf("error of kind %v: %v", comment.KindOf(err), err)
+			if !errors.Is(err, errs.Invalid) {
+				t.Fatalf("error of kind %v: %v", err, err)
 			}
 			return
 		}
@@ -101,12 +102,12 @@ func TestReadBody(t *testing.T) {
 		t.Fatalf("at the limit: %q %v", b, err)
 	}
 	req, _ = http.NewRequest(http.MethodPost, "/", strings.NewReader("123456"))
-	if _, err := ReadBody(req, 5); comment.KindOf(err) != comment.KindTooLarge {
+	if _, err := ReadBody(req, 5); !errors.Is(err, errs.TooLarge) {
 		t.Fatalf("over the limit: %v", err)
 	}
 	req, _ = http.NewRequest(http.MethodPost, "/", strings.NewReader("1"))
 	req.ContentLength = 100 // declared too large: refused before reading
-	if _, err := ReadBody(req, 5); comment.KindOf(err) != comment.KindTooLarge {
+	if _, err := ReadBody(req, 5); !errors.Is(err, errs.TooLarge) {
 		t.Fatalf("declared over the limit: %v", err)
 	}
 }
@@ -116,12 +117,12 @@ func TestStatus(t *testing.T) {
 		err  error
 		code int
 	}{
-		{comment.Invalid("x"), 400},
-		{comment.NotFound("x"), 404},
-		{comment.Conflict("x"), 409},
-		{comment.TooLarge("x"), 413},
-		{comment.Unavailable("x", nil), 503},
-		{comment.Timeout("x", nil), 524},
+		{errs.Invalid.New("x"), 400},
+		{errs.NotFound.New("x"), 404},
+		{errs.Conflict.New("x"), 409},
+		{errs.TooLarge.New("x"), 413},
+		{errs.Unavailable.Wrap("x", nil), 503},
+		{errs.Timeout.Wrap("x", nil), 524},
 		{bytes.ErrTooLarge, 500},
 	}
 	for _, tc := range cases {

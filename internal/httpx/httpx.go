@@ -17,12 +17,9 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
-	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/platform"
 )
-
-// StatusStorageTimeout is the seed API's code for a storage timeout.
-const StatusStorageTimeout = 524
 
 // HeaderPosition carries a log position on every response.
 const HeaderPosition = "X-Log-Position"
@@ -42,22 +39,8 @@ func NewEcho(log *zap.Logger) *echo.Echo {
 // Status maps an error to the status code and message a client sees. It is
 // the only place where domain errors meet HTTP.
 func Status(err error) (int, string) {
-	var ke *comment.Error
-	if errors.As(err, &ke) {
-		switch ke.Kind {
-		case comment.KindInvalid:
-			return http.StatusBadRequest, ke.Msg
-		case comment.KindNotFound:
-			return http.StatusNotFound, ke.Msg
-		case comment.KindConflict:
-			return http.StatusConflict, ke.Msg
-		case comment.KindTooLarge:
-			return http.StatusRequestEntityTooLarge, ke.Msg
-		case comment.KindUnavailable:
-			return http.StatusServiceUnavailable, ke.Msg
-		case comment.KindTimeout:
-			return StatusStorageTimeout, ke.Msg
-		}
+	if e, ok := errs.Classified(err); ok {
+		return e.Kind.Status(), e.Msg
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
@@ -77,7 +60,7 @@ func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
 		}
 		code, msg := Status(err)
 		switch {
-		case code >= 500 && code != http.StatusServiceUnavailable && code != StatusStorageTimeout:
+		case code >= 500 && code != http.StatusServiceUnavailable && code != errs.StatusStorageTimeout:
 			log.Error("request failed", zap.String("path", c.Path()), zap.Error(err))
 		case code >= 500 && errors.Is(err, context.Canceled):
 			// The client went away; nothing to act on.

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/httpx"
 )
 
@@ -65,13 +66,13 @@ func (h *Handlers) ready(c echo.Context, q url.Values) error {
 	raw, ok := q["min_position"]
 	if !ok {
 		if !h.proj.Ready() {
-			return comment.Unavailable("reader is loading its snapshot", nil)
+			return errs.Unavailable.Wrap("reader is loading its snapshot", nil)
 		}
 		return nil
 	}
 	n, err := strconv.ParseInt(raw[0], 10, 64)
 	if err != nil || n < 0 {
-		return comment.Invalid("min_position must be a non-negative integer")
+		return errs.Invalid.New("min_position must be a non-negative integer")
 	}
 	if h.proj.Ready() && h.proj.Applied() >= n {
 		return nil
@@ -81,9 +82,9 @@ func (h *Handlers) ready(c echo.Context, q url.Values) error {
 	defer cancel()
 	if !h.proj.WaitApplied(ctx, n) {
 		if !h.proj.Ready() {
-			return comment.Unavailable("reader is loading its snapshot", nil)
+			return errs.Unavailable.Wrap("reader is loading its snapshot", nil)
 		}
-		return comment.Unavailable("reader has not reached min_position yet", nil)
+		return errs.Unavailable.Wrap("reader has not reached min_position yet", nil)
 	}
 	setPosition(c, h.proj.Applied())
 	return nil
@@ -96,7 +97,7 @@ func (h *Handlers) topicComments(c echo.Context) error {
 	var err error
 	if tq.Topic, err = comment.ParseTopicID(q.Get("topic_id")); err != nil {
 		if !q.Has("topic_id") {
-			return comment.Invalid("topic_id is required")
+			return errs.Invalid.New("topic_id is required")
 		}
 		return err
 	}
@@ -173,7 +174,7 @@ func notModified(c echo.Context, etag string) bool {
 func (h *Handlers) lastUserComments(c echo.Context) error {
 	q := c.QueryParams()
 	if !q.Has("user") {
-		return comment.Invalid("user is required")
+		return errs.Invalid.New("user is required")
 	}
 	user := q.Get("user")
 	if err := comment.ValidateUser(user); err != nil {
@@ -241,10 +242,10 @@ func (h *Handlers) healthz(c echo.Context) error {
 // refresh is younger than MAX_STALENESS.
 func (h *Handlers) readyz(c echo.Context) error {
 	if !h.proj.Ready() {
-		return comment.Unavailable("reader is loading its snapshot", nil)
+		return errs.Unavailable.Wrap("reader is loading its snapshot", nil)
 	}
 	if age := time.Since(h.refresh.LastRefresh()); age > h.cfg.MaxStaleness {
-		return comment.Unavailable("reader is stale: last refresh "+age.Round(time.Millisecond).String()+" ago", nil)
+		return errs.Unavailable.Wrap("reader is stale: last refresh "+age.Round(time.Millisecond).String()+" ago", nil)
 	}
 	return httpx.WriteJSON(c, http.StatusOK, []byte(`{"status":"ready","position":`+strconv.FormatInt(h.proj.Applied(), 10)+`}`))
 }
@@ -258,18 +259,14 @@ func (h *Handlers) stats(c echo.Context) error {
 }
 
 func queryPath(q url.Values, name string) (comment.Path, error) {
-	p, err := comment.ParsePath(q.Get(name))
-	if err != nil {
-		return nil, comment.Invalid("%s: %s", name, err.(*comment.Error).Msg)
-	}
-	return p, nil
+	return comment.ParsePathField(name, q.Get(name))
 }
 
 // queryLimit reads limit: a positive integer, clamped to max.
 func queryLimit(q url.Values, max int) (int, error) {
 	n, err := strconv.Atoi(q.Get("limit"))
 	if err != nil || n <= 0 {
-		return 0, comment.Invalid("limit must be a positive integer")
+		return 0, errs.Invalid.New("limit must be a positive integer")
 	}
 	return min(n, max), nil
 }
@@ -289,14 +286,14 @@ func listParams(q url.Values, times bool) (limit int, from, before int64, err er
 	if q.Has("from_time") {
 		t, perr := ParseTime(q.Get("from_time"))
 		if perr != nil {
-			return 0, 0, 0, comment.Invalid("from_time: %s", perr.(*comment.Error).Msg)
+			return 0, 0, 0, errs.Field("from_time", perr)
 		}
 		from = floorMilli(t) // update_time > from_time, in whole milliseconds
 	}
 	if q.Has("before") {
 		t, perr := ParseTime(q.Get("before"))
 		if perr != nil {
-			return 0, 0, 0, comment.Invalid("before: %s", perr.(*comment.Error).Msg)
+			return 0, 0, 0, errs.Field("before", perr)
 		}
 		before = ceilMilli(t) // update_time < before, in whole milliseconds
 	}
@@ -323,7 +320,7 @@ func ceilMilli(t time.Time) int64 {
 // fraction), as SPEC §3 allows for from_time.
 func ParseTime(s string) (time.Time, error) {
 	if s == "" {
-		return time.Time{}, comment.Invalid("must be an RFC 3339 time or Unix seconds")
+		return time.Time{}, errs.Invalid.New("must be an RFC 3339 time or Unix seconds")
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
@@ -331,7 +328,7 @@ func ParseTime(s string) (time.Time, error) {
 	intPart, frac, hasFrac := strings.Cut(s, ".")
 	digits := strings.TrimPrefix(intPart, "-")
 	if digits == "" || len(digits) > 12 || !allDigits(digits) || (hasFrac && (frac == "" || len(frac) > 9 || !allDigits(frac))) {
-		return time.Time{}, comment.Invalid("must be an RFC 3339 time or Unix seconds")
+		return time.Time{}, errs.Invalid.New("must be an RFC 3339 time or Unix seconds")
 	}
 	sec, _ := strconv.ParseInt(intPart, 10, 64)
 	var nsec int64

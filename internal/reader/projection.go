@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/store"
 )
 
@@ -454,7 +455,7 @@ func (p *Projection) ensureResident(ctx context.Context, t *topic) error {
 	case <-pl.done:
 		return pl.err
 	case <-ctx.Done():
-		return comment.Unavailable("request ended while the topic was loading", ctx.Err())
+		return errs.Unavailable.Wrap("request ended while the topic was loading", ctx.Err())
 	}
 }
 

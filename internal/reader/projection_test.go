@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/store"
 )
 
@@ -196,11 +198,11 @@ func TestTreeOrderAndSubtrees(t *testing.T) {
 	}
 	for _, missing := range []string{"0/99", "0/13", "0/3/25"} {
 		_, err := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: mustPath(missing)})
-		if comment.KindOf(err) != comment.KindNotFound {
+		if !errors.Is(err, errs.NotFound) {
 			t.Errorf("subtree %s: %v, want not found", missing, err)
 		}
 	}
-	if _, err := p.TopicComments(context.Background(), TopicQuery{Topic: comment.NewTopicID(), Parent: comment.RootPath}); comment.KindOf(err) != comment.KindNotFound {
+	if _, err := p.TopicComments(context.Background(), TopicQuery{Topic: comment.NewTopicID(), Parent: comment.RootPath}); !errors.Is(err, errs.NotFound) {
 		t.Errorf("unknown topic: %v", err)
 	}
 }
@@ -251,7 +253,7 @@ func TestPaging(t *testing.T) {
 	}
 	for _, bad := range []string{"0/4", "0/99", "0/3"} { // outside the subtree, unknown, the subtree root's parent
 		_, err := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: mustPath("0/3/13"), After: mustPath(bad)})
-		if comment.KindOf(err) != comment.KindInvalid {
+		if !errors.Is(err, errs.Invalid) {
 			t.Errorf("after %s: %v, want invalid", bad, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 )
 
 // TopicQuery asks for a subtree of a topic, whole or one page of it.
@@ -79,7 +80,7 @@ func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage
 	}
 	p.mu.RUnlock()
 	if t == nil {
-		return TopicPage{}, comment.NotFound("topic not found")
+		return TopicPage{}, errs.NotFound.New("topic not found")
 	}
 	var page TopicPage
 	err := p.withTree(ctx, t, func() (err error) {
@@ -106,7 +107,7 @@ func (p *Projection) withTree(ctx context.Context, t *topic, fn func() error) er
 		p.mu.RUnlock()
 		return err
 	}
-	return comment.Unavailable("topic evicted while loading; the reader's cache bound is too small", nil)
+	return errs.Unavailable.Wrap("topic evicted while loading; the reader's cache bound is too small", nil)
 }
 
 // renderPage runs under the read lock. A page stays valid, and is reused,
@@ -119,13 +120,13 @@ func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
 	}
 	top := t.tree.find(q.Parent)
 	if top == nil {
-		return TopicPage{}, comment.NotFound("no comment at parent_path in this topic")
+		return TopicPage{}, errs.NotFound.New("no comment at parent_path in this topic")
 	}
 	start := top
 	if q.After != nil {
 		a := t.tree.find(q.After)
 		if a == nil || !q.After.Within(q.Parent) {
-			return TopicPage{}, comment.Invalid("after must be a comment in the requested subtree")
+			return TopicPage{}, errs.Invalid.New("after must be a comment in the requested subtree")
 		}
 		start = next(a, top)
 	}

@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 )
 
 func TestParseTime(t *testing.T) {
@@ -55,8 +57,8 @@ func FuzzParseTime(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		tm, err := ParseTime(s)
 		if err != nil {
-			if comment.KindOf(err) != comment.KindInvalid {
-				t.Fatalf("%q: error of kind %v", s, comment.KindOf(err))
+			if !errors.Is(err, errs.Invalid) {
+				t.Fatalf("%q: error of kind %v", s, err)
 			}
 			return
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 )
 
 // NotifyChannel is the LISTEN/NOTIFY channel on which the writer announces
@@ -152,8 +153,7 @@ func (a *Appender) Append(ctx context.Context, lookup Lookup, decide func(State)
 			continue
 		}
 		if err != nil {
-			var kindErr *comment.Error
-			if errors.As(err, &kindErr) {
+			if _, ok := errs.Classified(err); ok {
 				return 0, err
 			}
 			return 0, translate(err)

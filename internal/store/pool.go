@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/puddle/v2"
 
-	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 )
 
 // NewPool makes a pool whose every connection carries the statement timeout
@@ -63,29 +63,29 @@ func translate(err error) error {
 	if errors.As(err, &pgErr) {
 		switch {
 		case pgErr.Code == pgerrcode.QueryCanceled, pgErr.Code == pgerrcode.LockNotAvailable:
-			return comment.Timeout("storage timed out", err)
+			return errs.Timeout.Wrap("storage timed out", err)
 		case pgerrcode.IsConnectionException(pgErr.Code),
 			pgErr.Code == pgerrcode.AdminShutdown, pgErr.Code == pgerrcode.CrashShutdown,
 			pgErr.Code == pgerrcode.CannotConnectNow, pgErr.Code == pgerrcode.TooManyConnections,
 			pgErr.Code == pgerrcode.ReadOnlySQLTransaction:
-			return comment.Unavailable("storage unavailable", err)
+			return errs.Unavailable.Wrap("storage unavailable", err)
 		}
 		return err
 	}
 	var connErr *pgconn.ConnectError
 	if errors.As(err, &connErr) {
-		return comment.Unavailable("storage unavailable", err)
+		return errs.Unavailable.Wrap("storage unavailable", err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
-		return comment.Timeout("storage timed out", err)
+		return errs.Timeout.Wrap("storage timed out", err)
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, net.ErrClosed) || pgconn.SafeToRetry(err) {
-		return comment.Unavailable("storage unavailable", err)
+		return errs.Unavailable.Wrap("storage unavailable", err)
 	}
 	if errors.Is(err, puddle.ErrClosedPool) {
-		return comment.Unavailable("storage unavailable", err)
+		return errs.Unavailable.Wrap("storage unavailable", err)
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/store"
 )
 
@@ -78,7 +79,7 @@ func (b *Batcher) Stop(ctx context.Context) error {
 }
 
 // errStopping answers commands sent while the writer shuts down.
-var errStopping = comment.Unavailable("writer is shutting down", nil)
+var errStopping = errs.Unavailable.Wrap("writer is shutting down", nil)
 
 // Do runs one command and returns its outcome. If ctx ends first, Do
 // returns, but the command may still be committed; a client that must know
@@ -90,13 +91,13 @@ func (b *Batcher) Do(ctx context.Context, cmd *Command) (Outcome, error) {
 	case <-b.stopping:
 		return Outcome{}, errStopping
 	case <-ctx.Done():
-		return Outcome{}, comment.Unavailable("request ended before the write was queued", ctx.Err())
+		return Outcome{}, errs.Unavailable.Wrap("request ended before the write was queued", ctx.Err())
 	}
 	select {
 	case <-r.done:
 		return r.out, r.err
 	case <-ctx.Done():
-		return Outcome{}, comment.Unavailable("request ended before the write finished", ctx.Err())
+		return Outcome{}, errs.Unavailable.Wrap("request ended before the write finished", ctx.Err())
 	}
 }
 
@@ -169,7 +170,7 @@ func (b *Batcher) run(reqs []*request) {
 		}
 		close(r.done)
 	}
-	if err != nil && !errors.As(err, new(*comment.Error)) {
+	if _, ok := errs.Classified(err); err != nil && !ok {
 		b.log.Error("append failed", zap.Int("batch", len(reqs)), zap.Error(err))
 	}
 }

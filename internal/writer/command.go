@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/store"
 )
 
@@ -200,7 +201,7 @@ func decide(cmds []*Command, st store.State, at time.Time) store.Changes {
 func (b *batch) replayed(c *Command) bool {
 	if prev, ok := b.keys[c.Key]; ok {
 		if !bytes.Equal(prev.Fingerprint, c.Fingerprint) {
-			c.err = comment.Conflict("Idempotency-Key was already used with a different request")
+			c.err = errs.Conflict.New("Idempotency-Key was already used with a different request")
 			return true
 		}
 		c.status, c.result, c.event = prev.status, prev.result, prev.event
@@ -211,7 +212,7 @@ func (b *batch) replayed(c *Command) bool {
 		return false
 	}
 	if !bytes.Equal(rec.Fingerprint, c.Fingerprint) {
-		c.err = comment.Conflict("Idempotency-Key was already used with a different request")
+		c.err = errs.Conflict.New("Idempotency-Key was already used with a different request")
 		return true
 	}
 	c.replay = &rec
@@ -306,16 +307,16 @@ func (b *batch) post(c *Command, op Post) error {
 	} else {
 		topic = *op.Topic
 		if t = b.topic(topic); t == nil {
-			return comment.NotFound("topic not found")
+			return errs.NotFound.New("topic not found")
 		}
 		parent := b.comment(topic, op.Parent)
 		switch {
 		case parent == nil:
-			return comment.NotFound("parent comment not found")
+			return errs.NotFound.New("parent comment not found")
 		case parent.Deleted:
-			return comment.Conflict("cannot reply to a deleted comment")
+			return errs.Conflict.New("cannot reply to a deleted comment")
 		case op.Parent.Depth() >= MaxDepth:
-			return comment.Invalid("replies may nest at most %d levels deep", MaxDepth)
+			return errs.Invalid.New("replies may nest at most %d levels deep", MaxDepth)
 		}
 		path = op.Parent.Child(t.NextID)
 	}
@@ -339,14 +340,14 @@ func (b *batch) post(c *Command, op Post) error {
 func (b *batch) edit(c *Command, op Edit) error {
 	t := b.topic(op.Topic)
 	if t == nil {
-		return comment.NotFound("topic not found")
+		return errs.NotFound.New("topic not found")
 	}
 	cm := b.comment(op.Topic, op.Path)
 	switch {
 	case cm == nil:
-		return comment.NotFound("comment not found")
+		return errs.NotFound.New("comment not found")
 	case cm.Deleted:
-		return comment.Conflict("cannot edit a deleted comment")
+		return errs.Conflict.New("cannot edit a deleted comment")
 	}
 	b.touch(cm)
 	was := cm.Update
@@ -362,11 +363,11 @@ func (b *batch) edit(c *Command, op Edit) error {
 
 func (b *batch) delete(c *Command, op Delete) error {
 	if b.topic(op.Topic) == nil {
-		return comment.NotFound("topic not found")
+		return errs.NotFound.New("topic not found")
 	}
 	cm := b.comment(op.Topic, op.Path)
 	if cm == nil {
-		return comment.NotFound("comment not found")
+		return errs.NotFound.New("comment not found")
 	}
 	// Deleting again is accepted and logged like the first time; it changes
 	// nothing, and its update time stays what the last edit set.

@@ -1,10 +1,12 @@
 package writer
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/store"
 )
 
@@ -41,9 +43,9 @@ func TestDecideWithinOneBatch(t *testing.T) {
 	}
 	ch := decide(cmds, st, at)
 
-	wantErr := []comment.Kind{0, 0, 0, 0, comment.KindConflict, comment.KindConflict, comment.KindNotFound, comment.KindNotFound}
+	wantErr := []*errs.Kind{nil, nil, nil, nil, errs.Conflict, errs.Conflict, errs.NotFound, errs.NotFound}
 	for i, c := range cmds {
-		if comment.KindOf(c.err) != wantErr[i] {
+		if (wantErr[i] == nil) != (c.err == nil) || (wantErr[i] != nil && !errors.Is(c.err, wantErr[i])) {
 			t.Errorf("command %d: error %v, want kind %v", i, c.err, wantErr[i])
 		}
 	}
@@ -112,7 +114,7 @@ func TestDecideIdempotencyKeys(t *testing.T) {
 	if cmds[1].err != nil || cmds[1].event != cmds[0].event || cmds[1].result != cmds[0].result {
 		t.Fatalf("in-batch retry: %+v", cmds[1])
 	}
-	if comment.KindOf(cmds[2].err) != comment.KindConflict || comment.KindOf(cmds[4].err) != comment.KindConflict {
+	if !errors.Is(cmds[2].err, errs.Conflict) || !errors.Is(cmds[4].err, errs.Conflict) {
 		t.Fatalf("reused keys: %v, %v", cmds[2].err, cmds[4].err)
 	}
 	if cmds[3].replay == nil || cmds[3].replay.Position != 7 {

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/httpx"
 )
 
@@ -47,7 +48,7 @@ func (h *Handlers) postComment(c echo.Context) error {
 		op := Post{Parent: comment.RootPath}
 		if req.TopicID == nil {
 			if req.ParentPath != nil {
-				return nil, comment.Invalid("parent_path needs a topic_id")
+				return nil, errs.Invalid.New("parent_path needs a topic_id")
 			}
 			op.NewTopic = comment.NewTopicID()
 		} else {
@@ -57,7 +58,7 @@ func (h *Handlers) postComment(c echo.Context) error {
 			}
 			op.Topic = &id
 			if req.ParentPath != nil {
-				if op.Parent, err = parsePath("parent_path", *req.ParentPath); err != nil {
+				if op.Parent, err = comment.ParsePathField("parent_path", *req.ParentPath); err != nil {
 					return nil, err
 				}
 			}
@@ -67,7 +68,7 @@ func (h *Handlers) postComment(c echo.Context) error {
 			return nil, err
 		}
 		if req.User == nil {
-			return nil, comment.Invalid("user is required")
+			return nil, errs.Invalid.New("user is required")
 		}
 		if err := comment.ValidateUser(*req.User); err != nil {
 			return nil, err
@@ -126,10 +127,10 @@ func (h *Handlers) recordViews(c echo.Context) error {
 	var req viewsRequest
 	return h.handle(c, &req, func() (any, error) {
 		if len(req.Ranges) == 0 {
-			return nil, comment.Invalid("ranges must not be empty")
+			return nil, errs.Invalid.New("ranges must not be empty")
 		}
 		if len(req.Ranges) > comment.MaxViewRanges {
-			return nil, comment.TooLarge("at most %d ranges per batch", comment.MaxViewRanges)
+			return nil, errs.TooLarge.New("at most %d ranges per batch", comment.MaxViewRanges)
 		}
 		for _, r := range req.Ranges {
 			if err := r.Validate(); err != nil {
@@ -183,15 +184,15 @@ func idempotencyKey(h http.Header) (string, error) {
 	case len(vals) == 0:
 		return "", nil
 	case len(vals) > 1:
-		return "", comment.Invalid("Idempotency-Key must be given once")
+		return "", errs.Invalid.New("Idempotency-Key must be given once")
 	}
 	k := vals[0]
 	if k == "" || len(k) > MaxKeyLen {
-		return "", comment.Invalid("Idempotency-Key must be 1 to %d characters", MaxKeyLen)
+		return "", errs.Invalid.New("Idempotency-Key must be 1 to %d characters", MaxKeyLen)
 	}
 	for i := 0; i < len(k); i++ {
 		if k[i] < 0x21 || k[i] > 0x7e {
-			return "", comment.Invalid("Idempotency-Key must be printable ASCII without spaces")
+			return "", errs.Invalid.New("Idempotency-Key must be printable ASCII without spaces")
 		}
 	}
 	return k, nil
@@ -199,30 +200,22 @@ func idempotencyKey(h http.Header) (string, error) {
 
 func (h *Handlers) content(s *string) (string, error) {
 	if s == nil {
-		return "", comment.Invalid("content is required")
+		return "", errs.Invalid.New("content is required")
 	}
 	return *s, comment.ValidateContent(*s, h.maxContent)
 }
 
 func target(topicID, path *string) (comment.TopicID, comment.Path, error) {
 	if topicID == nil {
-		return comment.TopicID{}, nil, comment.Invalid("topic_id is required")
+		return comment.TopicID{}, nil, errs.Invalid.New("topic_id is required")
 	}
 	if path == nil {
-		return comment.TopicID{}, nil, comment.Invalid("parent_path is required")
+		return comment.TopicID{}, nil, errs.Invalid.New("parent_path is required")
 	}
 	id, err := comment.ParseTopicID(*topicID)
 	if err != nil {
 		return id, nil, err
 	}
-	p, err := parsePath("parent_path", *path)
+	p, err := comment.ParsePathField("parent_path", *path)
 	return id, p, err
-}
-
-func parsePath(field, s string) (comment.Path, error) {
-	p, err := comment.ParsePath(s)
-	if err != nil {
-		return nil, comment.Invalid("%s: %s", field, err.(*comment.Error).Msg)
-	}
-	return p, nil
 }
