@@ -159,7 +159,7 @@ func (h *harness) micro(ctx context.Context) error {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, "go", "test", "-run", "XXX", "-bench", ".", "-benchmem", "-benchtime", benchtime,
-		"./internal/reader", "./internal/writer")
+		"./internal/reader", "./internal/reader/topictree", "./internal/writer")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/reader/topictree"
 )
 
 // Micro-benchmarks of the reader's hot paths. Run them with
@@ -30,7 +31,7 @@ var benchSink int
 // benchProj is newProj for benchmarks: an unbounded projection, ready.
 func benchProj(b *testing.B) *Projection {
 	p := NewProjection(math.MaxInt64, testHot, nil, zap.NewNop())
-	p.ready.Store(true)
+	p.prog.ready.Store(true)
 	b.Cleanup(p.Close)
 	return p
 }
@@ -128,23 +129,17 @@ func benchApply(b *testing.B, p *Projection, l *log) {
 
 // pathAt returns the path of the i-th comment of t in tree order.
 func pathAt(t *topic, i int) comment.Path {
-	root := t.tree.nodes[0]
-	x := root
-	for ; i > 0; i-- {
-		x = next(x, root)
-	}
-	return mustPath(string(x.pathText()))
+	var path string
+	t.tree.Walk(func(n *topictree.Node) bool {
+		path = n.Path()
+		i--
+		return i >= 0
+	})
+	return mustPath(path)
 }
 
 // lastPath returns the path of t's last comment in tree order.
-func lastPath(t *topic) comment.Path {
-	root := t.tree.nodes[0]
-	x := root
-	for y := x; y != nil; y = next(y, root) {
-		x = y
-	}
-	return mustPath(string(x.pathText()))
-}
+func lastPath(t *topic) comment.Path { return pathAt(t, t.tree.Len()-1) }
 
 // BenchmarkTreeInsert appends 1000 comments (100-byte contents) to an empty
 // tree per op; ns/comment is the cost of one insert.
@@ -155,14 +150,18 @@ func BenchmarkTreeInsert(b *testing.B) {
 		b.Run(shape, func(b *testing.B) {
 			paths := benchPaths(n, shape)
 			b.ReportAllocs()
+			events := make([]comment.Event, len(paths))
+			for i, p := range paths {
+				events[i] = comment.Event{Kind: comment.EventCreated, At: t0, Created: &comment.Created{Path: p, User: "alice", Content: content}}
+			}
 			for b.Loop() {
-				tr := &tree{}
-				for _, p := range paths {
-					if _, err := tr.add(p, "alice", content, false, t0, t0); err != nil {
+				tr := topictree.New()
+				for i := range events {
+					if err := tr.Apply(&events[i], nil); err != nil {
 						b.Fatal(err)
 					}
 				}
-				benchSink += len(tr.nodes)
+				benchSink += tr.Len()
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/comment")
 		})
@@ -263,7 +262,7 @@ func BenchmarkApplyEvents(b *testing.B) {
 			at := l.at.Add(time.Second)
 			push(l, comment.Event{Kind: comment.EventViews, Views: &comment.Views{Ranges: c.ranges}}, at)
 			events := l.flush()
-			before := t.root.views
+			before := t.root().Views()
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := p.Apply(events); err != nil {
@@ -273,10 +272,10 @@ func BenchmarkApplyEvents(b *testing.B) {
 				events[0].Position = l.pos
 			}
 			l.pos = p.Applied()
-			if got := t.root.views - before; got != int64(b.N) {
+			if got := t.root().Views() - before; got != int64(b.N) {
 				b.Fatalf("root counted %d views, want %d", got, b.N)
 			}
-			benchSink += int(t.root.views)
+			benchSink += int(t.root().Views())
 		})
 	}
 }
@@ -297,7 +296,7 @@ func benchApplyCreated(b *testing.B, topics, batch int) {
 			p.Close()
 		}
 		p = NewProjection(math.MaxInt64, testHot, nil, zap.NewNop())
-		p.ready.Store(true)
+		p.prog.ready.Store(true)
 		l := newLog()
 		for i := range topics {
 			createTopic(l, benchTopic(i), []comment.Path{comment.RootPath}, content)
@@ -349,46 +348,6 @@ func benchApplyCreated(b *testing.B, topics, batch int) {
 	}
 	benchSink += int(p.Applied())
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/event")
-}
-
-// BenchmarkAppendString encodes a 300-byte content as a JSON string.
-func BenchmarkAppendString(b *testing.B) {
-	for _, c := range []struct{ name, s string }{
-		{"plain300", benchText(300)},
-		{"escapes300", benchEscaped(300)},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			if len(c.s) != 300 || !json.Valid(appendString(nil, c.s)) {
-				b.Fatalf("bad input: %d bytes", len(c.s))
-			}
-			buf := make([]byte, 0, 1024)
-			b.SetBytes(int64(len(c.s)))
-			b.ReportAllocs()
-			for b.Loop() {
-				buf = appendString(buf[:0], c.s)
-				benchSink += len(buf)
-			}
-		})
-	}
-}
-
-// BenchmarkNodeRender builds one comment's encoding: a reply at 0/12/345
-// with a 300-byte content that has a few characters to escape.
-func BenchmarkNodeRender(b *testing.B) {
-	content := benchEscaped(300)
-	parent := &node{id: 12}
-	n := newNode(345, "0/12/345", "alice", content, false, t0, t0)
-	n.parent = parent
-	var it item
-	if err := json.Unmarshal(n.appendJSON(nil), &it); err != nil || it.Content != content || it.ParentPath != "0/12/345" {
-		b.Fatalf("render: %+v, %v", it, err)
-	}
-	b.SetBytes(int64(len(n.buf)))
-	b.ReportAllocs()
-	for b.Loop() {
-		n = newNode(345, "0/12/345", "alice", content, false, t0, t0)
-		benchSink += len(n.buf)
-	}
 }
 
 // listsProj is a projection with 10,000 topics of 5 comments each (100-byte

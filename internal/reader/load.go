@@ -5,8 +5,10 @@ import (
 	"runtime"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/reader/topictree"
 	"github.com/parley/parley/internal/store"
 )
 
@@ -36,12 +38,12 @@ func (p *Projection) Load(ctx context.Context, src snapshotSource) error {
 			p.reset() // the next attempt starts from nothing
 			return err
 		}
-		p.applied.Store(s.Position)
-		p.ready.Store(true)
+		p.prog.applied.Store(s.Position)
+		p.prog.ready.Store(true)
 		return nil
 	})
 	if err == nil {
-		p.setApplied(p.applied.Load()) // wakes requests waiting for the load
+		p.prog.set(p.Applied()) // wakes requests waiting for the load
 	}
 	return err
 }
@@ -49,10 +51,9 @@ func (p *Projection) Load(ctx context.Context, src snapshotSource) error {
 func (p *Projection) reset() {
 	p.topics = map[comment.TopicID]*topic{}
 	p.users = map[string]*userList{}
-	p.loading = map[*topic]struct{}{}
-	p.byActivity.Clear(false)
-	p.byHot.Clear(false)
-	p.resident = 0
+	p.res.loading = map[*topic]struct{}{}
+	p.res.bytes = 0
+	p.ranks.clear()
 }
 
 type builder struct {
@@ -82,7 +83,7 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	err := s.Summaries(ctx, func(r *store.SummaryRow) error {
 		t := &topic{id: r.Topic, count: r.Count, lastAct: r.LastActivity.UnixMilli(), heat: newHeat()}
 		t.lastRead.Store(now)
-		t.root = newNode(0, "0", r.User, r.Content, r.Deleted, r.Create, r.Update)
+		t.cold = topictree.NewRoot(r.User, r.Content, r.Deleted, r.Create, r.Update)
 		p.topics[t.id] = t
 		b.order = append(b.order, t)
 		b.comments += int64(r.Count)
@@ -102,7 +103,7 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	b.mark("views", &since)
 	err = s.Activity(ctx, func(r *store.ActivityRow) error {
 		if t := p.topics[r.Topic]; t != nil {
-			p.hot.add(&t.heat, r.Bucket, int64(r.Comments), r.Views)
+			p.ranks.hot.add(&t.heat, r.Bucket, int64(r.Comments), r.Views)
 		}
 		return nil
 	})
@@ -118,8 +119,7 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	}
 	b.mark("users", &since)
 	for _, t := range b.order {
-		p.byActivity.ReplaceOrInsert(actItem{at: t.lastAct, id: t.id, t: t})
-		p.byHot.ReplaceOrInsert(hotItem{key: t.heat.key, id: t.id, t: t})
+		p.ranks.add(t)
 	}
 	b.mark("rankings", &since)
 	p.lastLoad = b.phases
@@ -136,11 +136,11 @@ const estimatedNodeBytes = 600
 // load on demand.
 func (b *builder) loadTrees(ctx context.Context, s *store.Snap) error {
 	p := b.p
-	if b.comments*estimatedNodeBytes <= p.maxBytes {
+	if b.comments*estimatedNodeBytes <= p.res.maxBytes {
 		return b.loadAll(ctx, s, max(2, min(4, runtime.GOMAXPROCS(0))))
 	}
 	i := 0
-	for ; i < len(b.order) && p.resident < p.maxBytes; i += loadChunk {
+	for ; i < len(b.order) && p.res.bytes < p.res.maxBytes; i += loadChunk {
 		chunk := b.order[i:min(i+loadChunk, len(b.order))]
 		ids := make([]comment.TopicID, len(chunk))
 		for j, t := range chunk {
@@ -182,27 +182,27 @@ func (b *builder) loadAll(ctx context.Context, s *store.Snap, parts int) error {
 // loadPart is what one stream of comment rows builds: its own trees and
 // users' entries, touching nothing shared, so parts can run at once.
 type loadPart struct {
-	builders map[*topic]*treeBuilder
+	builders map[*topic]*topictree.Builder
 	users    map[string][]userEntry
 	cur      *topic // the topic of the last row; rows of a topic mostly come together
-	tb       *treeBuilder
+	tb       *topictree.Builder
 }
 
 func newLoadPart() *loadPart {
-	return &loadPart{builders: map[*topic]*treeBuilder{}, users: map[string][]userEntry{}}
+	return &loadPart{builders: map[*topic]*topictree.Builder{}, users: map[string][]userEntry{}}
 }
 
 func (pt *loadPart) add(topics map[comment.TopicID]*topic, r *store.TreeRow) error {
 	if pt.cur == nil || pt.cur.id != r.Topic {
 		if pt.cur = topics[r.Topic]; pt.cur == nil {
-			return errCorrupt("comment of an unknown topic")
+			return topictree.CorruptError("comment of an unknown topic")
 		}
 		if pt.tb = pt.builders[pt.cur]; pt.tb == nil {
-			pt.tb = newTreeBuilder(pt.cur.count)
+			pt.tb = topictree.NewBuilder(pt.cur.count)
 			pt.builders[pt.cur] = pt.tb
 		}
 	}
-	if err := pt.tb.put(r.ID, r.Parent, bytesString(r.Path), bytesString(r.User), bytesString(r.Content), r.Deleted, r.Create, r.Update); err != nil {
+	if err := pt.tb.Put(r.ID, r.Parent, bytesString(r.Path), bytesString(r.User), bytesString(r.Content), r.Deleted, r.Create, r.Update); err != nil {
 		return err
 	}
 	if !r.Deleted {
@@ -216,27 +216,27 @@ func (pt *loadPart) add(topics map[comment.TopicID]*topic, r *store.TreeRow) err
 func (b *builder) finish(topics []*topic, ps []*loadPart) error {
 	p := b.p
 	for _, t := range topics {
-		var tb *treeBuilder
+		var tb *topictree.Builder
 		for _, pt := range ps {
 			switch o := pt.builders[t]; {
 			case o == nil:
 			case tb == nil:
 				tb = o
 			default:
-				if err := tb.merge(o); err != nil {
+				if err := tb.Merge(o); err != nil {
 					return err
 				}
 			}
 		}
 		if tb == nil {
-			return errCorrupt("topic without comments")
+			return topictree.CorruptError("topic without comments")
 		}
-		tr, err := tb.link()
+		tr, err := tb.Link()
 		if err != nil {
 			return err
 		}
-		t.tree, t.root = tr, tr.nodes[0]
-		p.resident += tr.bytes
+		t.tree, t.cold = tr, nil
+		p.res.bytes += tr.Bytes()
 	}
 	for _, pt := range ps {
 		for name, entries := range pt.users {
@@ -259,7 +259,7 @@ func (b *builder) loadViews(ctx context.Context, s *store.Snap) error {
 	}
 	err := s.Ranges(ctx, ids, func(r *store.RangeRow) error {
 		if t := p.topics[r.Topic]; t != nil && t.tree != nil {
-			t.tree.addViews(r)
+			t.tree.AddViews(r)
 		}
 		return nil
 	})
@@ -268,7 +268,7 @@ func (b *builder) loadViews(ctx context.Context, s *store.Snap) error {
 	}
 	return s.RootViews(ctx, func(id comment.TopicID, n int64) error {
 		if t := p.topics[id]; t != nil && t.tree == nil {
-			t.root.views = n
+			t.cold.SetViews(n)
 		}
 		return nil
 	})
@@ -287,3 +287,8 @@ func (b *builder) loadColdUsers(ctx context.Context, s *store.Snap) error {
 		return nil
 	})
 }
+
+// bytesString views b as a string without copying. Only for bytes that stay
+// unchanged while the string is used: rows from the driver, read within
+// their callback and copied into a node.
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
+	"github.com/parley/parley/internal/reader/topictree"
 	"github.com/parley/parley/internal/store"
 )
 
@@ -89,7 +90,7 @@ func mustPath(s string) comment.Path {
 
 func newProj(t *testing.T, maxBytes int64, src topicSource) *Projection {
 	p := NewProjection(maxBytes, testHot, src, zap.NewNop())
-	p.ready.Store(true)
+	p.prog.ready.Store(true)
 	t.Cleanup(p.Close)
 	return p
 }
@@ -544,27 +545,37 @@ func (f *fakeSource) LoadTopic(ctx context.Context, id comment.TopicID, rows fun
 	defer f.ref.mu.RUnlock()
 	t := f.ref.topics[id]
 	// Rows in reverse id order: the loader must not depend on any order.
-	for i := len(t.tree.nodes) - 1; i >= 0; i-- {
-		n := t.tree.nodes[i]
-		var user, content string
-		_ = json.Unmarshal([]byte(n.userJSON()), &user)
-		_ = json.Unmarshal([]byte(n.contentJSON()), &content)
-		parent := int32(-1)
-		if n.parent != nil {
-			parent = n.parent.id
+	for cid := int32(t.tree.Len() - 1); cid >= 0; cid-- {
+		var it struct {
+			ID      int32  `json:"comment_id"`
+			Parent  *int32 `json:"parent_id"`
+			Path    string `json:"parent_path"`
+			User    string `json:"user"`
+			Content string `json:"content"`
+			Views   int64  `json:"view_count"`
+			Create  string `json:"create_time"`
+			Update  string `json:"update_time"`
+			Deleted bool   `json:"deleted"`
 		}
-		if err := rows(&store.TreeRow{Topic: id, ID: n.id, Parent: parent, Path: []byte(n.pathText()), User: []byte(user),
-			Content: []byte(content), Deleted: n.deleted, Create: mustParseTime(n.createdText()), Update: mustParseTime(n.updatedText())}); err != nil {
+		if err := json.Unmarshal(t.tree.Node(cid).AppendJSON(nil, topictree.TopicItem, id), &it); err != nil {
 			return 0, err
 		}
-	}
-	for _, n := range t.tree.nodes {
-		if n.views > 0 {
-			path := mustPath(string(n.pathText()))
-			_ = ranges(&store.RangeRow{Topic: id, First: path, Last: path, MaxID: n.id, Count: n.views})
+		parent := int32(-1)
+		if it.Parent != nil {
+			parent = *it.Parent
+		}
+		create, _ := time.Parse(time.RFC3339, it.Create)
+		update, _ := time.Parse(time.RFC3339, it.Update)
+		if err := rows(&store.TreeRow{Topic: id, ID: it.ID, Parent: parent, Path: []byte(it.Path), User: []byte(it.User),
+			Content: []byte(it.Content), Deleted: it.Deleted, Create: create, Update: update}); err != nil {
+			return 0, err
+		}
+		if it.Views > 0 {
+			path := mustPath(it.Path)
+			_ = ranges(&store.RangeRow{Topic: id, First: path, Last: path, MaxID: it.ID, Count: it.Views})
 		}
 	}
-	return f.ref.applied.Load(), nil
+	return f.ref.Applied(), nil
 }
 
 func TestEvictionAndReload(t *testing.T) {
@@ -586,7 +597,7 @@ func TestEvictionAndReload(t *testing.T) {
 	// Room for about two topics.
 	var perTopic int64
 	for _, tt := range ref.topics {
-		perTopic = tt.tree.bytes
+		perTopic = tt.tree.Bytes()
 	}
 	p := newProj(t, perTopic*5/2, src)
 	if err := p.Apply(events); err != nil {

@@ -2,13 +2,13 @@ package reader
 
 import (
 	"context"
-	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
+	"github.com/parley/parley/internal/reader/topictree"
 )
 
 // TopicQuery asks for a subtree of a topic, whole or one page of it.
@@ -62,10 +62,6 @@ type rendered struct {
 	page    TopicPage
 }
 
-// maxRetries bounds how often a request loads trees that the memory bound
-// evicts again before it can use them.
-const maxRetries = 3
-
 // TopicComments answers /topic_comments, loading the topic's tree first if
 // it was evicted.
 func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage, error) {
@@ -90,26 +86,6 @@ func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage
 	return page, err
 }
 
-// withTree runs fn under the read lock with t's tree in memory, loading
-// it first if it was evicted (and again, a few times, if the memory bound
-// evicts it before fn gets the lock).
-func (p *Projection) withTree(ctx context.Context, t *topic, fn func() error) error {
-	for range maxRetries {
-		if err := p.ensureResident(ctx, t); err != nil {
-			return err
-		}
-		p.mu.RLock()
-		if t.tree == nil {
-			p.mu.RUnlock()
-			continue
-		}
-		err := fn()
-		p.mu.RUnlock()
-		return err
-	}
-	return errs.Unavailable.Wrap("topic evicted while loading; the reader's cache bound is too small", nil)
-}
-
 // renderPage runs under the read lock. A page stays valid, and is reused,
 // until the topic changes.
 func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
@@ -118,50 +94,15 @@ func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
 	if c := t.cache.Load(); c != nil && c.version == t.version && c.key == string(key) {
 		return c.page, nil
 	}
-	top := t.tree.find(q.Parent)
-	if top == nil {
-		return TopicPage{}, errs.NotFound.New("no comment at parent_path in this topic")
+	tp, err := t.tree.Render(q.Parent, q.After, q.Limit)
+	if err != nil {
+		return TopicPage{}, err
 	}
-	start := top
-	if q.After != nil {
-		a := t.tree.find(q.After)
-		if a == nil || !q.After.Within(q.Parent) {
-			return TopicPage{}, errs.Invalid.New("after must be a comment in the requested subtree")
-		}
-		start = next(a, top)
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = math.MaxInt
-	}
-	size := 2
-	n := 0
-	x := start
-	for ; x != nil && n < limit; x = next(x, top) {
-		size += len(x.buf) + jsonItemOverhead
-		n++
-	}
-	b := make([]byte, 0, size)
-	b = append(b, '[')
-	page := TopicPage{Version: t.version, ETag: `"v` + strconv.FormatInt(t.version, 10) + `"`}
-	var first, last *node
-	n = 0
-	x = start
-	for ; x != nil && n < limit; x = next(x, top) {
-		if n > 0 {
-			b = append(b, ',')
-		} else {
-			first = x
-		}
-		b = x.appendJSON(b)
-		last = x
-		n++
-	}
-	page.Body = append(b, ']')
-	if first != nil {
-		page.View = View{Topic: t.id, First: string(first.pathText()), Last: string(last.pathText()), MaxID: int32(len(t.tree.nodes) - 1)}
+	page := TopicPage{Body: tp.Body, Version: t.version, ETag: `"v` + strconv.FormatInt(t.version, 10) + `"`}
+	if tp.First != nil {
+		page.View = View{Topic: t.id, First: tp.First.Path(), Last: tp.Last.Path(), MaxID: int32(t.tree.Len() - 1)}
 		page.hits = &pageHits{view: page.View}
-		if x != nil {
+		if tp.More {
 			page.Next = []byte(page.View.Last)
 		}
 	}
@@ -177,7 +118,7 @@ func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
 // a slightly later state than the position).
 func (p *Projection) UserComments(ctx context.Context, user string, from, before int64, limit int) ([]byte, int64, error) {
 	p.mu.RLock()
-	pos := p.applied.Load()
+	pos := p.Applied()
 	l := p.users[user]
 	if l == nil {
 		p.mu.RUnlock()
@@ -188,7 +129,7 @@ func (p *Projection) UserComments(ctx context.Context, user string, from, before
 	var cold []*topic
 	for i, e := range entries {
 		if e.topic.tree != nil {
-			parts[i] = appendUserComment(nil, e.topic, e.topic.tree.nodes[e.id])
+			parts[i] = e.topic.tree.Node(e.id).AppendJSON(nil, topictree.UserItem, e.topic.id)
 			e.topic.lastRead.Store(time.Now().UnixNano())
 		} else if !containsTopic(cold, e.topic) {
 			cold = append(cold, e.topic)
@@ -220,7 +161,7 @@ func (p *Projection) renderCold(ctx context.Context, t *topic, entries []userEnt
 	return p.withTree(ctx, t, func() error {
 		for i, e := range entries {
 			if e.topic == t {
-				parts[i] = appendUserComment(nil, t, t.tree.nodes[e.id])
+				parts[i] = t.tree.Node(e.id).AppendJSON(nil, topictree.UserItem, t.id)
 			}
 		}
 		return nil
@@ -236,24 +177,6 @@ func containsTopic(ts []*topic, t *topic) bool {
 	return false
 }
 
-func appendUserComment(b []byte, t *topic, n *node) []byte {
-	b = append(b, `{"comment_id":`...)
-	b = strconv.AppendInt(b, int64(n.id), 10)
-	b = append(b, `,"topic_id":"`...)
-	b = t.id.AppendText(b)
-	b = append(b, `","parent_path":"`...)
-	b = append(b, n.pathText()...)
-	b = append(b, `","user":`...)
-	b = append(b, n.userJSON()...)
-	b = append(b, `,"content":`...)
-	b = append(b, n.contentJSON()...)
-	b = append(b, `,"view_count":`...)
-	b = strconv.AppendInt(b, n.views, 10)
-	b = append(b, `,"update_time":"`...)
-	b = append(b, n.updatedText()...)
-	return append(b, `"}`...)
-}
-
 // LastTopics answers /last_topics: topics with from < last activity < before
 // (unix ms), newest first. It returns the body and the position it shows.
 func (p *Projection) LastTopics(from, before int64, limit int) ([]byte, int64) {
@@ -262,32 +185,21 @@ func (p *Projection) LastTopics(from, before int64, limit int) ([]byte, int64) {
 	b := make([]byte, 0, 512*limit)
 	b = append(b, '[')
 	n := 0
-	hi := actItem{at: before - 1, id: maxTopicID}
-	lo := actItem{at: from, id: maxTopicID}
-	p.byActivity.DescendRange(hi, lo, func(it actItem) bool {
+	p.ranks.latest(from, before, func(t *topic) bool {
 		if n > 0 {
 			b = append(b, ',')
 		}
-		b = appendSummary(b, it.t)
+		b = appendSummary(b, t)
 		b = append(b, '}')
 		n++
 		return n < limit
 	})
-	return append(b, ']'), p.applied.Load()
+	return append(b, ']'), p.Applied()
 }
-
-var maxTopicID = comment.TopicID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
 // appendSummary appends a topic's last_topics fields, leaving the object open.
 func appendSummary(b []byte, t *topic) []byte {
-	b = append(b, `{"topic_id":"`...)
-	b = t.id.AppendText(b)
-	b = append(b, `","user":`...)
-	b = append(b, t.root.userJSON()...)
-	b = append(b, `,"content":`...)
-	b = append(b, t.root.contentJSON()...)
-	b = append(b, `,"view_count":`...)
-	b = strconv.AppendInt(b, t.root.views, 10)
+	b = t.root().AppendFields(b, topictree.SummaryItem, t.id)
 	b = append(b, `,"comment_count":`...)
 	b = strconv.AppendInt(b, int64(t.count), 10)
 	b = append(b, `,"update_time":"`...)
@@ -303,16 +215,16 @@ func (p *Projection) HotTopics(limit int, now time.Time) ([]byte, int64) {
 	b := make([]byte, 0, 512*limit)
 	b = append(b, '[')
 	n := 0
-	p.byHot.Descend(func(it hotItem) bool {
+	p.ranks.hottest(func(t *topic) bool {
 		if n > 0 {
 			b = append(b, ',')
 		}
-		b = appendSummary(b, it.t)
+		b = appendSummary(b, t)
 		b = append(b, `,"score":`...)
-		b = strconv.AppendFloat(b, p.hot.score(it.t.heat.key, now), 'g', -1, 64)
+		b = strconv.AppendFloat(b, p.ranks.hot.score(t.heat.key, now), 'g', -1, 64)
 		b = append(b, '}')
 		n++
 		return n < limit
 	})
-	return append(b, ']'), p.applied.Load()
+	return append(b, ']'), p.Applied()
 }

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -70,26 +69,6 @@ func FuzzParseTime(f *testing.F) {
 	})
 }
 
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"plain", "quote\" back\\ <tag> & \u2028 \x01 \n", "é😀", "\xff\xfe"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b := appendString(nil, s)
-		var back string
-		if err := json.Unmarshal(b, &back); err != nil {
-			t.Fatalf("%q encoded as invalid JSON %s: %v", s, b, err)
-		}
-		if utf8.ValidString(s) && back != s {
-			t.Fatalf("%q came back as %q", s, back)
-		}
-		std, _ := json.Marshal(s)
-		if utf8.ValidString(s) && string(std) != string(b) {
-			t.Fatalf("%q: %s, encoding/json gives %s", s, b, std)
-		}
-	})
-}
-
 // TestViewCounterBound: while the writer refuses, batches pile up to the
 // bound, the oldest go first, and the rest are sent once it is back.
 func TestViewCounterBound(t *testing.T) {
@@ -101,7 +80,7 @@ func TestViewCounterBound(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		var body struct{ Ranges []comment.ViewRange }
+		var body comment.Views
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		keys[r.Header.Get("Idempotency-Key")] = true
 		for _, rg := range body.Ranges {
@@ -143,7 +122,7 @@ func TestViewCounterBound(t *testing.T) {
 func TestViewCounterConcurrentExact(t *testing.T) {
 	var got atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body struct{ Ranges []comment.ViewRange }
+		var body comment.Views
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		for _, rg := range body.Ranges {
 			got.Add(rg.Count)
@@ -180,52 +159,5 @@ func TestViewCounterConcurrentExact(t *testing.T) {
 	}
 	if got.Load() != workers*each {
 		t.Fatalf("counted %d views of %d", got.Load(), workers*each)
-	}
-}
-
-// TestNodeJSON: a node's item is what encoding/json makes of the same
-// fields, through edits and deletes.
-func TestNodeJSON(t *testing.T) {
-	type want struct {
-		CommentID  int32  `json:"comment_id"`
-		ParentID   *int32 `json:"parent_id"`
-		ParentPath string `json:"parent_path"`
-		User       string `json:"user"`
-		Content    string `json:"content"`
-		ViewCount  int64  `json:"view_count"`
-		CreateTime string `json:"create_time"`
-		UpdateTime string `json:"update_time"`
-		Deleted    bool   `json:"deleted"`
-	}
-	create := time.Date(2026, 11, 22, 23, 19, 36, 123e6, time.UTC)
-	update := create.Add(90 * time.Second)
-	root := newNode(0, "0", "ann", "root", false, create, create)
-	n := newNode(7, "0/7", "Zoë <b>", "line\nand \"quotes\" & \u2028 \x01 😀", false, create, update)
-	link(root, n)
-	n.views = 42
-	parent := int32(0)
-	check := func(w want) {
-		t.Helper()
-		b := n.appendJSON(nil)
-		exp, _ := json.Marshal(w)
-		if string(b) != string(exp) {
-			t.Fatalf("item\n %s\nwant\n %s", b, exp)
-		}
-		if n.size() != int64(len(n.buf))+nodeOverhead || len(n.buf) != int(n.contEnd)+2*timeLen {
-			t.Fatal("buf layout")
-		}
-	}
-	w := want{7, &parent, "0/7", "Zoë <b>", "line\nand \"quotes\" & \u2028 \x01 😀", 42,
-		"2026-11-22T23:19:36.123Z", "2026-11-22T23:21:06.123Z", false}
-	check(w)
-	later := update.Add(time.Hour)
-	n.withContent("edited", later)
-	w.Content, w.UpdateTime = "edited", "2026-11-23T00:21:06.123Z"
-	check(w)
-	deleteNode(n)
-	w.Content, w.Deleted = "", true
-	check(w)
-	if got := string(root.appendJSON(nil)); !strings.Contains(got, `"parent_id":null,"parent_path":"0"`) {
-		t.Fatalf("root item %s", got)
 	}
 }

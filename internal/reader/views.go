@@ -140,9 +140,7 @@ func (v *ViewCounter) seal() {
 	defer v.mu.Unlock()
 	for len(ranges) > 0 {
 		k := min(len(ranges), comment.MaxViewRanges)
-		body, _ := json.Marshal(struct {
-			Ranges []comment.ViewRange `json:"ranges"`
-		}{ranges[:k]})
+		body, _ := json.Marshal(comment.Views{Ranges: ranges[:k]})
 		v.seq++
 		v.pending = append(v.pending, viewBatch{key: "views-" + v.instance + "-" + strconv.FormatInt(v.seq, 10), body: body, ranges: k})
 		v.nranges += k

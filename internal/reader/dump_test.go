@@ -2,7 +2,11 @@ package reader
 
 import (
 	"bytes"
+	"fmt"
+	"math"
 	"slices"
+
+	"github.com/parley/parley/internal/reader/topictree"
 )
 
 // State is a complete, ordered copy of what a projection holds, for
@@ -37,33 +41,33 @@ type UserState struct {
 func (p *Projection) Dump() State {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	s := State{Applied: p.applied.Load()}
+	s := State{Applied: p.Applied()}
 	for _, t := range p.topics {
 		ts := TopicState{ID: t.id.String(), Count: t.count, LastAct: t.lastAct, HotKey: t.heat.key,
-			Root: string(t.root.appendJSON(nil))}
+			Root: string(t.root().AppendJSON(nil, topictree.TopicItem, t.id))}
 		if t.tree != nil {
 			b := []byte{'['}
-			root := t.tree.nodes[0]
-			for n := root; n != nil; n = next(n, root) {
-				if n != root {
+			t.tree.Walk(func(n *topictree.Node) bool {
+				if len(b) > 1 {
 					b = append(b, ',')
 				}
-				b = n.appendJSON(b)
-			}
+				b = n.AppendJSON(b, topictree.TopicItem, t.id)
+				return true
+			})
 			ts.Tree = string(append(b, ']'))
 		}
 		s.Topics = append(s.Topics, ts)
 	}
 	slices.SortFunc(s.Topics, func(a, b TopicState) int { return bytes.Compare([]byte(a.ID), []byte(b.ID)) })
-	p.byActivity.Descend(func(it actItem) bool { s.ByActivity = append(s.ByActivity, it.id.String()); return true })
-	p.byHot.Descend(func(it hotItem) bool { s.ByHot = append(s.ByHot, it.id.String()); return true })
+	p.ranks.latest(math.MinInt64, math.MaxInt64, func(t *topic) bool { s.ByActivity = append(s.ByActivity, t.id.String()); return true })
+	p.ranks.hottest(func(t *topic) bool { s.ByHot = append(s.ByHot, t.id.String()); return true })
 	for name, l := range p.users {
 		if len(l.entries) == 0 {
 			continue
 		}
 		u := UserState{Name: name}
 		for _, e := range l.entries {
-			u.Entries = append(u.Entries, e.topic.id.String()+"/"+itoa(int64(e.id))+"@"+itoa(e.update))
+			u.Entries = append(u.Entries, fmt.Sprintf("%s/%d@%d", e.topic.id, e.id, e.update))
 		}
 		s.Users = append(s.Users, u)
 	}

@@ -1,0 +1,131 @@
+package reader
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/reader/topictree"
+)
+
+// appliers apply each kind of event to the projection's summaries, users'
+// lists and rankings; the topic's tree takes the event in applyTree. A new
+// kind of event is one entry here and one method.
+var appliers = map[comment.EventKind]func(*Projection, *comment.Event){
+	comment.EventCreated: (*Projection).applyCreated,
+	comment.EventEdited:  (*Projection).applyEdited,
+	comment.EventDeleted: (*Projection).applyDeleted,
+	comment.EventViews:   (*Projection).applyViews,
+}
+
+// apply applies one event; the caller holds the write lock.
+func (p *Projection) apply(e *comment.Event) {
+	if fn := appliers[e.Kind]; fn != nil {
+		fn(p, e)
+	}
+}
+
+func (p *Projection) corrupt(e *comment.Event, err error) {
+	p.log.Error("skipping an event that does not fit the state", zap.Int64("position", e.Position),
+		zap.String("kind", string(e.Kind)), zap.Stringer("topic", e.Topic), zap.Error(err))
+}
+
+func (p *Projection) applyCreated(e *comment.Event) {
+	c := e.Created
+	name := p.user(c.User).name
+	var t *topic
+	if len(c.Path) == 1 {
+		if _, dup := p.topics[e.Topic]; dup {
+			p.corrupt(e, topictree.CorruptError("topic created twice"))
+			return
+		}
+		tr := topictree.New()
+		if err := tr.Apply(e, nil); err != nil {
+			p.corrupt(e, err)
+			return
+		}
+		t = &topic{id: e.Topic, count: 1, lastAct: e.At.UnixMilli(), heat: newHeat(), tree: tr, version: e.Position}
+		t.lastRead.Store(time.Now().UnixNano())
+		p.topics[t.id] = t
+		p.ranks.add(t)
+		p.res.bytes += tr.Bytes()
+	} else {
+		t = p.topics[e.Topic]
+		if t == nil {
+			p.corrupt(e, topictree.CorruptError("reply in an unknown topic"))
+			return
+		}
+		if err := p.applyTree(t, e, nil); err != nil {
+			p.corrupt(e, err)
+			return
+		}
+		t.count++
+		p.ranks.setActivity(t, e.At.UnixMilli())
+	}
+	p.ranks.addHeat(t, e.At, 1, 0)
+	p.users[name].insert(userEntry{update: e.At.UnixMilli(), topic: t, id: c.Path.ID()})
+}
+
+func (p *Projection) applyEdited(e *comment.Event) {
+	t := p.topics[e.Topic]
+	if t == nil {
+		p.corrupt(e, topictree.CorruptError("edit in an unknown topic"))
+		return
+	}
+	if err := p.applyTree(t, e, nil); err != nil {
+		p.corrupt(e, err)
+		return
+	}
+	ed := e.Edited
+	p.ranks.setActivity(t, e.At.UnixMilli())
+	l := p.user(ed.User)
+	l.remove(userEntry{update: ed.Was.UnixMilli(), topic: t, id: ed.Path.ID()})
+	l.insert(userEntry{update: e.At.UnixMilli(), topic: t, id: ed.Path.ID()})
+}
+
+func (p *Projection) applyDeleted(e *comment.Event) {
+	t := p.topics[e.Topic]
+	if t == nil {
+		p.corrupt(e, topictree.CorruptError("delete in an unknown topic"))
+		return
+	}
+	if err := p.applyTree(t, e, nil); err != nil {
+		p.corrupt(e, err)
+		return
+	}
+	d := e.Deleted
+	p.user(d.User).remove(userEntry{update: d.Was.UnixMilli(), topic: t, id: d.Path.ID()})
+}
+
+func (p *Projection) applyViews(e *comment.Event) {
+	for i := range e.Views.Ranges {
+		r := &e.Views.Ranges[i]
+		t := p.topics[r.Topic]
+		if t == nil {
+			continue // a range from a buggy reader; nothing to count
+		}
+		_ = p.applyTree(t, e, r)
+		p.ranks.addHeat(t, e.At, 0, r.Count)
+	}
+}
+
+// applyTree applies an event to the topic's tree: directly when resident;
+// while evicted, to the topic's root, and kept for the tree if a load is in
+// flight (the next load otherwise reads the state that includes it).
+func (p *Projection) applyTree(t *topic, e *comment.Event, r *comment.ViewRange) error {
+	if t.tree != nil {
+		before := t.tree.Bytes()
+		if err := t.tree.Apply(e, r); err != nil {
+			return err
+		}
+		p.res.bytes += t.tree.Bytes() - before
+	} else {
+		t.cold.Apply(e, r)
+		if t.pending != nil {
+			t.pending.add(e, r)
+		}
+	}
+	t.version = e.Position
+	return nil
+}

@@ -1,0 +1,86 @@
+package reader
+
+import (
+	"bytes"
+	"cmp"
+	"time"
+
+	"github.com/google/btree"
+
+	"github.com/parley/parley/internal/comment"
+)
+
+// rankings orders the topics by last activity (/last_topics) and by hot
+// score (/hot_topics). The projection's lock guards them.
+type rankings struct {
+	byActivity *btree.BTreeG[actItem]
+	byHot      *btree.BTreeG[hotItem]
+	hot        hotParams
+}
+
+type actItem struct {
+	at int64
+	id comment.TopicID
+	t  *topic
+}
+
+func lessAct(a, b actItem) bool {
+	return cmp.Or(cmp.Compare(a.at, b.at), bytes.Compare(a.id[:], b.id[:])) < 0
+}
+
+type hotItem struct {
+	key float64
+	id  comment.TopicID
+	t   *topic
+}
+
+func lessHot(a, b hotItem) bool {
+	return cmp.Or(cmp.Compare(a.key, b.key), bytes.Compare(a.id[:], b.id[:])) < 0
+}
+
+func newRankings(hot hotParams) rankings {
+	return rankings{byActivity: btree.NewG(32, lessAct), byHot: btree.NewG(32, lessHot), hot: hot}
+}
+
+// add ranks a topic that was not ranked yet.
+func (r *rankings) add(t *topic) {
+	r.byActivity.ReplaceOrInsert(actItem{at: t.lastAct, id: t.id, t: t})
+	r.byHot.ReplaceOrInsert(hotItem{key: t.heat.key, id: t.id, t: t})
+}
+
+// setActivity moves a topic to its new last activity, if later.
+func (r *rankings) setActivity(t *topic, at int64) {
+	if at <= t.lastAct {
+		return
+	}
+	r.byActivity.Delete(actItem{at: t.lastAct, id: t.id})
+	t.lastAct = at
+	r.byActivity.ReplaceOrInsert(actItem{at: at, id: t.id, t: t})
+}
+
+// addHeat adds activity to a topic's hot score and moves it.
+func (r *rankings) addHeat(t *topic, at time.Time, comments, views int64) {
+	r.byHot.Delete(hotItem{key: t.heat.key, id: t.id})
+	r.hot.add(&t.heat, at, comments, views)
+	r.byHot.ReplaceOrInsert(hotItem{key: t.heat.key, id: t.id, t: t})
+}
+
+func (r *rankings) clear() {
+	r.byActivity.Clear(false)
+	r.byHot.Clear(false)
+}
+
+var maxTopicID = comment.TopicID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// latest calls fn for the topics with from < last activity < before (unix
+// ms), newest first, until it returns false.
+func (r *rankings) latest(from, before int64, fn func(*topic) bool) {
+	hi := actItem{at: before - 1, id: maxTopicID}
+	lo := actItem{at: from, id: maxTopicID}
+	r.byActivity.DescendRange(hi, lo, func(it actItem) bool { return fn(it.t) })
+}
+
+// hottest calls fn for the topics, hottest first, until it returns false.
+func (r *rankings) hottest(fn func(*topic) bool) {
+	r.byHot.Descend(func(it hotItem) bool { return fn(it.t) })
+}

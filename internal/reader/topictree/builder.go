@@ -1,0 +1,76 @@
+package topictree
+
+import "time"
+
+// Builder assembles a tree from rows that come in any order: each row
+// becomes a node at its id, and Link wires the parents in id order once
+// all rows are in, so siblings end up in creation order.
+type Builder struct {
+	t       *Tree
+	parents []int32
+}
+
+// NewBuilder starts a tree expected to hold count comments (a hint).
+func NewBuilder(count int32) *Builder {
+	return &Builder{t: &Tree{nodes: make([]*Node, count)}, parents: make([]int32, count)}
+}
+
+// Put places one comment; path is its text form, parent its parent's id
+// (-1 for the root).
+func (b *Builder) Put(id, parent int32, path, user, content string, deleted bool, create, update time.Time) error {
+	if id < 0 || (id == 0) != (parent < 0) || parent >= id {
+		return CorruptError("comment row out of place")
+	}
+	b.grow(int(id) + 1)
+	if b.t.nodes[id] != nil {
+		return CorruptError("comment row twice")
+	}
+	n := newNode(id, path, user, content, deleted, create, update)
+	b.t.nodes[id] = n
+	b.parents[id] = parent
+	b.t.bytes += n.size()
+	return nil
+}
+
+func (b *Builder) grow(n int) {
+	for len(b.t.nodes) < n {
+		b.t.nodes = append(b.t.nodes, nil)
+		b.parents = append(b.parents, 0)
+	}
+}
+
+// Merge takes the comments o placed (a part of the same topic's rows).
+func (b *Builder) Merge(o *Builder) error {
+	b.grow(len(o.t.nodes))
+	for id, n := range o.t.nodes {
+		if n == nil {
+			continue
+		}
+		if b.t.nodes[id] != nil {
+			return CorruptError("comment row twice")
+		}
+		b.t.nodes[id], b.parents[id] = n, o.parents[id]
+		b.t.bytes += n.size()
+	}
+	return nil
+}
+
+// Link wires the tree; every id must have come, the root first of all.
+func (b *Builder) Link() (*Tree, error) {
+	if len(b.t.nodes) == 0 {
+		return nil, CorruptError("topic without comments")
+	}
+	for id, n := range b.t.nodes {
+		if n == nil {
+			return nil, CorruptError("missing comment row")
+		}
+		if id > 0 {
+			link(b.t.nodes[b.parents[id]], n)
+		}
+	}
+	b.parents = nil
+	return b.t, nil
+}
+
+// New returns an empty tree, for a topic whose root is yet to be applied.
+func New() *Tree { return &Tree{} }
