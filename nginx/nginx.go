@@ -8,6 +8,8 @@ import (
 	"embed"
 	"errors"
 	"text/template"
+
+	"github.com/parley/parley/internal/comment"
 )
 
 //go:embed parley.conf.tmpl nginx.conf.tmpl
@@ -29,10 +31,19 @@ type Params struct {
 	AccessLog bool
 }
 
-// MaxBody is the writer's body limit for a content limit: content at its
-// limit may grow six-fold as \u00XX escapes, plus room for the other fields.
-// It must agree with writer.Config.MaxBodyBytes.
-func MaxBody(maxContentBytes int) int64 { return int64(maxContentBytes)*6 + 8192 }
+// Config is what cmd/nginxconf reads from the environment (its flags may
+// override each value). MAX_CONTENT_BYTES is the writer's variable, read
+// here to size client_max_body_size; its default must be the writer's.
+type Config struct {
+	MaxContentBytes int `env:"MAX_CONTENT_BYTES" envDefault:"65536" help:"the writer's content limit; nginx's 'client_max_body_size' is 6× that + 8192"`
+	PostRateLimit   int `env:"POST_RATE_LIMIT" envDefault:"1000" help:"POSTs per second per client address (429 beyond the burst)"`
+	PostRateBurst   int `env:"POST_RATE_BURST" envDefault:"2000" help:"POSTs let through at once above the rate"`
+}
+
+// MaxBody is nginx's client_max_body_size for the writer's content limit:
+// the writer's own body limit, comment.MaxBodyBytes, so that a body nginx
+// lets through is one the writer reads.
+func MaxBody(maxContentBytes int) int64 { return comment.MaxBodyBytes(maxContentBytes) }
 
 // Server renders the http-level part: limits, upstreams and the server.
 func Server(p Params) ([]byte, error) {

@@ -1,7 +1,9 @@
 // Command nginxconf writes Parley's nginx configuration from the template in
 // nginx/: for a native run, a prefix directory with nginx.conf and
 // parley.conf; with -compose, the file docker compose mounts (limits left as
-// ${VARS} for the nginx image to fill from the environment).
+// ${VARS} for the nginx image to fill from the environment). A native run's
+// limits come from nginx.Config's variables, which flags override; -help
+// lists both.
 package main
 
 import (
@@ -12,23 +14,45 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/nginx"
 )
 
 func main() {
-	compose := flag.Bool("compose", false, "print the docker compose template to stdout")
-	prefix := flag.String("prefix", "", "native: directory to write nginx.conf and parley.conf into")
-	listen := flag.String("listen", "127.0.0.1:8080", "native: address nginx listens on")
-	readers := flag.String("readers", "127.0.0.1:8091,127.0.0.1:8092", "native: comma-separated reader addresses")
-	writers := flag.String("writers", "127.0.0.1:8081", "native: comma-separated writer addresses")
-	maxContent := flag.Int("max-content-bytes", envInt("MAX_CONTENT_BYTES", 65536), "the writer's MAX_CONTENT_BYTES")
-	rate := flag.String("post-rate", envStr("POST_RATE_LIMIT", "1000"), "POSTs per second per client address")
-	burst := flag.String("post-burst", envStr("POST_RATE_BURST", "2000"), "POSTs let through at once above the rate")
-	workers := flag.String("workers", "auto", "native: worker_processes")
-	accessLog := flag.Bool("access-log", false, "log every request")
-	flag.Parse()
+	fs := flag.NewFlagSet("nginxconf", flag.ContinueOnError)
+	compose := fs.Bool("compose", false, "print the docker compose template to stdout")
+	prefix := fs.String("prefix", "", "native: directory to write nginx.conf and parley.conf into")
+	listen := fs.String("listen", "127.0.0.1:8080", "native: address nginx listens on")
+	readers := fs.String("readers", "127.0.0.1:8091,127.0.0.1:8092", "native: comma-separated reader addresses")
+	writers := fs.String("writers", "127.0.0.1:8081", "native: comma-separated writer addresses")
+	maxContent := fs.Int("max-content-bytes", 0, "overrides MAX_CONTENT_BYTES")
+	rate := fs.Int("post-rate", 0, "overrides POST_RATE_LIMIT")
+	burst := fs.Int("post-burst", 0, "overrides POST_RATE_BURST")
+	workers := fs.String("workers", "auto", "native: worker_processes")
+	accessLog := fs.Bool("access-log", false, "log every request")
+	platform.ParseFlags[nginx.Config](fs, "writes Parley's nginx configuration: -prefix DIR for a native run, -compose for docker compose", os.Args[1:])
+
+	cfg, err := platform.LoadConfig(func(cfg *nginx.Config, c *platform.Checks) {
+		// A flag given overrides its variable, before the values are checked.
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "max-content-bytes":
+				cfg.MaxContentBytes = *maxContent
+			case "post-rate":
+				cfg.PostRateLimit = *rate
+			case "post-burst":
+				cfg.PostRateBurst = *burst
+			}
+		})
+		// The writer refuses the same range, so nginx never admits a body it would not.
+		c.Check(cfg.MaxContentBytes >= 1 && cfg.MaxContentBytes <= 16<<20, "MAX_CONTENT_BYTES (-max-content-bytes)", "must be between 1 and 16777216")
+		c.Check(cfg.PostRateLimit >= 1, "POST_RATE_LIMIT (-post-rate)", "must be at least 1")
+		c.Check(cfg.PostRateBurst >= 0, "POST_RATE_BURST (-post-burst)", "must not be negative")
+	})
+	exitOn(err)
 
 	if *compose {
+		// Compose leaves the limits as ${VARS} for the nginx image to fill.
 		out, err := nginx.Server(nginx.ComposeParams())
 		exitOn(err)
 		_, err = os.Stdout.Write(out)
@@ -42,7 +66,8 @@ func main() {
 	exitOn(err)
 	p := nginx.Params{
 		Listen: *listen, Readers: split(*readers), Writers: split(*writers),
-		MaxBody: strconv.FormatInt(nginx.MaxBody(*maxContent), 10), PostRate: *rate, PostBurst: *burst,
+		MaxBody:  strconv.FormatInt(nginx.MaxBody(cfg.MaxContentBytes), 10),
+		PostRate: strconv.Itoa(cfg.PostRateLimit), PostBurst: strconv.Itoa(cfg.PostRateBurst),
 		Prefix: dir, Workers: *workers, AccessLog: *accessLog,
 	}
 	server, err := nginx.Server(p)
@@ -62,20 +87,6 @@ func split(s string) []string {
 		}
 	}
 	return out
-}
-
-func envStr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
 }
 
 func exitOn(err error) {

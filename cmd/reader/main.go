@@ -13,6 +13,7 @@ import (
 )
 
 func main() {
+	platform.HandleHelp[reader.Config]("reader", "serves Parley's read API from memory, loaded from Postgres and kept current by tailing the event log")
 	cfg, err := reader.LoadConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "reader:", err)

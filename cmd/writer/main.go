@@ -14,6 +14,7 @@ import (
 )
 
 func main() {
+	platform.HandleHelp[writer.Config]("writer", "serves Parley's write API, appending every accepted command to the event log in Postgres")
 	cfg, err := writer.LoadConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "writer:", err)

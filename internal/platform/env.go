@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -41,19 +42,23 @@ func LoadEnv[T any]() (T, error) {
 // nested structs included, to its variable's name.
 func EnvVars(t reflect.Type) map[string]string {
 	into := map[string]string{}
-	var walk func(reflect.Type)
-	walk = func(t reflect.Type) {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if tag := f.Tag.Get("env"); tag != "" {
-				into[f.Name] = tag
-			} else if f.Type.Kind() == reflect.Struct {
-				walk(f.Type)
-			}
+	walkEnv(t, func(f reflect.StructField, name string) { into[f.Name] = name })
+	return into
+}
+
+// walkEnv calls fn, in declaration order, for each field of the struct type
+// t that reads a variable, descending into nested structs the way
+// caarlos0/env does: a struct field without an env tag is walked.
+func walkEnv(t reflect.Type, fn func(f reflect.StructField, name string)) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if tag := f.Tag.Get("env"); tag != "" {
+			name, _, _ := strings.Cut(tag, ",") // options such as ",required" follow the name
+			fn(f, name)
+		} else if f.Type.Kind() == reflect.Struct {
+			walkEnv(f.Type, fn)
 		}
 	}
-	walk(t)
-	return into
 }
 
 // Checks collects what is wrong with a configuration, each error naming
@@ -76,6 +81,9 @@ func (c *Checks) Add(errs ...error) {
 	}
 }
 
+// Err joins what was recorded; nil when every check passed.
+func (c *Checks) Err() error { return errors.Join(c.errs...) }
+
 // LoadConfig reads a T from the environment (LoadEnv) and runs validate on
 // it; any error, parsing or range, names its variable.
 func LoadConfig[T any](validate func(*T, *Checks)) (T, error) {
@@ -85,7 +93,7 @@ func LoadConfig[T any](validate func(*T, *Checks)) (T, error) {
 	}
 	var c Checks
 	validate(&cfg, &c)
-	if err := errors.Join(c.errs...); err != nil {
+	if err := c.Err(); err != nil {
 		return cfg, fmt.Errorf("configuration: %w", err)
 	}
 	return cfg, nil

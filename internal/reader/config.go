@@ -9,26 +9,27 @@ import (
 )
 
 // Config is the reader's configuration, read from the environment once at
-// start. Every field names its variable and default.
+// start. Every field names its variable, its default and, in its help tag,
+// what it sets: -help and the README's tables are made from these tags.
 type Config struct {
 	Store             store.Config
-	ReadDatabaseURL   string        `env:"READ_DATABASE_URL"`
-	ListenAddr        string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8091"`
-	WriterURL         string        `env:"WRITER_URL" envDefault:"http://127.0.0.1:8081"`
-	RefreshInterval   time.Duration `env:"REFRESH_INTERVAL" envDefault:"1s"`
-	RefreshNotify     bool          `env:"REFRESH_NOTIFY" envDefault:"true"`
-	RefreshBatch      int           `env:"REFRESH_BATCH" envDefault:"5000"`
-	MinPositionWait   time.Duration `env:"MIN_POSITION_WAIT" envDefault:"2s"`
-	MaxStaleness      time.Duration `env:"MAX_STALENESS" envDefault:"10s"`
-	ViewCounting      bool          `env:"VIEW_COUNTING" envDefault:"true"`
-	ViewFlushInterval time.Duration `env:"VIEW_FLUSH_INTERVAL" envDefault:"1s"`
-	ViewPendingMax    int           `env:"VIEW_PENDING_MAX" envDefault:"1000000"`
-	CacheMaxBytes     int64         `env:"CACHE_MAX_BYTES" envDefault:"1073741824"`
-	HotHalfLife       time.Duration `env:"HOT_HALF_LIFE" envDefault:"1h"`
-	HotCommentWeight  float64       `env:"HOT_COMMENT_WEIGHT" envDefault:"5"`
-	HotViewWeight     float64       `env:"HOT_VIEW_WEIGHT" envDefault:"1"`
-	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info"`
-	DebugAddr         string        `env:"DEBUG_ADDR"`
+	ReadDatabaseURL   string        `env:"READ_DATABASE_URL" help:"a streaming replica to load and tail from; LISTEN stays on 'DATABASE_URL'"`
+	ListenAddr        string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8091" help:"where the reader listens"`
+	WriterURL         string        `env:"WRITER_URL" envDefault:"http://127.0.0.1:8081" help:"where view batches go ('POST /internal/views')"`
+	RefreshInterval   time.Duration `env:"REFRESH_INTERVAL" envDefault:"1s" help:"how often the log is polled"`
+	RefreshNotify     bool          `env:"REFRESH_NOTIFY" envDefault:"true" help:"also wake on the writer's NOTIFY"`
+	RefreshBatch      int           `env:"REFRESH_BATCH" envDefault:"5000" help:"events read per query"`
+	MinPositionWait   time.Duration `env:"MIN_POSITION_WAIT" envDefault:"2s" help:"how long a 'min_position' read waits before 503"`
+	MaxStaleness      time.Duration `env:"MAX_STALENESS" envDefault:"10s" help:"'/readyz' is 503 when the last refresh is older"`
+	ViewCounting      bool          `env:"VIEW_COUNTING" envDefault:"true" help:"count views; 'false' makes this reader's responses count none (for benchmarks, or a reader serving internal traffic)"`
+	ViewFlushInterval time.Duration `env:"VIEW_FLUSH_INTERVAL" envDefault:"1s" help:"how often counted views are sent to the writer"`
+	ViewPendingMax    int           `env:"VIEW_PENDING_MAX" envDefault:"1000000" help:"view ranges kept while the writer is unreachable; the oldest go beyond"`
+	CacheMaxBytes     int64         `env:"CACHE_MAX_BYTES" envDefault:"1073741824" help:"memory bound of resident topic trees; the least recently read are evicted"`
+	HotHalfLife       time.Duration `env:"HOT_HALF_LIFE" envDefault:"1h" help:"half-life of hot-topic activity (at least 1m)"`
+	HotCommentWeight  float64       `env:"HOT_COMMENT_WEIGHT" envDefault:"5" help:"weight of a comment in the hot score"`
+	HotViewWeight     float64       `env:"HOT_VIEW_WEIGHT" envDefault:"1" help:"weight of a read of the topic in the hot score"`
+	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
+	DebugAddr         string        `env:"DEBUG_ADDR" help:"serve Go's pprof on this address (e.g. '127.0.0.1:6061'); never routed by nginx"`
 }
 
 // LoadConfig reads Config from the environment. An unparsable or out of

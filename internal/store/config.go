@@ -10,10 +10,10 @@ import (
 
 // Config is the database part of both services' configuration.
 type Config struct {
-	URL              string        `env:"DATABASE_URL" envDefault:"postgres://parley@127.0.0.1:5432/parley"`
-	MaxConns         int32         `env:"DB_MAX_CONNS" envDefault:"16"`
-	ConnectTimeout   time.Duration `env:"DB_CONNECT_TIMEOUT" envDefault:"2s"`
-	StatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" envDefault:"5s"`
+	URL              string        `env:"DATABASE_URL" envDefault:"postgres://parley@127.0.0.1:5432/parley" help:"Postgres ('make run' sets it to its own cluster)"`
+	MaxConns         int32         `env:"DB_MAX_CONNS" envDefault:"16" help:"pool size"`
+	ConnectTimeout   time.Duration `env:"DB_CONNECT_TIMEOUT" envDefault:"2s" help:"a connect that takes longer fails (writer: 503)"`
+	StatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" envDefault:"5s" help:"Postgres 'statement_timeout' (writer: 524 when it fires)"`
 }
 
 // Check reports the values out of range, naming their variables.

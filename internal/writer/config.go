@@ -3,25 +3,27 @@ package writer
 import (
 	"time"
 
+	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/store"
 )
 
 // Config is the writer's configuration, read from the environment once at
-// start. Every field names its variable and default.
+// start. Every field names its variable, its default and, in its help tag,
+// what it sets: -help and the README's tables are made from these tags.
 type Config struct {
 	Store           store.Config
-	ListenAddr      string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8081"`
-	MaxContentBytes int           `env:"MAX_CONTENT_BYTES" envDefault:"65536"`
-	Migrate         bool          `env:"MIGRATE" envDefault:"true"`
-	StartTimeout    time.Duration `env:"DB_START_TIMEOUT" envDefault:"30s"`
-	WriteWorkers    int           `env:"WRITE_WORKERS" envDefault:"2"`
-	WriteBatchMax   int           `env:"WRITE_BATCH_MAX" envDefault:"256"`
-	IdempotencyTTL  time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
-	ActivityKeep    time.Duration `env:"ACTIVITY_RETENTION" envDefault:"168h"`
-	PruneInterval   time.Duration `env:"PRUNE_INTERVAL" envDefault:"10m"`
-	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
-	DebugAddr       string        `env:"DEBUG_ADDR"`
+	ListenAddr      string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8081" help:"where the writer listens"`
+	MaxContentBytes int           `env:"MAX_CONTENT_BYTES" envDefault:"65536" help:"largest comment content, in bytes (413 above); bodies up to 6× that + 8 KiB"`
+	Migrate         bool          `env:"MIGRATE" envDefault:"true" help:"apply pending migrations at start, under an advisory lock"`
+	StartTimeout    time.Duration `env:"DB_START_TIMEOUT" envDefault:"30s" help:"how long the start waits for Postgres to run migrations"`
+	WriteWorkers    int           `env:"WRITE_WORKERS" envDefault:"2" help:"concurrent batch transactions per writer; commands are spread over them by topic"`
+	WriteBatchMax   int           `env:"WRITE_BATCH_MAX" envDefault:"256" help:"most commands in one transaction"`
+	IdempotencyTTL  time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h" help:"how long Idempotency-Key responses are kept (at least 24h)"`
+	ActivityKeep    time.Duration `env:"ACTIVITY_RETENTION" envDefault:"168h" help:"how long per-minute topic activity (hot topics) is kept"`
+	PruneInterval   time.Duration `env:"PRUNE_INTERVAL" envDefault:"10m" help:"how often expired keys and activity are deleted"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
+	DebugAddr       string        `env:"DEBUG_ADDR" help:"serve Go's pprof on this address (e.g. '127.0.0.1:6061'); never routed by nginx"`
 }
 
 // LoadConfig reads Config from the environment. An unparsable or out of
@@ -41,9 +43,8 @@ func LoadConfig() (Config, error) {
 	})
 }
 
-// MaxBodyBytes is the largest request body: content at its limit may grow
-// up to six times when every byte is written as a \u00XX escape, plus room
-// for the other fields.
+// MaxBodyBytes is the largest request body for MAX_CONTENT_BYTES; see
+// comment.MaxBodyBytes, which nginx's limit uses too.
 func (c Config) MaxBodyBytes() int64 {
-	return int64(c.MaxContentBytes)*6 + 8192
+	return comment.MaxBodyBytes(c.MaxContentBytes)
 }

@@ -31,3 +31,20 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxBodyBytes pins the body limit: 401408 for the default content
+// limit is CLIENT_MAX_BODY_SIZE's default in docker-compose.yml.
+func TestMaxBodyBytes(t *testing.T) {
+	for _, tc := range []struct {
+		maxContent int
+		want       int64
+	}{
+		{1, 8198},
+		{65536, 401408},
+		{16 << 20, 6*(16<<20) + 8192},
+	} {
+		if got := (Config{MaxContentBytes: tc.maxContent}).MaxBodyBytes(); got != tc.want {
+			t.Errorf("MAX_CONTENT_BYTES %d: body limit %d, want %d", tc.maxContent, got, tc.want)
+		}
+	}
+}
