@@ -163,6 +163,8 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 		topics = append(topics, stacktest.PostComment(t, s.nginx, "", "", "ann", fmt.Sprint("topic ", i)).Topic)
 	}
 	var ok, failed atomic.Int64
+	served := func(i int) float64 { return readerStats(t, s.readers[i])["requests"] }
+	before0, before1 := served(0), served(1)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := range 4 {
@@ -191,9 +193,14 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Both readers serve the GETs before one is killed under them.
+	stacktest.Eventually(t, 15*time.Second, func() bool { return served(0) > before0+20 && served(1) > before1+20 })
 	s.procs["reader1"].Kill()
-	time.Sleep(time.Second)
+	// GETs go on with reader1 down: each of the 20 topics is read several
+	// times, so those reader1 served are retried on reader2 (failures are
+	// counted and checked at the end).
+	okAtKill := ok.Load()
+	stacktest.Eventually(t, 15*time.Second, func() bool { return ok.Load() >= okAtKill+200 })
 	// Writes go on meanwhile, and the surviving reader sees them.
 	c := stacktest.PostComment(t, s.nginx, topics[0], "0", "bob", "while reader1 is down")
 	if res := stacktest.Get(t, s.nginx+"/topic_comments?topic_id="+topics[0]+"&min_position="+fmt.Sprint(c.Position)); res.Status != 200 {

@@ -46,7 +46,6 @@ type State struct {
 // KeyRecord is the stored first response for an idempotency key.
 type KeyRecord struct {
 	Fingerprint []byte
-	Status      int
 	Result      []byte // the response body without "position"
 	Position    int64
 }
@@ -111,7 +110,6 @@ type Activity struct {
 type KeyWrite struct {
 	Key         string
 	Fingerprint []byte
-	Status      int
 	Result      []byte
 	Event       int
 }
@@ -120,9 +118,6 @@ type KeyWrite struct {
 type Appender struct {
 	pool    *pgxpool.Pool
 	timeout time.Duration
-	// afterWrite, when set (by tests), runs after a batch has taken its
-	// positions and before it commits.
-	afterWrite func() error
 }
 
 // NewAppender returns an Appender on pool.
@@ -194,17 +189,7 @@ func (a *Appender) appendOnce(ctx context.Context, lookup Lookup, decide func(St
 		_, err = conn.Exec(ctx, "COMMIT")
 		return 0, err
 	}
-	// With the test hook, COMMIT goes on its own after the hook, so that
-	// the hook runs while the positions are taken and not yet committed.
-	first, err = writeChanges(ctx, conn, ch, a.afterWrite == nil)
-	if err != nil || a.afterWrite == nil {
-		return first, err
-	}
-	if err = a.afterWrite(); err != nil {
-		return 0, err
-	}
-	_, err = conn.Exec(ctx, "COMMIT")
-	return first, err
+	return writeChanges(ctx, conn, ch)
 }
 
 // keyLockID maps an idempotency key to an advisory lock, so that two
@@ -218,7 +203,7 @@ func keyLockID(key string) int64 {
 
 const (
 	qLockKeys = `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`
-	qKeys     = `SELECT key, fingerprint, status, result, position FROM idempotency_keys WHERE key = ANY($1)`
+	qKeys     = `SELECT key, fingerprint, result, position FROM idempotency_keys WHERE key = ANY($1)`
 	// Rows are locked in topic_id order, so concurrent batches cannot deadlock on them.
 	qTopics   = `SELECT topic_id, next_comment_id, last_activity FROM topics WHERE topic_id = ANY($1) ORDER BY topic_id FOR UPDATE`
 	qComments = `SELECT c.topic_id, c.comment_id, c.path, c.user_name, c.update_time, c.deleted
@@ -245,7 +230,7 @@ func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error
 		b.Queue(qKeys, lk.Keys).Query(func(rows pgx.Rows) error {
 			var key string
 			var r KeyRecord
-			_, err := pgx.ForEachRow(rows, []any{&key, &r.Fingerprint, &r.Status, &r.Result, &r.Position}, func() error {
+			_, err := pgx.ForEachRow(rows, []any{&key, &r.Fingerprint, &r.Result, &r.Position}, func() error {
 				st.Keys[key] = r
 				r = KeyRecord{}
 				return nil
@@ -314,14 +299,14 @@ const (
 	qInsertEvents  = `INSERT INTO events (position, kind, topic_id, at, payload)
 		SELECT h.position - $1 + x.ord, x.k, x.t, x.at, x.p
 		FROM log_head h, unnest($2::text[], $3::uuid[], $4::timestamptz[], $5::bytea[]) WITH ORDINALITY AS x(k, t, at, p, ord)`
-	qInsertKeys = `INSERT INTO idempotency_keys (key, fingerprint, status, result, position)
-		SELECT x.k, x.f, x.s, x.r, h.position - $1 + x.e
-		FROM log_head h, unnest($2::text[], $3::bytea[], $4::smallint[], $5::bytea[], $6::integer[]) AS x(k, f, s, r, e)`
+	qInsertKeys = `INSERT INTO idempotency_keys (key, fingerprint, result, position)
+		SELECT x.k, x.f, x.r, h.position - $1 + x.e
+		FROM log_head h, unnest($2::text[], $3::bytea[], $4::bytea[], $5::integer[]) AS x(k, f, r, e)`
 	qNotify = `SELECT pg_notify('` + NotifyChannel + `', $1)`
 )
 
-// writeChanges writes in one pipeline, ending with COMMIT when commit is set.
-func writeChanges(ctx context.Context, conn *pgxpool.Conn, ch Changes, commit bool) (int64, error) {
+// writeChanges writes in one pipeline, ending with COMMIT.
+func writeChanges(ctx context.Context, conn *pgxpool.Conn, ch Changes) (int64, error) {
 	b := &pgx.Batch{}
 	queueTopics(b, ch.Topics)
 	queueComments(b, ch.Comments)
@@ -360,16 +345,14 @@ func writeChanges(ctx context.Context, conn *pgxpool.Conn, ch Changes, commit bo
 	b.Queue(qInsertEvents, n, kinds, topics, ats, payloads)
 	if len(ch.Keys) > 0 {
 		k := len(ch.Keys)
-		keys, fps, sts, res, evs := make([]string, k), make([][]byte, k), make([]int16, k), make([][]byte, k), make([]int32, k)
+		keys, fps, res, evs := make([]string, k), make([][]byte, k), make([][]byte, k), make([]int32, k)
 		for i, kw := range ch.Keys {
-			keys[i], fps[i], sts[i], res[i], evs[i] = kw.Key, kw.Fingerprint, int16(kw.Status), kw.Result, int32(kw.Event+1)
+			keys[i], fps[i], res[i], evs[i] = kw.Key, kw.Fingerprint, kw.Result, int32(kw.Event+1)
 		}
-		b.Queue(qInsertKeys, n, keys, fps, sts, res, evs)
+		b.Queue(qInsertKeys, n, keys, fps, res, evs)
 	}
 	b.Queue(qNotify, "")
-	if commit {
-		b.Queue("COMMIT")
-	}
+	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return 0, err
 	}
