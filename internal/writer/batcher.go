@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/store"
 )
@@ -36,20 +35,21 @@ type Batcher struct {
 	queues   []chan *request // one per worker
 	next     atomic.Uint32   // round robin for commands without a topic
 	maxBatch int
+	now      func() time.Time // the clock that dates events: comment.Now, or a test's
 	stopping chan struct{}
 	wg       sync.WaitGroup
 }
 
 type request struct {
-	cmd  *Command
+	req  *Request
 	done chan struct{}
 	out  Outcome
 	err  error
 }
 
 // NewBatcher returns a stopped Batcher; Start starts its workers.
-func NewBatcher(app Appender, log *zap.Logger, workers, maxBatch int) *Batcher {
-	b := &Batcher{app: app, log: log, maxBatch: maxBatch, stopping: make(chan struct{})}
+func NewBatcher(app Appender, log *zap.Logger, workers, maxBatch int, now func() time.Time) *Batcher {
+	b := &Batcher{app: app, log: log, maxBatch: maxBatch, now: now, stopping: make(chan struct{})}
 	for range workers {
 		b.queues = append(b.queues, make(chan *request, maxBatch))
 	}
@@ -84,10 +84,10 @@ var errStopping = errs.Unavailable.Wrap("writer is shutting down", nil)
 // Do runs one command and returns its outcome. If ctx ends first, Do
 // returns, but the command may still be committed; a client that must know
 // retries with the same Idempotency-Key.
-func (b *Batcher) Do(ctx context.Context, cmd *Command) (Outcome, error) {
-	r := &request{cmd: cmd, done: make(chan struct{})}
+func (b *Batcher) Do(ctx context.Context, req *Request) (Outcome, error) {
+	r := &request{req: req, done: make(chan struct{})}
 	select {
-	case b.queues[b.lane(cmd)] <- r:
+	case b.queues[b.lane(req.Cmd)] <- r:
 	case <-b.stopping:
 		return Outcome{}, errStopping
 	case <-ctx.Done():
@@ -103,19 +103,9 @@ func (b *Batcher) Do(ctx context.Context, cmd *Command) (Outcome, error) {
 
 // lane picks the worker for a command: by topic, so that one topic's
 // commands always meet in the same worker.
-func (b *Batcher) lane(cmd *Command) int {
-	var topic comment.TopicID
-	switch op := cmd.Op.(type) {
-	case Post:
-		topic = op.NewTopic
-		if op.Topic != nil {
-			topic = *op.Topic
-		}
-	case Edit:
-		topic = op.Topic
-	case Delete:
-		topic = op.Topic
-	default:
+func (b *Batcher) lane(cmd Command) int {
+	topic, ok := cmd.Topic()
+	if !ok {
 		return int(b.next.Add(1) % uint32(len(b.queues)))
 	}
 	return int(binary.LittleEndian.Uint32(topic[:4]) % uint32(len(b.queues)))
@@ -153,20 +143,23 @@ func (b *Batcher) work(queue chan *request) {
 }
 
 func (b *Batcher) run(reqs []*request) {
-	cmds := make([]*Command, len(reqs))
+	batch := make([]*Request, len(reqs))
 	for i, r := range reqs {
-		cmds[i] = r.cmd
+		batch[i] = r.req
 	}
+	var decided []decision
 	// The batch is not cut short when one request's client goes away: the
 	// others still wait for it. Append bounds it with the query timeout.
-	first, err := b.app.Append(context.Background(), lookup(cmds), func(st store.State) (store.Changes, error) {
-		return decide(cmds, st, comment.Now()), nil
+	first, err := b.app.Append(context.Background(), lookup(batch), func(st store.State) (store.Changes, error) {
+		var ch store.Changes
+		ch, decided = decide(batch, st, b.now())
+		return ch, nil
 	})
-	for _, r := range reqs {
+	for i, r := range reqs {
 		if err != nil {
 			r.err = err
 		} else {
-			r.out, r.err = outcome(r.cmd, first)
+			r.out, r.err = outcome(r.req.Cmd, decided[i], first)
 		}
 		close(r.done)
 	}
@@ -175,42 +168,21 @@ func (b *Batcher) run(reqs []*request) {
 	}
 }
 
-// outcome renders a decided command's response, now that the batch's first
-// position is known.
-func outcome(c *Command, first int64) (Outcome, error) {
+// outcome renders a decided request's response, now that the batch's
+// first position is known. A replay is the stored response, decoded into
+// the command's result and encoded again: the same bytes as the first time.
+func outcome(cmd Command, d decision, first int64) (Outcome, error) {
+	res, pos := d.result, first+int64(d.event)
 	switch {
-	case c.err != nil:
-		return Outcome{}, c.err
-	case c.replay != nil:
-		return render(c.replay.Status, c.replay.Result, c.Op, c.replay.Position)
-	}
-	pos := first + int64(c.event)
-	switch res := c.result.(type) {
-	case *PostResult:
-		r := *res
-		r.Position = pos
-		body, err := json.Marshal(r)
-		return Outcome{Status: c.status, Body: body, Position: pos}, err
-	case *PositionResult:
-		body, err := json.Marshal(PositionResult{Position: pos})
-		return Outcome{Status: c.status, Body: body, Position: pos}, err
-	}
-	return Outcome{}, errors.New("writer: command without result")
-}
-
-// render rebuilds a stored response: decoding into the same type and
-// encoding again gives the same bytes as the first time.
-func render(status int, stored []byte, op any, pos int64) (Outcome, error) {
-	var body []byte
-	var err error
-	if _, ok := op.(Post); ok && status == 201 {
-		var r PostResult
-		if err = json.Unmarshal(stored, &r); err == nil {
-			r.Position = pos
-			body, err = json.Marshal(r)
+	case d.err != nil:
+		return Outcome{}, d.err
+	case d.replay != nil:
+		res, pos = cmd.NewResult(), d.replay.Position
+		if err := json.Unmarshal(d.replay.Result, res); err != nil {
+			return Outcome{}, err
 		}
-	} else {
-		body, err = json.Marshal(PositionResult{Position: pos})
 	}
-	return Outcome{Status: status, Body: body, Position: pos}, err
+	res.setPosition(pos)
+	body, err := json.Marshal(res)
+	return Outcome{Body: body, Position: pos}, err
 }

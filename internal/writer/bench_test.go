@@ -47,8 +47,8 @@ func BenchmarkDecide(b *testing.B) {
 	}
 	content := strings.Repeat("Lorem ipsum dolor sit amet. ", 6)[:150]
 
-	commands := func(keys bool) []*Command {
-		cmds := make([]*Command, nCmds)
+	commands := func(keys bool) []*Request {
+		cmds := make([]*Request, nCmds)
 		paths := make([]comment.Path, nCmds) // what each command posts
 		for i := range cmds {
 			j := i % nTopics
@@ -62,18 +62,18 @@ func BenchmarkDecide(b *testing.B) {
 				parent = paths[i-nTopics] // the topic's previous command's comment
 			}
 			paths[i] = parent.Child(int32(nComments + i/nTopics))
-			cmds[i] = &Command{Op: Post{Topic: &topics[j], Parent: parent, User: fmt.Sprintf("user%d", i%50), Content: content}}
+			cmds[i] = &Request{Cmd: Post{TopicID: &topics[j], Parent: parent, User: fmt.Sprintf("user%d", i%50), Content: content}}
 			if keys {
 				cmds[i].Key = fmt.Sprintf("key-%d", i)
 				cmds[i].Fingerprint = []byte(cmds[i].Key)
 			}
 		}
-		ch := decide(cmds, st, at)
-		for i, c := range cmds {
-			if c.err != nil {
-				b.Fatalf("command %d: %v", i, c.err)
+		ch, out := decide(cmds, st, at)
+		for i, d := range out {
+			if d.err != nil {
+				b.Fatalf("command %d: %v", i, d.err)
 			}
-			if r := c.result.(*PostResult); r.ParentPath != paths[i].String() {
+			if r := d.result.(*PostResult); r.ParentPath != paths[i].String() {
 				b.Fatalf("command %d posted at %s, want %s", i, r.ParentPath, paths[i])
 			}
 		}
@@ -88,7 +88,7 @@ func BenchmarkDecide(b *testing.B) {
 			cmds := commands(keys)
 			b.ReportAllocs()
 			for b.Loop() {
-				ch := decide(cmds, st, at)
+				ch, _ := decide(cmds, st, at)
 				benchSink += len(ch.Events) + len(ch.Comments)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nCmds), "ns/command")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"net/http"
 	"slices"
 	"time"
 
@@ -13,119 +12,111 @@ import (
 	"github.com/parley/parley/internal/store"
 )
 
+// Command is one kind of write. Each lives in its own file: what it must
+// read before it can decide, and what it decides against the state a batch
+// holds. A new kind of write is one new type.
+type Command interface {
+	// Topic is the topic the command writes to, which picks its worker;
+	// ok is false for a command that spans topics.
+	Topic() (id comment.TopicID, ok bool)
+	// Reads names what the command must read.
+	Reads(r *reads)
+	// Decide checks the command against the batch's state (as the earlier
+	// commands of the batch left it), changes that state and appends the
+	// command's event. It returns the response body, whose position is
+	// filled in once the batch commits.
+	Decide(b *batch) (Result, error)
+	// NewResult is an empty result of the command's kind, to decode a
+	// stored response into.
+	NewResult() Result
+}
+
+// Result is the body of a successful write.
+type Result interface {
+	setPosition(int64)
+}
+
+// PositionResult is the body of the writes that answer only a position.
+type PositionResult struct {
+	Position int64 `json:"position,omitempty"`
+}
+
+func (r *PositionResult) setPosition(p int64) { r.Position = p }
+
+// Request is a command on its way through a batch, with its Idempotency-Key
+// and the fingerprint of the request that carried it.
+type Request struct {
+	Cmd         Command
+	Key         string
+	Fingerprint []byte
+}
+
+// Outcome is what a request's sender gets back.
+type Outcome struct {
+	Body     []byte // JSON, position included
+	Position int64
+}
+
 // MaxDepth is how deep replies may nest below the root. A path is stored
 // with each comment, so unbounded depth would make a long reply chain cost
 // memory quadratic in its length.
 const MaxDepth = 100
 
-// Post posts a comment: a new topic when Topic is nil, else a reply to the
-// comment at Parent.
-type Post struct {
-	Topic    *comment.TopicID
-	NewTopic comment.TopicID // the id a new topic gets, chosen up front
-	Parent   comment.Path
-	User     string
-	Content  string
+// ActivityBucket is the width of the activity buckets hot-topic scores are
+// computed from.
+const ActivityBucket = time.Minute
+
+// reads collects what a batch must read to decide, each thing once.
+type reads struct {
+	lk     store.Lookup
+	topics map[comment.TopicID]bool
+	refs   map[store.CommentRef]bool
+	keys   map[string]bool
 }
 
-// Edit replaces a comment's content.
-type Edit struct {
-	Topic   comment.TopicID
-	Path    comment.Path
-	Content string
+// comment asks for the comment at path in topic, and the topic.
+func (r *reads) comment(t comment.TopicID, p comment.Path) {
+	if !r.topics[t] {
+		r.topics[t] = true
+		r.lk.Topics = append(r.lk.Topics, t)
+	}
+	ref := store.CommentRef{Topic: t, ID: p.ID()}
+	if !r.refs[ref] {
+		r.refs[ref] = true
+		r.lk.Comments = append(r.lk.Comments, ref)
+	}
 }
 
-// Delete soft-deletes a comment.
-type Delete struct {
-	Topic comment.TopicID
-	Path  comment.Path
+// lookup lists what a batch must read.
+func lookup(reqs []*Request) store.Lookup {
+	r := &reads{topics: map[comment.TopicID]bool{}, refs: map[store.CommentRef]bool{}, keys: map[string]bool{}}
+	for _, q := range reqs {
+		if q.Key != "" && !r.keys[q.Key] {
+			r.keys[q.Key] = true
+			r.lk.Keys = append(r.lk.Keys, q.Key)
+		}
+		q.Cmd.Reads(r)
+	}
+	return r.lk
 }
 
-// RecordViews appends a reader's batch of view counts.
-type RecordViews struct {
-	Ranges []comment.ViewRange
-}
-
-// PostResult is the body of a successful /post_comment.
-type PostResult struct {
-	CommentID  int32           `json:"comment_id"`
-	ParentPath string          `json:"parent_path"`
-	TopicID    comment.TopicID `json:"topic_id"`
-	NewTopic   bool            `json:"new_topic"`
-	Position   int64           `json:"position,omitempty"`
-}
-
-// PositionResult is the body of the other successful writes.
-type PositionResult struct {
-	Position int64 `json:"position,omitempty"`
-}
-
-// Command is one request on its way through a batch: what to do, its
-// idempotency key, and where its outcome goes.
-type Command struct {
-	Op          any // Post, Edit, Delete or RecordViews
-	Key         string
-	Fingerprint []byte
-
-	// Set by decide.
-	status int
-	result any // *PostResult or *PositionResult, position not yet known
-	event  int // index of the command's event in the batch, -1 if none
-	replay *store.KeyRecord
+// decision is what deciding made of one request.
+type decision struct {
+	result Result           // the response, position not yet set
+	event  int              // index of the request's event in the batch
+	replay *store.KeyRecord // a stored response to send again instead
 	err    error
 }
 
-// Outcome is what a command's sender gets back.
-type Outcome struct {
-	Status   int
-	Body     []byte // JSON, position included
-	Position int64
-}
-
-// lookup lists what a batch must read to decide.
-func lookup(cmds []*Command) store.Lookup {
-	var lk store.Lookup
-	topics := map[comment.TopicID]bool{}
-	refs := map[store.CommentRef]bool{}
-	ref := func(t comment.TopicID, p comment.Path) {
-		if !topics[t] {
-			topics[t] = true
-			lk.Topics = append(lk.Topics, t)
-		}
-		r := store.CommentRef{Topic: t, ID: p.ID()}
-		if !refs[r] {
-			refs[r] = true
-			lk.Comments = append(lk.Comments, r)
-		}
-	}
-	keys := map[string]bool{}
-	for _, c := range cmds {
-		if c.Key != "" && !keys[c.Key] {
-			keys[c.Key] = true
-			lk.Keys = append(lk.Keys, c.Key)
-		}
-		switch op := c.Op.(type) {
-		case Post:
-			if op.Topic != nil {
-				ref(*op.Topic, op.Parent)
-			}
-		case Edit:
-			ref(op.Topic, op.Path)
-		case Delete:
-			ref(op.Topic, op.Path)
-		}
-	}
-	return lk
-}
-
-// batch is the state one batch builds up while it decides its commands in
-// order: rows as the earlier commands of the batch left them.
+// batch is the state one batch builds up while it decides its requests in
+// order: rows as the earlier commands of the batch left them, and what to
+// write.
 type batch struct {
 	at       time.Time
 	st       store.State
 	topics   map[comment.TopicID]*store.TopicWrite
 	comments map[store.CommentRef]*store.CommentWrite
-	keys     map[string]*Command
+	keys     map[string]int // key → index of the request that used it first
 	ch       store.Changes
 	views    map[viewKey]int // index in ch.Views
 	activity map[activityKey]int
@@ -144,36 +135,41 @@ type activityKey struct {
 	bucket time.Time
 }
 
-// ActivityBucket is the width of the activity buckets hot-topic scores are
-// computed from.
-const ActivityBucket = time.Minute
+var errKeyReused = errs.Conflict.New("Idempotency-Key was already used with a different request")
 
-// decide runs the commands of one batch against the state read for it, in
-// order, and returns what to write. Each command gets its status and result
-// or its error. It is pure: a retried batch calls it again from scratch.
-func decide(cmds []*Command, st store.State, at time.Time) store.Changes {
+// decide runs the requests of one batch against the state read for it, in
+// order, and returns what to write and each request's decision. It is
+// pure: a retried batch calls it again from scratch.
+func decide(reqs []*Request, st store.State, at time.Time) (store.Changes, []decision) {
 	b := &batch{
 		at:       at,
 		st:       st,
 		topics:   map[comment.TopicID]*store.TopicWrite{},
 		comments: map[store.CommentRef]*store.CommentWrite{},
-		keys:     map[string]*Command{},
+		keys:     map[string]int{},
 		views:    map[viewKey]int{},
 		activity: map[activityKey]int{},
 		touched:  map[*store.CommentWrite]bool{},
 	}
-	for _, c := range cmds {
-		c.status, c.result, c.event, c.replay, c.err = 0, nil, -1, nil, nil
-		if c.Key != "" && b.replayed(c) {
-			continue
+	out := make([]decision, len(reqs))
+	for i, q := range reqs {
+		if q.Key != "" {
+			if d, ok := b.replayed(q, reqs, out); ok {
+				out[i] = d
+				continue
+			}
 		}
-		b.run(c)
-		if c.Key != "" && c.err == nil {
-			b.keys[c.Key] = c
-			res, _ := json.Marshal(c.result)
-			b.ch.Keys = append(b.ch.Keys, store.KeyWrite{
-				Key: c.Key, Fingerprint: c.Fingerprint, Status: c.status, Result: res, Event: c.event,
-			})
+		d := decision{event: -1}
+		before := len(b.ch.Events)
+		d.result, d.err = q.Cmd.Decide(b)
+		if d.err == nil && len(b.ch.Events) > before {
+			d.event = len(b.ch.Events) - 1
+		}
+		out[i] = d
+		if q.Key != "" && d.err == nil {
+			b.keys[q.Key] = i
+			res, _ := json.Marshal(d.result)
+			b.ch.Keys = append(b.ch.Keys, store.KeyWrite{Key: q.Key, Fingerprint: q.Fingerprint, Result: res, Event: d.event})
 		}
 	}
 	// Upserts go in a fixed order so two batches touching the same rows
@@ -192,48 +188,30 @@ func decide(cmds []*Command, st store.State, at time.Time) store.Changes {
 			b.ch.Comments = append(b.ch.Comments, *r)
 		}
 	}
-	return b.ch
+	return b.ch, out
 }
 
-// replayed answers a command whose key was used before, in an earlier batch
+// replayed answers a request whose key was used before, in an earlier batch
 // or earlier in this one: the first response if the request is the same,
 // else a conflict. It reports whether it answered.
-func (b *batch) replayed(c *Command) bool {
-	if prev, ok := b.keys[c.Key]; ok {
-		if !bytes.Equal(prev.Fingerprint, c.Fingerprint) {
-			c.err = errs.Conflict.New("Idempotency-Key was already used with a different request")
-			return true
+func (b *batch) replayed(q *Request, reqs []*Request, out []decision) (decision, bool) {
+	if i, ok := b.keys[q.Key]; ok {
+		if !bytes.Equal(reqs[i].Fingerprint, q.Fingerprint) {
+			return decision{err: errKeyReused}, true
 		}
-		c.status, c.result, c.event = prev.status, prev.result, prev.event
-		return true
+		return out[i], true
 	}
-	rec, ok := b.st.Keys[c.Key]
+	rec, ok := b.st.Keys[q.Key]
 	if !ok {
-		return false
+		return decision{}, false
 	}
-	if !bytes.Equal(rec.Fingerprint, c.Fingerprint) {
-		c.err = errs.Conflict.New("Idempotency-Key was already used with a different request")
-		return true
+	if !bytes.Equal(rec.Fingerprint, q.Fingerprint) {
+		return decision{err: errKeyReused}, true
 	}
-	c.replay = &rec
-	return true
+	return decision{replay: &rec, event: -1}, true
 }
 
-func (b *batch) run(c *Command) {
-	switch op := c.Op.(type) {
-	case Post:
-		c.err = b.post(c, op)
-	case Edit:
-		c.err = b.edit(c, op)
-	case Delete:
-		c.err = b.delete(c, op)
-	case RecordViews:
-		b.recordViews(c, op)
-	default:
-		panic("writer: unknown command")
-	}
-}
-
+// topic is the topic as the batch has left it, or nil if it does not exist.
 func (b *batch) topic(id comment.TopicID) *store.TopicWrite {
 	if t, ok := b.topics[id]; ok {
 		return t
@@ -243,6 +221,14 @@ func (b *batch) topic(id comment.TopicID) *store.TopicWrite {
 		return nil
 	}
 	t := &store.TopicWrite{ID: id, NextID: row.NextID, LastActivity: row.LastActivity}
+	b.topics[id] = t
+	b.order = append(b.order, t)
+	return t
+}
+
+// newTopic creates a topic.
+func (b *batch) newTopic(id comment.TopicID) *store.TopicWrite {
+	t := &store.TopicWrite{ID: id, New: true}
 	b.topics[id] = t
 	b.order = append(b.order, t)
 	return t
@@ -266,6 +252,13 @@ func (b *batch) comment(topic comment.TopicID, path comment.Path) *store.Comment
 	return c
 }
 
+// newComment adds a comment posted in this batch.
+func (b *batch) newComment(c *store.CommentWrite) {
+	c.New = true
+	b.comments[store.CommentRef{Topic: c.Topic, ID: c.Path.ID()}] = c
+	b.order = append(b.order, c)
+}
+
 // touch records that an existing comment changes, once, in order.
 func (b *batch) touch(c *store.CommentWrite) {
 	if !c.New && !b.touched[c] {
@@ -274,11 +267,13 @@ func (b *batch) touch(c *store.CommentWrite) {
 	}
 }
 
-func (b *batch) event(e comment.Event) int {
+// event appends the command's event, at the batch's time.
+func (b *batch) event(e comment.Event) {
+	e.At = b.at
 	b.ch.Events = append(b.ch.Events, e)
-	return len(b.ch.Events) - 1
 }
 
+// addActivity counts comments and views in the topic's current minute.
 func (b *batch) addActivity(topic comment.TopicID, comments int32, views int64) {
 	k := activityKey{topic: topic, bucket: b.at.Truncate(ActivityBucket)}
 	i, ok := b.activity[k]
@@ -291,111 +286,16 @@ func (b *batch) addActivity(topic comment.TopicID, comments int32, views int64) 
 	b.ch.Activity[i].Views += views
 }
 
-func (b *batch) post(c *Command, op Post) error {
-	var (
-		t      *store.TopicWrite
-		path   comment.Path
-		topic  comment.TopicID
-		isRoot = op.Topic == nil
-	)
-	if isRoot {
-		topic = op.NewTopic
-		t = &store.TopicWrite{ID: topic, New: true, NextID: 0}
-		b.topics[topic] = t
-		b.order = append(b.order, t)
-		path = comment.RootPath
+// addViews adds a view range, merged with an equal one of the batch.
+func (b *batch) addViews(r comment.ViewRange) {
+	k := viewKey{topic: r.Topic, first: r.First.String(), last: r.Last.String(), maxID: r.MaxID}
+	if i, ok := b.views[k]; ok {
+		b.ch.Views[i].Count += r.Count
 	} else {
-		topic = *op.Topic
-		if t = b.topic(topic); t == nil {
-			return errs.NotFound.New("topic not found")
-		}
-		parent := b.comment(topic, op.Parent)
-		switch {
-		case parent == nil:
-			return errs.NotFound.New("parent comment not found")
-		case parent.Deleted:
-			return errs.Conflict.New("cannot reply to a deleted comment")
-		case op.Parent.Depth() >= MaxDepth:
-			return errs.Invalid.New("replies may nest at most %d levels deep", MaxDepth)
-		}
-		path = op.Parent.Child(t.NextID)
+		b.views[k] = len(b.ch.Views)
+		b.ch.Views = append(b.ch.Views, r)
 	}
-	t.NextID++
-	t.LastActivity = later(t.LastActivity, b.at)
-	nc := &store.CommentWrite{
-		Topic: topic, Path: path, New: true, User: op.User, Content: op.Content, Create: b.at, Update: b.at,
-	}
-	b.comments[store.CommentRef{Topic: topic, ID: path.ID()}] = nc
-	b.order = append(b.order, nc)
-	b.addActivity(topic, 1, 0)
-	c.event = b.event(comment.Event{
-		Kind: comment.EventCreated, Topic: topic, At: b.at,
-		Created: &comment.Created{Path: path, User: op.User, Content: op.Content},
-	})
-	c.status = http.StatusCreated
-	c.result = &PostResult{CommentID: path.ID(), ParentPath: path.String(), TopicID: topic, NewTopic: isRoot}
-	return nil
-}
-
-func (b *batch) edit(c *Command, op Edit) error {
-	t := b.topic(op.Topic)
-	if t == nil {
-		return errs.NotFound.New("topic not found")
-	}
-	cm := b.comment(op.Topic, op.Path)
-	switch {
-	case cm == nil:
-		return errs.NotFound.New("comment not found")
-	case cm.Deleted:
-		return errs.Conflict.New("cannot edit a deleted comment")
-	}
-	b.touch(cm)
-	was := cm.Update
-	cm.Content, cm.Update = op.Content, b.at
-	t.LastActivity = later(t.LastActivity, b.at)
-	c.event = b.event(comment.Event{
-		Kind: comment.EventEdited, Topic: op.Topic, At: b.at,
-		Edited: &comment.Edited{Path: op.Path, Content: op.Content, User: cm.User, Was: was},
-	})
-	c.status, c.result = http.StatusOK, &PositionResult{}
-	return nil
-}
-
-func (b *batch) delete(c *Command, op Delete) error {
-	if b.topic(op.Topic) == nil {
-		return errs.NotFound.New("topic not found")
-	}
-	cm := b.comment(op.Topic, op.Path)
-	if cm == nil {
-		return errs.NotFound.New("comment not found")
-	}
-	// Deleting again is accepted and logged like the first time; it changes
-	// nothing, and its update time stays what the last edit set.
-	if !cm.Deleted {
-		b.touch(cm)
-		cm.Deleted, cm.Content = true, ""
-	}
-	c.event = b.event(comment.Event{
-		Kind: comment.EventDeleted, Topic: op.Topic, At: b.at,
-		Deleted: &comment.Deleted{Path: op.Path, User: cm.User, Was: cm.Update},
-	})
-	c.status, c.result = http.StatusOK, &PositionResult{}
-	return nil
-}
-
-func (b *batch) recordViews(c *Command, op RecordViews) {
-	for _, r := range op.Ranges {
-		k := viewKey{topic: r.Topic, first: r.First.String(), last: r.Last.String(), maxID: r.MaxID}
-		if i, ok := b.views[k]; ok {
-			b.ch.Views[i].Count += r.Count
-		} else {
-			b.views[k] = len(b.ch.Views)
-			b.ch.Views = append(b.ch.Views, r)
-		}
-		b.addActivity(r.Topic, 0, r.Count)
-	}
-	c.event = b.event(comment.Event{Kind: comment.EventViews, At: b.at, Views: &comment.Views{Ranges: op.Ranges}})
-	c.status, c.result = http.StatusOK, &PositionResult{}
+	b.addActivity(r.Topic, 0, r.Count)
 }
 
 func later(a, b time.Time) time.Time {

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,28 +29,37 @@ func existing(topic comment.TopicID, next int32, comments ...store.CommentRow) s
 	return st
 }
 
+// requests wraps commands without keys.
+func requests(cmds ...Command) []*Request {
+	out := make([]*Request, len(cmds))
+	for i, c := range cmds {
+		out[i] = &Request{Cmd: c}
+	}
+	return out
+}
+
 func TestDecideWithinOneBatch(t *testing.T) {
 	topic := comment.NewTopicID()
 	st := existing(topic, 2, store.CommentRow{Path: comment.Path{0}}, store.CommentRow{Path: comment.Path{0, 1}})
-	cmds := []*Command{
-		{Op: Post{Topic: &topic, Parent: comment.Path{0, 1}, User: "a", Content: "x"}},    // gets 2
-		{Op: Post{Topic: &topic, Parent: comment.Path{0, 1, 2}, User: "b", Content: "y"}}, // replies to 2: gets 3
-		{Op: Edit{Topic: topic, Path: comment.Path{0, 1, 2}, Content: "x2"}},              // edits the new comment
-		{Op: Delete{Topic: topic, Path: comment.Path{0, 1}}},                              // deletes an old one
-		{Op: Post{Topic: &topic, Parent: comment.Path{0, 1}, User: "c", Content: "z"}},    // 409 now
-		{Op: Edit{Topic: topic, Path: comment.Path{0, 1}, Content: "w"}},                  // 409 too
-		{Op: Post{Topic: &topic, Parent: comment.Path{0, 5}, User: "d", Content: "z"}},    // 404, id 5 unknown
-		{Op: Post{Topic: &topic, Parent: comment.Path{0, 3}, User: "d", Content: "z"}},    // 404: 3 is at 0/1/2/3
-	}
-	ch := decide(cmds, st, at)
+	cmds := requests(
+		Post{TopicID: &topic, Parent: comment.Path{0, 1}, User: "a", Content: "x"},    // gets 2
+		Post{TopicID: &topic, Parent: comment.Path{0, 1, 2}, User: "b", Content: "y"}, // replies to 2: gets 3
+		Edit{TopicID: topic, Path: comment.Path{0, 1, 2}, Content: "x2"},              // edits the new comment
+		Delete{TopicID: topic, Path: comment.Path{0, 1}},                              // deletes an old one
+		Post{TopicID: &topic, Parent: comment.Path{0, 1}, User: "c", Content: "z"},    // 409 now
+		Edit{TopicID: topic, Path: comment.Path{0, 1}, Content: "w"},                  // 409 too
+		Post{TopicID: &topic, Parent: comment.Path{0, 5}, User: "d", Content: "z"},    // 404, id 5 unknown
+		Post{TopicID: &topic, Parent: comment.Path{0, 3}, User: "d", Content: "z"},    // 404: 3 is at 0/1/2/3
+	)
+	ch, out := decide(cmds, st, at)
 
 	wantErr := []*errs.Kind{nil, nil, nil, nil, errs.Conflict, errs.Conflict, errs.NotFound, errs.NotFound}
-	for i, c := range cmds {
-		if (wantErr[i] == nil) != (c.err == nil) || (wantErr[i] != nil && !errors.Is(c.err, wantErr[i])) {
-			t.Errorf("command %d: error %v, want kind %v", i, c.err, wantErr[i])
+	for i, d := range out {
+		if (wantErr[i] == nil) != (d.err == nil) || (wantErr[i] != nil && !errors.Is(d.err, wantErr[i])) {
+			t.Errorf("command %d: error %v, want kind %v", i, d.err, wantErr[i])
 		}
 	}
-	if r := cmds[1].result.(*PostResult); r.CommentID != 3 || r.ParentPath != "0/1/2/3" {
+	if r := out[1].result.(*PostResult); r.CommentID != 3 || r.ParentPath != "0/1/2/3" {
 		t.Fatalf("second reply: %+v", r)
 	}
 	if len(ch.Events) != 4 {
@@ -79,13 +89,13 @@ func TestDecideWithinOneBatch(t *testing.T) {
 
 func TestDecideNewTopicAndReplyInOneBatch(t *testing.T) {
 	id := comment.NewTopicID()
-	cmds := []*Command{
-		{Op: Post{NewTopic: id, Parent: comment.RootPath, User: "a", Content: "root"}},
-		{Op: Post{Topic: &id, Parent: comment.RootPath, User: "b", Content: "re"}},
-	}
-	ch := decide(cmds, store.State{}, at)
-	if cmds[0].err != nil || cmds[1].err != nil {
-		t.Fatal(cmds[0].err, cmds[1].err)
+	cmds := requests(
+		Post{NewTopic: id, Parent: comment.RootPath, User: "a", Content: "root"},
+		Post{TopicID: &id, Parent: comment.RootPath, User: "b", Content: "re"},
+	)
+	ch, out := decide(cmds, store.State{}, at)
+	if out[0].err != nil || out[1].err != nil {
+		t.Fatal(out[0].err, out[1].err)
 	}
 	if len(ch.Topics) != 1 || !ch.Topics[0].New || ch.Topics[0].NextID != 2 {
 		t.Fatalf("topics %+v", ch.Topics)
@@ -98,31 +108,35 @@ func TestDecideNewTopicAndReplyInOneBatch(t *testing.T) {
 func TestDecideIdempotencyKeys(t *testing.T) {
 	topic := comment.NewTopicID()
 	st := existing(topic, 1, store.CommentRow{Path: comment.Path{0}})
-	st.Keys["old"] = store.KeyRecord{Fingerprint: []byte("f1"), Status: 201, Result: []byte(`{}`), Position: 7}
-	post := Post{Topic: &topic, Parent: comment.RootPath, User: "a", Content: "x"}
-	cmds := []*Command{
-		{Op: post, Key: "new", Fingerprint: []byte("f2")},
-		{Op: post, Key: "new", Fingerprint: []byte("f2")}, // same request again in the batch
-		{Op: post, Key: "new", Fingerprint: []byte("f3")}, // same key, other request
-		{Op: post, Key: "old", Fingerprint: []byte("f1")}, // replay from storage
-		{Op: post, Key: "old", Fingerprint: []byte("fx")},
+	st.Keys["old"] = store.KeyRecord{Fingerprint: []byte("f1"), Result: []byte(`{"comment_id":3,"parent_path":"0/3","topic_id":"` + topic.String() + `","new_topic":false}`), Position: 7}
+	post := Post{TopicID: &topic, Parent: comment.RootPath, User: "a", Content: "x"}
+	cmds := []*Request{
+		{Cmd: post, Key: "new", Fingerprint: []byte("f2")},
+		{Cmd: post, Key: "new", Fingerprint: []byte("f2")}, // same request again in the batch
+		{Cmd: post, Key: "new", Fingerprint: []byte("f3")}, // same key, other request
+		{Cmd: post, Key: "old", Fingerprint: []byte("f1")}, // replay from storage
+		{Cmd: post, Key: "old", Fingerprint: []byte("fx")},
 	}
-	ch := decide(cmds, st, at)
+	ch, out := decide(cmds, st, at)
 	if len(ch.Events) != 1 || len(ch.Keys) != 1 || ch.Keys[0].Event != 0 {
 		t.Fatalf("%d events, keys %+v; want one of each", len(ch.Events), ch.Keys)
 	}
-	if cmds[1].err != nil || cmds[1].event != cmds[0].event || cmds[1].result != cmds[0].result {
-		t.Fatalf("in-batch retry: %+v", cmds[1])
+	if out[1].err != nil || out[1].event != out[0].event || out[1].result != out[0].result {
+		t.Fatalf("in-batch retry: %+v", out[1])
 	}
-	if !errors.Is(cmds[2].err, errs.Conflict) || !errors.Is(cmds[4].err, errs.Conflict) {
-		t.Fatalf("reused keys: %v, %v", cmds[2].err, cmds[4].err)
+	if !errors.Is(out[2].err, errs.Conflict) || !errors.Is(out[4].err, errs.Conflict) {
+		t.Fatalf("reused keys: %v, %v", out[2].err, out[4].err)
 	}
-	if cmds[3].replay == nil || cmds[3].replay.Position != 7 {
-		t.Fatalf("stored replay: %+v", cmds[3])
+	if out[3].replay == nil || out[3].replay.Position != 7 {
+		t.Fatalf("stored replay: %+v", out[3])
 	}
-	out, err := outcome(cmds[1], 41)
-	if err != nil || out.Position != 41 || string(out.Body) == "" {
-		t.Fatalf("outcome %+v %v", out, err)
+	res, err := outcome(post, out[1], 41)
+	if err != nil || res.Position != 41 || !strings.Contains(string(res.Body), `"position":41`) {
+		t.Fatalf("outcome %+v %v", res, err)
+	}
+	res, err = outcome(post, out[3], 41)
+	if want := `{"comment_id":3,"parent_path":"0/3","topic_id":"` + topic.String() + `","new_topic":false,"position":7}`; err != nil || res.Position != 7 || string(res.Body) != want {
+		t.Fatalf("replayed outcome %s %v, want %s", res.Body, err, want)
 	}
 }
 
@@ -131,11 +145,11 @@ func TestDecideViewsAggregate(t *testing.T) {
 	r := func(topic comment.TopicID, last int32, n int64) comment.ViewRange {
 		return comment.ViewRange{Topic: topic, First: comment.RootPath, Last: comment.Path{0, last}, MaxID: last, Count: n}
 	}
-	cmds := []*Command{
-		{Op: RecordViews{Ranges: []comment.ViewRange{r(t1, 3, 10), r(t2, 1, 1), r(t1, 3, 5)}}},
-		{Op: RecordViews{Ranges: []comment.ViewRange{r(t1, 3, 1), r(t1, 4, 1)}}},
-	}
-	ch := decide(cmds, store.State{}, at)
+	cmds := requests(
+		RecordViews{Ranges: []comment.ViewRange{r(t1, 3, 10), r(t2, 1, 1), r(t1, 3, 5)}},
+		RecordViews{Ranges: []comment.ViewRange{r(t1, 3, 1), r(t1, 4, 1)}},
+	)
+	ch, _ := decide(cmds, store.State{}, at)
 	if len(ch.Events) != 2 {
 		t.Fatalf("%d events, want one per reader batch", len(ch.Events))
 	}
@@ -157,13 +171,13 @@ func TestDecideViewsAggregate(t *testing.T) {
 }
 
 func TestBatcherLanes(t *testing.T) {
-	b := NewBatcher(nil, nil, 4, 8)
+	b := NewBatcher(nil, nil, 4, 8, comment.Now)
 	seen := map[int]bool{}
 	for range 200 {
 		topic := comment.NewTopicID()
-		lane := b.lane(&Command{Op: Post{Topic: &topic}})
-		for _, op := range []any{Edit{Topic: topic}, Delete{Topic: topic}, Post{NewTopic: topic}} {
-			if l := b.lane(&Command{Op: op}); l != lane {
+		lane := b.lane(Post{TopicID: &topic})
+		for _, op := range []Command{Edit{TopicID: topic}, Delete{TopicID: topic}, Post{NewTopic: topic}} {
+			if l := b.lane(op); l != lane {
 				t.Fatalf("%T on lane %d, its topic's posts on %d", op, l, lane)
 			}
 		}

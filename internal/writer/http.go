@@ -44,7 +44,7 @@ type postRequest struct {
 // POST /post_comment {topic_id?, parent_path?, content, user}
 func (h *Handlers) postComment(c echo.Context) error {
 	var req postRequest
-	return h.handle(c, &req, func() (any, error) {
+	return h.handle(c, http.StatusCreated, &req, func() (Command, error) {
 		op := Post{Parent: comment.RootPath}
 		if req.TopicID == nil {
 			if req.ParentPath != nil {
@@ -56,7 +56,7 @@ func (h *Handlers) postComment(c echo.Context) error {
 			if err != nil {
 				return nil, err
 			}
-			op.Topic = &id
+			op.TopicID = &id
 			if req.ParentPath != nil {
 				if op.Parent, err = comment.ParsePathField("parent_path", *req.ParentPath); err != nil {
 					return nil, err
@@ -87,7 +87,7 @@ type editRequest struct {
 // POST /edit_comment {topic_id, parent_path, content}
 func (h *Handlers) editComment(c echo.Context) error {
 	var req editRequest
-	return h.handle(c, &req, func() (any, error) {
+	return h.handle(c, http.StatusOK, &req, func() (Command, error) {
 		topic, path, err := target(req.TopicID, req.ParentPath)
 		if err != nil {
 			return nil, err
@@ -96,7 +96,7 @@ func (h *Handlers) editComment(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return Edit{Topic: topic, Path: path, Content: content}, nil
+		return Edit{TopicID: topic, Path: path, Content: content}, nil
 	})
 }
 
@@ -108,24 +108,20 @@ type deleteRequest struct {
 // POST /delete_comment {topic_id, parent_path}
 func (h *Handlers) deleteComment(c echo.Context) error {
 	var req deleteRequest
-	return h.handle(c, &req, func() (any, error) {
+	return h.handle(c, http.StatusOK, &req, func() (Command, error) {
 		topic, path, err := target(req.TopicID, req.ParentPath)
 		if err != nil {
 			return nil, err
 		}
-		return Delete{Topic: topic, Path: path}, nil
+		return Delete{TopicID: topic, Path: path}, nil
 	})
-}
-
-type viewsRequest struct {
-	Ranges []comment.ViewRange `json:"ranges"`
 }
 
 // POST /internal/views {ranges: [{topic_id, first, last, max_id, count}]}
 // Readers flush their view counts here; nginx never routes /internal/.
 func (h *Handlers) recordViews(c echo.Context) error {
-	var req viewsRequest
-	return h.handle(c, &req, func() (any, error) {
+	var req comment.Views
+	return h.handle(c, http.StatusOK, &req, func() (Command, error) {
 		if len(req.Ranges) == 0 {
 			return nil, errs.Invalid.New("ranges must not be empty")
 		}
@@ -142,8 +138,9 @@ func (h *Handlers) recordViews(c echo.Context) error {
 }
 
 // handle is the shape every write shares: read and decode the body, build
-// the command, take the Idempotency-Key, run it and encode the outcome.
-func (h *Handlers) handle(c echo.Context, req any, build func() (any, error)) error {
+// the command, take the Idempotency-Key, run it and encode the outcome with
+// the route's status.
+func (h *Handlers) handle(c echo.Context, status int, req any, build func() (Command, error)) error {
 	body, err := httpx.ReadBody(c.Request(), h.maxBody)
 	if err != nil {
 		return err
@@ -155,24 +152,24 @@ func (h *Handlers) handle(c echo.Context, req any, build func() (any, error)) er
 	if err != nil {
 		return err
 	}
-	op, err := build()
+	cmd, err := build()
 	if err != nil {
 		return err
 	}
-	cmd := &Command{Op: op, Key: key}
+	r := &Request{Cmd: cmd, Key: key}
 	if key != "" {
 		sum := sha256.New()
 		sum.Write([]byte(c.Path()))
 		sum.Write([]byte{0})
 		sum.Write(body)
-		cmd.Fingerprint = sum.Sum(nil)
+		r.Fingerprint = sum.Sum(nil)
 	}
-	out, err := h.batcher.Do(c.Request().Context(), cmd)
+	out, err := h.batcher.Do(c.Request().Context(), r)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(httpx.HeaderPosition, strconv.FormatInt(out.Position, 10))
-	return httpx.WriteJSON(c, out.Status, out.Body)
+	return httpx.WriteJSON(c, status, out.Body)
 }
 
 // MaxKeyLen bounds an Idempotency-Key.

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/httpx"
 	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/store"
@@ -60,25 +61,23 @@ func newPool(lc fx.Lifecycle, cfg Config, log *zap.Logger) (*pgxpool.Pool, error
 func migrateWithRetry(ctx context.Context, pool *pgxpool.Pool, limit time.Duration, log *zap.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	wait := 100 * time.Millisecond
-	for {
+	err := platform.Retry(ctx, 2*time.Second, func(ctx context.Context) error {
 		applied, err := store.Migrate(ctx, pool)
 		if err == nil {
 			log.Info("schema up to date", zap.Strings("applied", applied))
-			return nil
 		}
+		return err
+	}, func(err error, wait time.Duration) {
 		log.Warn("migrations failed, retrying", zap.Error(err), zap.Duration("in", wait))
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("migrations did not complete within DB_START_TIMEOUT (%s): %w", limit, err)
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 2*time.Second)
+	})
+	if err != nil {
+		return fmt.Errorf("migrations did not complete within DB_START_TIMEOUT (%s): %w", limit, err)
 	}
+	return nil
 }
 
 func newBatcher(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger) *Batcher {
-	b := NewBatcher(app, log.Named("batcher"), cfg.WriteWorkers, cfg.WriteBatchMax)
+	b := NewBatcher(app, log.Named("batcher"), cfg.WriteWorkers, cfg.WriteBatchMax, comment.Now)
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error { b.Start(); return nil },
 		OnStop:  b.Stop,
@@ -89,35 +88,22 @@ func newBatcher(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logge
 // runPruner deletes expired idempotency keys and old activity buckets every
 // PRUNE_INTERVAL. Several writers may prune at once; deletes are idempotent.
 func runPruner(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() {
-				defer close(done)
-				t := time.NewTicker(cfg.PruneInterval)
-				defer t.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-t.C:
-						n, err := app.PruneKeys(ctx, cfg.IdempotencyTTL, cfg.ActivityKeep)
-						if err != nil && !errors.Is(err, context.Canceled) {
-							log.Warn("prune failed", zap.Error(err))
-						} else if n > 0 {
-							log.Info("pruned", zap.Int64("rows", n))
-						}
-					}
-				}
-			}()
-			return nil
-		},
-		OnStop: func(context.Context) error {
-			cancel()
-			<-done
-			return nil
-		},
+	platform.RunLoops(lc, func(ctx context.Context) {
+		t := time.NewTicker(cfg.PruneInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			n, err := app.PruneKeys(ctx, cfg.IdempotencyTTL, cfg.ActivityKeep)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				log.Warn("prune failed", zap.Error(err))
+			} else if n > 0 {
+				log.Info("pruned", zap.Int64("rows", n))
+			}
+		}
 	})
 }
 

@@ -1,0 +1,82 @@
+package writer
+
+import (
+	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
+	"github.com/parley/parley/internal/store"
+)
+
+// Post posts a comment: a new topic when TopicID is nil, else a reply to
+// the comment at Parent.
+type Post struct {
+	TopicID  *comment.TopicID
+	NewTopic comment.TopicID // the id a new topic gets, chosen up front
+	Parent   comment.Path
+	User     string
+	Content  string
+}
+
+// PostResult is the body of a successful /post_comment.
+type PostResult struct {
+	CommentID  int32           `json:"comment_id"`
+	ParentPath string          `json:"parent_path"`
+	TopicID    comment.TopicID `json:"topic_id"`
+	NewTopic   bool            `json:"new_topic"`
+	Position   int64           `json:"position,omitempty"`
+}
+
+func (r *PostResult) setPosition(p int64) { r.Position = p }
+
+// Topic is the topic replied in, or the new one.
+func (op Post) Topic() (comment.TopicID, bool) {
+	if op.TopicID != nil {
+		return *op.TopicID, true
+	}
+	return op.NewTopic, true
+}
+
+// Reads asks for the parent of a reply.
+func (op Post) Reads(r *reads) {
+	if op.TopicID != nil {
+		r.comment(*op.TopicID, op.Parent)
+	}
+}
+
+// NewResult is an empty PostResult.
+func (Post) NewResult() Result { return &PostResult{} }
+
+// Decide gives the comment the topic's next id, under a parent that exists
+// and is not deleted.
+func (op Post) Decide(b *batch) (Result, error) {
+	var (
+		t     *store.TopicWrite
+		path  comment.Path
+		topic comment.TopicID
+	)
+	if op.TopicID == nil {
+		topic, path = op.NewTopic, comment.RootPath
+		t = b.newTopic(topic)
+	} else {
+		topic = *op.TopicID
+		if t = b.topic(topic); t == nil {
+			return nil, errs.NotFound.New("topic not found")
+		}
+		parent := b.comment(topic, op.Parent)
+		switch {
+		case parent == nil:
+			return nil, errs.NotFound.New("parent comment not found")
+		case parent.Deleted:
+			return nil, errs.Conflict.New("cannot reply to a deleted comment")
+		case op.Parent.Depth() >= MaxDepth:
+			return nil, errs.Invalid.New("replies may nest at most %d levels deep", MaxDepth)
+		}
+		path = op.Parent.Child(t.NextID)
+	}
+	t.NextID++
+	t.LastActivity = later(t.LastActivity, b.at)
+	b.newComment(&store.CommentWrite{Topic: topic, Path: path, User: op.User, Content: op.Content, Create: b.at, Update: b.at})
+	b.addActivity(topic, 1, 0)
+	b.event(comment.Event{Kind: comment.EventCreated, Topic: topic,
+		Created: &comment.Created{Path: path, User: op.User, Content: op.Content}})
+	return &PostResult{CommentID: path.ID(), ParentPath: path.String(), TopicID: topic, NewTopic: op.TopicID == nil}, nil
+}
