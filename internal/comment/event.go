@@ -168,9 +168,6 @@ func (id *TopicID) UnmarshalText(b []byte) error {
 // TimeLayout is how every time leaves the service: RFC 3339, UTC, milliseconds.
 const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// FormatTime renders t for clients.
-func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
-
 // AppendTime appends t as clients see it (TimeLayout), without allocating:
 // it runs for every comment a reader loads.
 func AppendTime(b []byte, t time.Time) []byte {

@@ -53,13 +53,13 @@ func TestViewRangeValidate(t *testing.T) {
 	}
 }
 
-func TestFormatTime(t *testing.T) {
+func TestAppendTime(t *testing.T) {
 	tm := time.Date(2026, 11, 22, 23, 19, 36, 123456789, time.FixedZone("x", 3600))
-	if got := FormatTime(tm); got != "2026-11-22T22:19:36.123Z" {
-		t.Fatalf("FormatTime = %q", got)
+	if got := string(AppendTime(nil, tm)); got != "2026-11-22T22:19:36.123Z" {
+		t.Fatalf("AppendTime = %q", got)
 	}
-	if got := FormatTime(tm.Truncate(time.Second)); got != "2026-11-22T22:19:36.000Z" {
-		t.Fatalf("FormatTime whole second = %q", got)
+	if got := string(AppendTime(nil, tm.Truncate(time.Second))); got != "2026-11-22T22:19:36.000Z" {
+		t.Fatalf("AppendTime whole second = %q", got)
 	}
 }
 

@@ -6,7 +6,6 @@ package reader
 
 import (
 	"context"
-	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
@@ -51,56 +50,30 @@ func newProjection(lc fx.Lifecycle, cfg Config, src *store.Reader, log *zap.Logg
 	return p
 }
 
-// loops runs goroutines until stop, and waits for them.
-type loops struct {
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-}
-
-func (l *loops) start(ctx context.Context, fns ...func(context.Context)) {
-	for _, fn := range fns {
-		l.wg.Add(1)
-		go func() { defer l.wg.Done(); fn(ctx) }()
-	}
-}
-
-func (l *loops) stop() {
-	l.cancel()
-	l.wg.Wait()
-}
-
 func newRefresher(lc fx.Lifecycle, cfg Config, p *Projection, src *store.Reader, log *zap.Logger) *Refresher {
 	r := NewRefresher(p, src, src, cfg.RefreshInterval, cfg.RefreshBatch, log.Named("refresh"))
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &loops{cancel: cancel}
-	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			l.start(ctx, r.Run)
-			if cfg.RefreshNotify {
-				l.start(ctx, func(ctx context.Context) {
-					store.Listen(ctx, cfg.Store, "parley-reader-listen", r.Wake, log.Named("listen"))
-				})
-			}
-			return nil
-		},
-		OnStop: func(context.Context) error { l.stop(); return nil },
-	})
+	loops := []func(context.Context){r.Run}
+	if cfg.RefreshNotify {
+		loops = append(loops, func(ctx context.Context) {
+			store.Listen(ctx, cfg.Store, "parley-reader-listen", r.Wake, log.Named("listen"))
+		})
+	}
+	platform.RunLoops(lc, loops...)
 	return r
 }
 
 func newViewCounter(lc fx.Lifecycle, cfg Config, log *zap.Logger) *ViewCounter {
 	v := NewViewCounter(cfg.WriterURL, cfg.ViewPendingMax, log.Named("views"))
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &loops{cancel: cancel}
+	l := platform.NewLoops()
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
-			l.start(ctx, func(ctx context.Context) { v.run(ctx, cfg.ViewFlushInterval) })
+			l.Go(func(ctx context.Context) { v.run(ctx, cfg.ViewFlushInterval) })
 			return nil
 		},
 		// The server has stopped: no view can be added any more. Flush what
 		// is buffered, within the stop deadline.
 		OnStop: func(stopCtx context.Context) error {
-			l.stop()
+			l.Stop()
 			if err := v.Flush(stopCtx); err != nil {
 				log.Error("views lost at shutdown", zap.Int("ranges", v.Pending()), zap.Error(err))
 			}

@@ -395,7 +395,7 @@ func TestEditDeleteAndUsers(t *testing.T) {
 	if len(tops) != 2 || tops[0].TopicID != t1.String() || tops[0].Count != 3 || tops[1].Content != "" || tops[1].User != "bob" {
 		t.Fatalf("last_topics %s", b)
 	}
-	if tops[0].Update != comment.FormatTime(t0.Add(5*time.Second)) {
+	if tops[0].Update != string(comment.AppendTime(nil, t0.Add(5*time.Second))) {
 		t.Fatalf("t1's last activity %s, want the edit's time", tops[0].Update)
 	}
 	b, _ = p.LastTopics(math.MinInt64, t0.Add(5*time.Second).UnixMilli(), 10)

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/platform"
 )
 
 // eventSource reads the log after a position.
@@ -56,44 +57,35 @@ func (r *Refresher) LastRefresh() time.Time {
 // Run loads the snapshot (retrying until it succeeds) and refreshes until
 // ctx ends.
 func (r *Refresher) Run(ctx context.Context) {
-	backoff := 100 * time.Millisecond
-	for {
+	err := platform.Retry(ctx, 5*time.Second, func(ctx context.Context) error {
 		start := time.Now()
-		err := r.proj.Load(ctx, r.snaps)
-		if err == nil {
-			// The load leaves behind garbage as large as the state (row
-			// buffers, decoded strings); give it back to the OS now rather
-			// than carry it until the heap next doubles.
-			debug.FreeOSMemory()
-			r.log.Info("snapshot loaded", zap.Int64("position", r.proj.Applied()),
-				zap.Duration("took", time.Since(start)), zap.Any("phases", r.proj.lastLoad), zap.Any("stats", r.proj.Stats()))
-			break
+		if err := r.proj.Load(ctx, r.snaps); err != nil {
+			return err
 		}
-		if ctx.Err() != nil {
-			return
+		// The load leaves behind garbage as large as the state (row
+		// buffers, decoded strings); give it back to the OS now rather than
+		// carry it until the heap next doubles.
+		debug.FreeOSMemory()
+		r.log.Info("snapshot loaded", zap.Int64("position", r.proj.Applied()),
+			zap.Duration("took", time.Since(start)), zap.Any("phases", r.proj.lastLoad), zap.Any("stats", r.proj.Stats()))
+		return nil
+	}, func(err error, wait time.Duration) {
+		if ctx.Err() == nil {
+			r.log.Warn("snapshot failed; retrying", zap.Error(err), zap.Duration("in", wait))
 		}
-		r.log.Warn("snapshot failed; retrying", zap.Error(err), zap.Duration("in", backoff))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
+	})
+	if err != nil {
+		return // ctx ended
 	}
 	r.lastOK.Store(time.Now().UnixNano())
 
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
-	failing := false
+	trouble := platform.NewTrouble(r.log, "refresh failed; serving what is held", "refresh recovered")
 	for {
 		err := r.catchUp(ctx)
-		switch {
-		case err != nil && !failing && ctx.Err() == nil:
-			r.log.Warn("refresh failed; serving what is held", zap.Error(err))
-			failing = true
-		case err == nil && failing:
-			r.log.Info("refresh recovered", zap.Int64("position", r.proj.Applied()))
-			failing = false
+		if ctx.Err() == nil {
+			trouble.Report(err, zap.Int64("position", r.proj.Applied()))
 		}
 		select {
 		case <-ctx.Done():

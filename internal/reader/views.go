@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/platform"
 )
 
 // ViewCounter counts the views a reader serves and flushes them to the
@@ -187,7 +188,7 @@ func (v *ViewCounter) send(ctx context.Context, b viewBatch) error {
 func (v *ViewCounter) run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	failing := false
+	trouble := platform.NewTrouble(v.log, "view flush failed; keeping the views to retry", "view flush recovered")
 	for {
 		select {
 		case <-ctx.Done():
@@ -195,13 +196,8 @@ func (v *ViewCounter) run(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		err := v.Flush(ctx)
-		switch {
-		case err != nil && !failing && ctx.Err() == nil:
-			v.log.Warn("view flush failed; keeping the views to retry", zap.Error(err), zap.Int("pending_ranges", v.Pending()))
-			failing = true
-		case err == nil && failing:
-			v.log.Info("view flush recovered")
-			failing = false
+		if ctx.Err() == nil {
+			trouble.Report(err, zap.Int("pending_ranges", v.Pending()))
 		}
 	}
 }

@@ -2,35 +2,43 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
+
+	"github.com/parley/parley/internal/platform"
 )
 
 // Listen keeps a connection LISTENing on NotifyChannel until ctx ends,
 // calling wake after every (re)connect, so events committed while it was
-// away are picked up, and on every notification. A dropped connection is
-// re-established with backoff; the caller's polling goes on meanwhile.
-// Notifications are only ever a hint to poll now.
+// away are picked up, and on every notification. A connection that cannot
+// be made is tried again with backoff; one that is lost is made again at
+// once. The caller's polling goes on meanwhile: notifications are only
+// ever a hint to poll now.
 func Listen(ctx context.Context, cfg Config, name string, wake func(), log *zap.Logger) {
-	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := listenOnce(ctx, cfg, name, wake, func() { backoff = 100 * time.Millisecond })
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("listen connection lost; reconnecting", zap.Error(err), zap.Duration("in", backoff))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
+		_ = platform.Retry(ctx, 5*time.Second, func(ctx context.Context) error {
+			err := listenOnce(ctx, cfg, name, wake)
+			if errors.Is(err, errLost) && ctx.Err() == nil {
+				log.Warn("listen connection lost; reconnecting", zap.Error(err))
+				return nil // a fresh backoff for the next connection
+			}
+			return err
+		}, func(err error, wait time.Duration) {
+			if ctx.Err() == nil {
+				log.Warn("listen connection failed; retrying", zap.Error(err), zap.Duration("in", wait))
+			}
+		})
 	}
 }
 
-func listenOnce(ctx context.Context, cfg Config, name string, wake, connected func()) error {
+// errLost marks a LISTEN connection that worked, then failed.
+var errLost = errors.New("listen connection lost")
+
+func listenOnce(ctx context.Context, cfg Config, name string, wake func()) error {
 	pc, err := pgx.ParseConfig(cfg.URL)
 	if err != nil {
 		return err
@@ -50,11 +58,10 @@ func listenOnce(ctx context.Context, cfg Config, name string, wake, connected fu
 	if err != nil {
 		return err
 	}
-	connected()
 	wake()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errLost, err)
 		}
 		wake()
 	}
