@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh: the benchmark harness (`make bench`; `make bench LONG=1` for the
 # long profile). Starts a throwaway Postgres with durable defaults (fsync
-# on) unless DATABASE_URL is set, builds the binaries, runs cmd/bench, and
+# on) unless DATABASE_URL is set, builds the binaries, runs the harness (bench/), and
 # writes the results and chart into docs/BENCHMARKS.md and docs/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,9 @@ if [[ -z ${DATABASE_URL:-} ]]; then
 fi
 nginx_bin=$(scripts/ensure-nginx.sh)
 go build -o bin/ ./cmd/...
+# The harness is a module of its own (bench/), so that its load generator and
+# plotting libraries stay out of the services' go.mod.
+(cd bench && go build -o ../bin/bench .)
 mkdir -p docs/bench
 args=(-bins bin -nginx "$nginx_bin" -report docs/BENCHMARKS.md -chart docs/bench/chart.png)
 if [[ -n ${LONG:-} ]]; then args+=(-long); fi

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -155,11 +156,12 @@ func (h *harness) micro(ctx context.Context) error {
 		benchtime = "2s"
 	}
 	root, err := procs.ModuleRoot()
+	root = filepath.Dir(root) // the service module, above this one
 	if err != nil {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, "go", "test", "-run", "XXX", "-bench", ".", "-benchmem", "-benchtime", benchtime,
-		"./internal/reader", "./internal/reader/topictree", "./internal/writer")
+		"./internal/reader/...", "./internal/writer")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -71,7 +71,7 @@ func (h *harness) markdown() string {
 		}
 	}
 	if len(h.micros) > 0 {
-		b.WriteString("\nGo micro-benchmarks (`go test -bench . -benchmem ./internal/reader ./internal/writer`):\n\n```\n")
+		b.WriteString("\nGo micro-benchmarks (`go test -bench . -benchmem ./internal/reader/... ./internal/writer`):\n\n```\n")
 		for _, m := range h.micros {
 			b.WriteString(m + "\n")
 		}
