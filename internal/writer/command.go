@@ -172,8 +172,13 @@ func decide(reqs []*Request, st store.State, at time.Time) (store.Changes, []dec
 			b.ch.Keys = append(b.ch.Keys, store.KeyWrite{Key: q.Key, Fingerprint: q.Fingerprint, Result: res, Event: d.event})
 		}
 	}
-	// Upserts go in a fixed order so two batches touching the same rows
-	// lock them in the same order and cannot deadlock.
+	return b.changes(), out
+}
+
+// changes is what the batch writes: each touched row once, in its final
+// state, and the upserts in a fixed order, so that two batches touching the
+// same rows lock them in the same order and cannot deadlock.
+func (b *batch) changes() store.Changes {
 	slices.SortFunc(b.ch.Activity, func(x, y store.Activity) int {
 		return cmp.Or(bytes.Compare(x.Topic[:], y.Topic[:]), x.Bucket.Compare(y.Bucket))
 	})
@@ -188,7 +193,7 @@ func decide(reqs []*Request, st store.State, at time.Time) (store.Changes, []dec
 			b.ch.Comments = append(b.ch.Comments, *r)
 		}
 	}
-	return b.ch, out
+	return b.ch
 }
 
 // replayed answers a request whose key was used before, in an earlier batch
