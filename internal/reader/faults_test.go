@@ -171,7 +171,16 @@ func TestViewsSurviveWriterTrouble(t *testing.T) {
 	for range 5 {
 		getItems(t, topicURL(r.Base, c.Topic))
 	}
-	time.Sleep(200 * time.Millisecond) // several failed flushes
+	// Several failed flushes, the last two of them begun after the GETs, so
+	// with every view sealed into a batch.
+	failed := r.Views.Flushes().Failed
+	stacktest.Eventually(t, 10*time.Second, func() bool { return r.Views.Flushes().Failed >= failed+3 })
+	if n := r.Views.Pending(); n == 0 {
+		t.Fatal("the reader dropped its views while the writer was away")
+	}
+	if head := e.head(t); head != c.Position {
+		t.Fatalf("views reached the log while the writer was away: head %d, want %d", head, c.Position)
+	}
 	if r.Proj.Stats().Applied != c.Position {
 		t.Fatal("views reached the log while the writer was away")
 	}
@@ -185,7 +194,10 @@ func TestViewsSurviveWriterTrouble(t *testing.T) {
 		items, _ := getItems(t, r.Base+"/last_user_comments?user=ann")
 		return items[0].Views == want
 	})
-	time.Sleep(200 * time.Millisecond)
+	// Every batch confirmed (none left to send again), then all that reached
+	// the log applied: the count is final.
+	stacktest.Eventually(t, 10*time.Second, func() bool { return r.Views.Pending() == 0 })
+	r.WaitReady(t, e.head(t))
 	if items, _ := getItems(t, r.Base+"/last_user_comments?user=ann"); items[0].Views != want {
 		t.Fatalf("views %d after retries, want %d: a retried batch counted twice", items[0].Views, want)
 	}

@@ -546,32 +546,22 @@ func (f *fakeSource) LoadTopic(ctx context.Context, id comment.TopicID, rows fun
 	t := f.ref.topics[id]
 	// Rows in reverse id order: the loader must not depend on any order.
 	for cid := int32(t.tree.Len() - 1); cid >= 0; cid-- {
-		var it struct {
-			ID      int32  `json:"comment_id"`
-			Parent  *int32 `json:"parent_id"`
-			Path    string `json:"parent_path"`
-			User    string `json:"user"`
-			Content string `json:"content"`
-			Views   int64  `json:"view_count"`
-			Create  string `json:"create_time"`
-			Update  string `json:"update_time"`
-			Deleted bool   `json:"deleted"`
-		}
+		var it item
 		if err := json.Unmarshal(t.tree.Node(cid).AppendJSON(nil, topictree.TopicItem, id), &it); err != nil {
 			return 0, err
 		}
 		parent := int32(-1)
-		if it.Parent != nil {
-			parent = *it.Parent
+		if it.ParentID != nil {
+			parent = *it.ParentID
 		}
 		create, _ := time.Parse(time.RFC3339, it.Create)
 		update, _ := time.Parse(time.RFC3339, it.Update)
-		if err := rows(&store.TreeRow{Topic: id, ID: it.ID, Parent: parent, Path: []byte(it.Path), User: []byte(it.User),
+		if err := rows(&store.TreeRow{Topic: id, ID: it.ID, Parent: parent, Path: []byte(it.ParentPath), User: []byte(it.User),
 			Content: []byte(it.Content), Deleted: it.Deleted, Create: create, Update: update}); err != nil {
 			return 0, err
 		}
 		if it.Views > 0 {
-			path := mustPath(it.Path)
+			path := mustPath(it.ParentPath)
 			_ = ranges(&store.RangeRow{Topic: id, First: path, Last: path, MaxID: it.ID, Count: it.Views})
 		}
 	}
@@ -641,11 +631,13 @@ func TestEvictionAndReload(t *testing.T) {
 // TestLoadRacesTail: events that arrive while an evicted tree loads are
 // applied exactly once, whether the load's snapshot is behind the events
 // (they are kept and applied to the loaded tree) or ahead of what the
-// projection has applied (the tree waits for the log to catch up, and the
-// events it already holds are not applied again).
+// projection has applied: then either the load hands its tree over first
+// (the tree waits for the log to catch up, and the events it already holds
+// are not applied again), or the log gets there first (the kept events are
+// already in the snapshot and are dropped).
 func TestLoadRacesTail(t *testing.T) {
-	for _, ahead := range []bool{false, true} {
-		t.Run(fmt.Sprint("snapshot ahead=", ahead), func(t *testing.T) {
+	for _, order := range []string{"snapshot behind", "snapshot ahead, load first", "snapshot ahead, log first"} {
+		t.Run(order, func(t *testing.T) {
 			l := newLog()
 			ref := newProj(t, 1<<40, nil)
 			src := &fakeSource{ref: ref}
@@ -654,11 +646,16 @@ func TestLoadRacesTail(t *testing.T) {
 			l.create(a, "0/1", "u")
 			evs := l.flush()
 			_ = ref.Apply(evs)
-			p := newProj(t, 1, src) // no room: every tree is evicted after each batch
+			p := newProj(t, 1, src) // no room: the tree is evicted after the batch
 			_ = p.Apply(evs)
 			if st := p.Stats(); st.ResidentTrees != 0 {
 				t.Fatalf("stats %+v", st)
 			}
+			// Room again, so that the tree the racing load installs stays
+			// and is the one the query reads, whichever path installed it.
+			p.mu.Lock()
+			p.res.maxBytes = 1 << 40
+			p.mu.Unlock()
 
 			src.hold, src.started = make(chan struct{}), make(chan struct{})
 			started := src.started
@@ -671,23 +668,40 @@ func TestLoadRacesTail(t *testing.T) {
 			l.create(a, "0/2", "u")
 			l.views(comment.ViewRange{Topic: a, First: comment.RootPath, Last: mustPath("0/1"), MaxID: 1, Count: 7})
 			evs = l.flush()
-			if ahead {
-				_ = ref.Apply(evs) // the snapshot will include them
-				close(src.hold)
-				time.Sleep(10 * time.Millisecond) // let the load finish first, usually
-				_ = p.Apply(evs)
-			} else {
+			var items []item
+			switch order {
+			case "snapshot behind":
 				_ = p.Apply(evs) // the projection gets them while the load runs
 				close(src.hold)
+				items = <-done // the load read the reference without them
 				_ = ref.Apply(evs)
+			case "snapshot ahead, load first":
+				_ = ref.Apply(evs) // the snapshot will include them
+				close(src.hold)
+				p.res.loads.Wait() // the load has handed its tree over
+				p.mu.RLock()
+				installed := p.topics[a].tree != nil
+				p.mu.RUnlock()
+				if installed {
+					t.Fatal("a tree loaded ahead of the log was installed before the log reached it")
+				}
+				_ = p.Apply(evs)
+				items = <-done
+			case "snapshot ahead, log first":
+				_ = ref.Apply(evs) // the snapshot will include them
+				_ = p.Apply(evs)   // and the projection gets them before the load returns
+				close(src.hold)
+				items = <-done
 			}
-			items := <-done
 			got := map[string]int64{}
 			for _, it := range items {
 				got[it.ParentPath] = it.Views
 			}
 			if want := map[string]int64{"0": 7, "0/1": 7, "0/2": 0}; !mapsEqual(got, want) {
 				t.Fatalf("views %v, want %v (an event applied twice or lost)", got, want)
+			}
+			if src.loads != 1 {
+				t.Fatalf("%d loads: the query did not read the tree of the load that raced the events", src.loads)
 			}
 		})
 	}

@@ -323,8 +323,13 @@ func TestViewsExactAcrossReaders(t *testing.T) {
 			return fmt.Sprint(got) == fmt.Sprint(want)
 		})
 	}
-	// And they stay exact: nothing is counted twice later.
-	time.Sleep(300 * time.Millisecond)
+	// And they stay exact: nothing is counted twice later. Once every view
+	// is confirmed and a whole flush has run since, whatever a flush would
+	// send again is in the log; the readers apply it all.
+	quiet(t, r1, r2)
+	for _, r := range []*stacktest.Reader{r1, r2} {
+		r.WaitReady(t, e.head(t))
+	}
 	for _, r := range []*stacktest.Reader{r1, r2} {
 		if got := viewCounts(t, r.Base, users); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("view counts moved to %v, want %v", got, want)
@@ -464,19 +469,29 @@ func sameState(t *testing.T, a, b reader.State) {
 	}
 }
 
-// settle waits until the log stops growing (views flushed) and every
-// reader has applied it; it returns the final position.
+// quiet waits until each reader has no view left to send (every batch
+// confirmed by the writer, so in the log) and has run a whole flush since.
+// No view may be counted while it waits.
+func quiet(t *testing.T, readers ...*stacktest.Reader) {
+	t.Helper()
+	for _, r := range readers {
+		stacktest.Eventually(t, 10*time.Second, func() bool { return r.Views.Pending() == 0 })
+		n := r.Views.Flushes().Flushes
+		stacktest.Eventually(t, 10*time.Second, func() bool { return r.Views.Flushes().Flushes >= n+2 })
+		if p := r.Views.Pending(); p != 0 {
+			t.Fatalf("%d view ranges to send after all were confirmed", p)
+		}
+	}
+}
+
+// settle waits, once the writes are done, until the readers' views are all
+// in the log, so that it stops growing, and every reader has applied it; it
+// returns the final position. readers must include every reader that served
+// views.
 func settle(t *testing.T, e env, readers ...*stacktest.Reader) int64 {
 	t.Helper()
-	var head int64 = -1
-	for {
-		time.Sleep(300 * time.Millisecond)
-		h := e.head(t)
-		if h == head {
-			break
-		}
-		head = h
-	}
+	quiet(t, readers...)
+	head := e.head(t)
 	for _, r := range readers {
 		r.WaitReady(t, head)
 	}
@@ -536,7 +551,9 @@ func TestReadersConverge(t *testing.T) {
 		defer close(done)
 		workload(t, writers, []*stacktest.Reader{all}, 40)
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// Some writes in, most still to come (the first workload appends about
+	// 350 events).
+	stacktest.Eventually(t, 20*time.Second, func() bool { return e.head(t) >= 50 })
 	late = e.reader(t) // starts while writes are in flight
 	restarted.Stop()
 	<-done

@@ -44,6 +44,8 @@ type ViewCounter struct {
 
 	sendMu  sync.Mutex // one flush at a time
 	dropped atomic.Int64
+	flushes atomic.Int64 // Flush calls that returned
+	failed  atomic.Int64 // of those, the ones that returned an error
 }
 
 type viewBatch struct {
@@ -86,11 +88,34 @@ func (v *ViewCounter) Pending() int {
 	return len(v.pages) + v.nranges
 }
 
+// FlushCounts is how many flushes a ViewCounter has done.
+type FlushCounts struct {
+	Flushes int64 // Flush calls that returned, whatever their outcome
+	Failed  int64 // of those, the ones that returned an error (their batches are kept)
+}
+
+// Flushes counts the flushes that have returned so far. Flushes run one at
+// a time, so once Flushes has grown by two since some moment, a whole flush
+// ran after that moment.
+func (v *ViewCounter) Flushes() FlushCounts {
+	return FlushCounts{Flushes: v.flushes.Load(), Failed: v.failed.Load()}
+}
+
 // Flush turns the counts into batches and sends every unconfirmed batch in
 // order, stopping at the first failure.
 func (v *ViewCounter) Flush(ctx context.Context) error {
 	v.sendMu.Lock()
 	defer v.sendMu.Unlock()
+	err := v.flush(ctx)
+	if err != nil {
+		v.failed.Add(1)
+	}
+	v.flushes.Add(1)
+	return err
+}
+
+// flush is Flush, under sendMu.
+func (v *ViewCounter) flush(ctx context.Context) error {
 	v.seal()
 	for {
 		v.mu.Lock()

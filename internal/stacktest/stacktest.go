@@ -38,10 +38,12 @@ func WriterConfig(t testing.TB, dbURL string) writer.Config {
 }
 
 // StartWriter runs a writer until the test ends and returns its base URL.
-func StartWriter(t testing.TB, cfg writer.Config) string {
+// opts are added to its fx application, e.g. fx.Replace(writer.Clock(…)) to
+// date events by a test's clock.
+func StartWriter(t testing.TB, cfg writer.Config, opts ...fx.Option) string {
 	t.Helper()
 	var e *echo.Echo
-	app := fxtest.New(t, fx.Supply(cfg), platform.Module, writer.Module, fx.Populate(&e))
+	app := fxtest.New(t, fx.Supply(cfg), platform.Module, writer.Module, fx.Populate(&e), fx.Options(opts...))
 	app.RequireStart()
 	t.Cleanup(app.RequireStop)
 	return "http://" + e.Listener.Addr().String()
@@ -66,10 +68,11 @@ func ReaderConfig(t testing.TB, dbURL, writerURL string) reader.Config {
 
 // Reader is a running reader.
 type Reader struct {
-	Base string
-	Proj *reader.Projection
-	app  *fxtest.App
-	once sync.Once
+	Base  string
+	Proj  *reader.Projection
+	Views *reader.ViewCounter
+	app   *fxtest.App
+	once  sync.Once
 }
 
 // StartReader runs a reader until Stop or the end of the test.
@@ -77,7 +80,7 @@ func StartReader(t testing.TB, cfg reader.Config) *Reader {
 	t.Helper()
 	var e *echo.Echo
 	r := &Reader{}
-	r.app = fxtest.New(t, fx.Supply(cfg), platform.Module, reader.Module, fx.Populate(&e, &r.Proj))
+	r.app = fxtest.New(t, fx.Supply(cfg), platform.Module, reader.Module, fx.Populate(&e, &r.Proj, &r.Views))
 	r.app.RequireStart()
 	r.Base = "http://" + e.Listener.Addr().String()
 	t.Cleanup(r.Stop)

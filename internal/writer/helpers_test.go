@@ -4,8 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"go.uber.org/fx"
+
+	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/pgtest"
 	"github.com/parley/parley/internal/stacktest"
 	"github.com/parley/parley/internal/writer"
@@ -14,15 +19,44 @@ import (
 // testConfig is the writer's configuration for tests on dbURL.
 func testConfig(t *testing.T, dbURL string) writer.Config { return stacktest.WriterConfig(t, dbURL) }
 
-// startWriter runs the writer's fx application as cmd/writer does.
-func startWriter(t *testing.T, cfg writer.Config) string { return stacktest.StartWriter(t, cfg) }
+// startWriter runs the writer's fx application as cmd/writer does, with
+// opts added (e.g. a clock's option).
+func startWriter(t *testing.T, cfg writer.Config, opts ...fx.Option) string {
+	return stacktest.StartWriter(t, cfg, opts...)
+}
 
 // newWriter is a writer on a fresh database.
-func newWriter(t *testing.T) (base, dbURL string) {
+func newWriter(t *testing.T, opts ...fx.Option) (base, dbURL string) {
 	t.Helper()
 	dbURL = pgtest.NewDatabase(t)
-	return startWriter(t, testConfig(t, dbURL)), dbURL
+	return startWriter(t, testConfig(t, dbURL), opts...), dbURL
 }
+
+// clock is a writer clock that only moves when the test advances it.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// newClock stops time at the current millisecond.
+func newClock() *clock { return &clock{now: comment.Now()} }
+
+// Now is the time the writer dates its events with.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// option makes a writer date its events by c instead of comment.Now.
+func (c *clock) option() fx.Option { return fx.Replace(writer.Clock(c.Now)) }
 
 type response struct {
 	Status int

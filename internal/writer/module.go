@@ -28,6 +28,7 @@ var Module = fx.Module("writer",
 		func(c Config) platform.LogConfig { return platform.LogConfig{Level: c.LogLevel, Service: "writer"} },
 		newPool,
 		func(p *pgxpool.Pool, c Config) *store.Appender { return store.NewAppender(p, c.Store) },
+		func() Clock { return comment.Now },
 		newBatcher,
 		NewHandlers,
 		httpx.NewEcho,
@@ -76,8 +77,12 @@ func migrateWithRetry(ctx context.Context, pool *pgxpool.Pool, limit time.Durati
 	return nil
 }
 
-func newBatcher(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger) *Batcher {
-	b := NewBatcher(app, log.Named("batcher"), cfg.WriteWorkers, cfg.WriteBatchMax, comment.Now)
+// Clock dates the events the writer appends. The module provides
+// comment.Now; a test may replace it (fx.Replace) to control the dates.
+type Clock func() time.Time
+
+func newBatcher(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger, now Clock) *Batcher {
+	b := NewBatcher(app, log.Named("batcher"), cfg.WriteWorkers, cfg.WriteBatchMax, now)
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error { b.Start(); return nil },
 		OnStop:  b.Stop,

@@ -158,7 +158,8 @@ func TestReplyDepthLimit(t *testing.T) {
 }
 
 func TestEditAndDelete(t *testing.T) {
-	base, dbURL := newWriter(t)
+	clk := newClock()
+	base, dbURL := newWriter(t, clk.option())
 	pool := pgtest.Pool(t, dbURL)
 	ctx := context.Background()
 	topic := newTopic(t, base)
@@ -178,13 +179,16 @@ func TestEditAndDelete(t *testing.T) {
 		t.Fatalf("a new comment's update_time %v differs from its create_time %v", updated, created)
 	}
 
-	time.Sleep(5 * time.Millisecond)
+	if !created.Equal(clk.Now()) {
+		t.Fatalf("the comment is dated %v, not by the writer's clock (%v)", created, clk.Now())
+	}
+	clk.Advance(time.Second) // the edit is a second later than the post
 	r := post(t, base, "/edit_comment", map[string]any{"topic_id": topic, "parent_path": "0/1", "content": "v2"})
 	if r.Status != 200 || r.Header.Get("X-Log-Position") != fmt.Sprint(r.json(t)["position"]) {
 		t.Fatalf("edit: %d %s", r.Status, r.Body)
 	}
 	content, _, created2, edited := row()
-	if content != "v2" || !created2.Equal(created) || !edited.After(created) {
+	if content != "v2" || !created2.Equal(created) || !edited.After(created) || !edited.Equal(clk.Now()) {
 		t.Fatalf("after edit: %q, created %v, updated %v", content, created2, edited)
 	}
 	var last time.Time
