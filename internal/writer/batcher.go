@@ -32,7 +32,7 @@ type Appender interface {
 type Batcher struct {
 	app      Appender
 	log      *zap.Logger
-	queues   []chan *request // one per worker
+	queues   []chan *pending // one per worker
 	next     atomic.Uint32   // round robin for commands without a topic
 	maxBatch int
 	now      func() time.Time // the clock that dates events: comment.Now, or a test's
@@ -40,7 +40,8 @@ type Batcher struct {
 	wg       sync.WaitGroup
 }
 
-type request struct {
+// pending is a request waiting for its batch, and then its outcome.
+type pending struct {
 	req  *Request
 	done chan struct{}
 	out  Outcome
@@ -51,7 +52,7 @@ type request struct {
 func NewBatcher(app Appender, log *zap.Logger, workers, maxBatch int, now func() time.Time) *Batcher {
 	b := &Batcher{app: app, log: log, maxBatch: maxBatch, now: now, stopping: make(chan struct{})}
 	for range workers {
-		b.queues = append(b.queues, make(chan *request, maxBatch))
+		b.queues = append(b.queues, make(chan *pending, maxBatch))
 	}
 	return b
 }
@@ -85,7 +86,7 @@ var errStopping = errs.Unavailable.Wrap("writer is shutting down", nil)
 // returns, but the command may still be committed; a client that must know
 // retries with the same Idempotency-Key.
 func (b *Batcher) Do(ctx context.Context, req *Request) (Outcome, error) {
-	r := &request{req: req, done: make(chan struct{})}
+	r := &pending{req: req, done: make(chan struct{})}
 	select {
 	case b.queues[b.lane(req.Cmd)] <- r:
 	case <-b.stopping:
@@ -111,9 +112,9 @@ func (b *Batcher) lane(cmd Command) int {
 	return int(binary.LittleEndian.Uint32(topic[:4]) % uint32(len(b.queues)))
 }
 
-func (b *Batcher) work(queue chan *request) {
+func (b *Batcher) work(queue chan *pending) {
 	defer b.wg.Done()
-	reqs := make([]*request, 0, b.maxBatch)
+	reqs := make([]*pending, 0, b.maxBatch)
 	for {
 		reqs = reqs[:0]
 		select {
@@ -142,7 +143,7 @@ func (b *Batcher) work(queue chan *request) {
 	}
 }
 
-func (b *Batcher) run(reqs []*request) {
+func (b *Batcher) run(reqs []*pending) {
 	batch := make([]*Request, len(reqs))
 	for i, r := range reqs {
 		batch[i] = r.req
