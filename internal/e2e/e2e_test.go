@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -163,6 +164,8 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 		topics = append(topics, stacktest.PostComment(t, s.nginx, "", "", "ann", fmt.Sprint("topic ", i)).Topic)
 	}
 	var ok, failed atomic.Int64
+	var whyMu sync.Mutex
+	var why []string // the first failures, for the message
 	served := func(i int) float64 { return readerStats(t, s.readers[i])["requests"] }
 	before0, before1 := served(0), served(1)
 	stop := make(chan struct{})
@@ -183,10 +186,20 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 				}
 				res, err := http.Get(u)
 				if err == nil {
+					_, _ = io.Copy(io.Discard, res.Body)
 					res.Body.Close()
 				}
 				if err != nil || res.StatusCode != 200 {
 					failed.Add(1)
+					whyMu.Lock()
+					if len(why) < 5 {
+						if err != nil {
+							why = append(why, err.Error())
+						} else {
+							why = append(why, res.Status+" "+u)
+						}
+					}
+					whyMu.Unlock()
 				} else {
 					ok.Add(1)
 				}
@@ -212,7 +225,7 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	if failed.Load() != 0 {
-		t.Fatalf("%d of %d GETs failed while a reader was killed and restarted", failed.Load(), failed.Load()+ok.Load())
+		t.Fatalf("%d of %d GETs failed while a reader was killed and restarted; first: %q", failed.Load(), failed.Load()+ok.Load(), why)
 	}
 	t.Logf("%d GETs, none failed", ok.Load())
 }
