@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -155,15 +154,17 @@ func (h *harness) micro(ctx context.Context) error {
 	if h.long {
 		benchtime = "2s"
 	}
-	root, err := procs.ModuleRoot()
-	root = filepath.Dir(root) // the service module, above this one
+	// The services' module: the harness's own module replaces it with ../,
+	// and `go list` says where it is from either.
+	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/parley/parley").Output()
 	if err != nil {
-		return err
+		return fmt.Errorf("finding the service module: %w", err)
 	}
+	root := strings.TrimSpace(string(out))
 	cmd := exec.CommandContext(ctx, "go", "test", "-run", "XXX", "-bench", ".", "-benchmem", "-benchtime", benchtime,
 		"./internal/reader/...", "./internal/writer")
 	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
+	out, err = cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("micro-benchmarks: %v\n%s", err, out)
 	}
