@@ -152,7 +152,7 @@ const (
 )
 
 // itemOverhead is what AppendJSON adds around buf, at most, for sizing.
-const itemOverhead = 200
+const itemOverhead = 160
 
 // AppendJSON appends the comment as a JSON object with fields f; topic is
 // its topic's id, for FieldTopic.
