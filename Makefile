@@ -25,7 +25,7 @@ fuzz:
 	go test -run XXX -fuzz FuzzParsePath -fuzztime $(FUZZTIME) ./internal/comment/
 	go test -run XXX -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME) ./internal/httpx/
 	go test -run XXX -fuzz FuzzParseTime -fuzztime $(FUZZTIME) ./internal/reader/
-	go test -run XXX -fuzz FuzzAppendString -fuzztime $(FUZZTIME) ./internal/reader/
+	go test -run XXX -fuzz FuzzAppendString -fuzztime $(FUZZTIME) ./internal/reader/topictree/
 
 clean:
 	rm -rf bin
