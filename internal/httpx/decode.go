@@ -2,12 +2,14 @@ package httpx
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/parley/parley/internal/errs"
 )
@@ -27,10 +29,12 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-// DecodeJSON decodes one JSON object into dst, strictly: the raw bytes must
-// be valid UTF-8, escapes must not encode lone UTF-16 surrogates (which
-// encoding/json would silently turn into U+FFFD), unknown fields and
-// trailing data are refused.
+// DecodeJSON decodes one JSON object into dst, strictly (SPEC §12): the
+// raw bytes must be valid UTF-8, escapes must not encode lone UTF-16
+// surrogates, keys must match a field exactly (case included) and only
+// once, and nothing may follow the object. It decodes with the JSON v2
+// package (go-json-experiment/json), which refuses duplicate and
+// differently-cased names in the same pass that decodes.
 func DecodeJSON(raw []byte, dst any) error {
 	if !utf8.Valid(raw) {
 		return errs.Invalid.New("request body is not valid UTF-8")
@@ -38,40 +42,51 @@ func DecodeJSON(raw []byte, dst any) error {
 	if err := checkSurrogates(raw); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return errs.Invalid.New("malformed JSON: %s", jsonProblem(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errs.Invalid.New("malformed JSON: data after the object")
+	if err := json.Unmarshal(raw, dst, json.RejectUnknownMembers(true)); err != nil {
+		return errs.Invalid.New("malformed JSON: %s", jsonProblem(raw, err))
 	}
 	return nil
 }
 
-func jsonProblem(err error) string {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
+// jsonProblem says what is wrong in words a client can act on.
+func jsonProblem(raw []byte, err error) string {
 	if e, ok := errs.Classified(err); ok {
 		return e.Msg
 	}
+	var semErr *json.SemanticError
+	var synErr *jsontext.SyntacticError
 	switch {
-	case errors.As(err, &typeErr):
-		if typeErr.Field != "" {
-			return fmt.Sprintf("field %q must be a %s", typeErr.Field, jsonType(typeErr.Type.Kind().String()))
+	case errors.Is(err, jsontext.ErrDuplicateName):
+		return fmt.Sprintf("field %q is given twice", field(err))
+	case errors.Is(err, json.ErrUnknownName):
+		return fmt.Sprintf("unknown field %q", field(err))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected end of input"
+	case errors.As(err, &semErr) && semErr.GoType != nil:
+		if name := string(semErr.JSONPointer.LastToken()); name != "" {
+			return fmt.Sprintf("field %q must be a %s", name, jsonType(semErr.GoType.Kind().String()))
 		}
 		return "the body must be a JSON object"
-	case errors.As(err, &syntaxErr):
-		return fmt.Sprintf("syntax error at byte %d", syntaxErr.Offset)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "unexpected end of input"
+	case errors.As(err, &synErr):
+		if off := synErr.ByteOffset; off > 0 && off <= int64(len(raw)) && jsontext.Value(bytes.TrimSpace(raw[:off])).IsValid() {
+			return "data after the object" // what precedes the error is a whole value
+		}
+		return fmt.Sprintf("syntax error at byte %d", synErr.ByteOffset)
 	}
-	// Unknown-field errors come as plain errors: `json: unknown field "x"`.
-	msg := err.Error()
-	if len(msg) > 6 && msg[:6] == "json: " {
-		msg = msg[6:]
+	return "invalid JSON"
+}
+
+// field is the name of the member an error is about.
+func field(err error) string {
+	var semErr *json.SemanticError
+	var synErr *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &synErr):
+		return string(synErr.JSONPointer.LastToken())
+	case errors.As(err, &semErr):
+		return string(semErr.JSONPointer.LastToken())
 	}
-	return msg
+	return ""
 }
 
 func jsonType(goKind string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -46,6 +47,13 @@ func TestDecodeJSON(t *testing.T) {
 		{"empty", ``, false, ""},
 		{"bad escape", `{"content": "\x"}`, false, ""},
 		{"short unicode escape", `{"content": "\u12"}`, false, ""},
+		// Keys match exactly, once (SPEC §12): encoding/json would take
+		// CONTENT for content and keep the last of two.
+		{"key in other case", `{"CONTENT": "x"}`, false, ""},
+		{"key in mixed case", `{"Content": "x", "User": "u"}`, false, ""},
+		{"duplicate key", `{"content": "x", "content": "y"}`, false, ""},
+		{"duplicate key, other field between", `{"user": "u", "content": "x", "user": "v"}`, false, ""},
+		{"two fields", `{"user": "u", "content": "x"}`, true, "x"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,5 +140,29 @@ func TestStatus(t *testing.T) {
 	}
 	if _, msg := Status(bytes.ErrTooLarge); msg != "internal error" {
 		t.Errorf("an unmapped error leaks %q", msg)
+	}
+}
+
+// BenchmarkDecodeJSON decodes a /post_comment body with a 300-byte and a
+// 64 KiB content, the writer's per-request decoding cost.
+func BenchmarkDecodeJSON(b *testing.B) {
+	for _, n := range []int{300, 64 << 10} {
+		body := []byte(`{"topic_id": "6f1c0e0a-3d5e-4c1b-9a57-0b9d1c2e3f40", "parent_path": "0/4/17", "content": "` +
+			strings.Repeat("Lorem ipsum dolor sit amet. ", n/28+1)[:n] + `", "user": "alice"}`)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var req struct {
+					TopicID    *string `json:"topic_id"`
+					ParentPath *string `json:"parent_path"`
+					Content    *string `json:"content"`
+					User       *string `json:"user"`
+				}
+				if err := DecodeJSON(body, &req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
