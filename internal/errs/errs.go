@@ -31,6 +31,7 @@ var (
 	NotFound    = &Kind{"not found", http.StatusNotFound}              // topic, comment or subtree root does not exist
 	Conflict    = &Kind{"conflict", http.StatusConflict}               // the request contradicts the current state
 	TooLarge    = &Kind{"too large", http.StatusRequestEntityTooLarge} // body or content over the limit
+	SlowBody    = &Kind{"request timeout", http.StatusRequestTimeout}  // the request body did not arrive in time
 	Unavailable = &Kind{"unavailable", http.StatusServiceUnavailable}  // storage unreachable, or a reader not ready
 	Timeout     = &Kind{"timeout", StatusStorageTimeout}               // storage did not answer in time
 )

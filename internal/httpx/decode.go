@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
@@ -20,6 +21,9 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, errs.TooLarge.New("request body is over the limit of %d bytes", limit)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, errs.SlowBody.New("the request body did not arrive in time")
+	}
 	if err != nil {
 		return nil, errs.Invalid.New("could not read the request body")
 	}

@@ -114,6 +114,9 @@ func runPruner(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger
 
 func serve(lc fx.Lifecycle, e *echo.Echo, h *Handlers, cfg Config, log *zap.Logger) {
 	h.Register(e)
+	// A client that sends its body slowly, or never, holds a connection and
+	// a goroutine; past this it gets 408 and the connection is closed.
+	e.Server.ReadTimeout = cfg.BodyTimeout
 	httpx.Serve(lc, e, cfg.ListenAddr, log)
 	platform.ServeDebug(lc, cfg.DebugAddr, log)
 }

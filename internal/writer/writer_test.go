@@ -1,8 +1,11 @@
 package writer_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -435,5 +438,40 @@ func TestNotifyAfterCommit(t *testing.T) {
 	var seen int64
 	if err := conn.QueryRow(ctx, `SELECT max(position) FROM events`).Scan(&seen); err != nil || seen != int64(pos) {
 		t.Fatalf("after the notification the log ends at %d (%v), want %v", seen, err, pos)
+	}
+}
+
+// TestSlowBodyTimesOut: a client that sends its headers and then trickles
+// (or stops sending) its body gets 408 once BODY_TIMEOUT has passed, and
+// the writer closes the connection instead of holding it until it stops.
+func TestSlowBodyTimesOut(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	cfg := testConfig(t, dbURL)
+	cfg.BodyTimeout = 300 * time.Millisecond
+	base := startWriter(t, cfg)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A deadline far above BODY_TIMEOUT: the test fails, not hangs, if the
+	// writer waits for the rest of the body.
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	_, err = fmt.Fprintf(conn, "POST /post_comment HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"content\": ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no response to a body that never came: %v", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), `"error"`) {
+		t.Fatalf("status %d %s, want 408 with a JSON error", res.StatusCode, body)
+	}
+	// Nothing was written: the next post is the first topic's root.
+	if r := mustPost(t, base, "/post_comment", map[string]any{"content": "x", "user": "a"}, 201); r["position"] != 1.0 {
+		t.Fatalf("after the timed-out request, the first write is at %v", r["position"])
 	}
 }
