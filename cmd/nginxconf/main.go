@@ -32,6 +32,16 @@ func main() {
 	accessLog := fs.Bool("access-log", false, "log every request")
 	platform.ParseFlags[nginx.Config](fs, "writes Parley's nginx configuration: -prefix DIR for a native run, -compose for docker compose", os.Args[1:])
 
+	if *compose {
+		// Compose leaves the limits as ${VARS} for the nginx image to fill,
+		// so this environment's values are neither used nor checked.
+		out, err := nginx.Server(nginx.ComposeParams())
+		exitOn(err)
+		_, err = os.Stdout.Write(out)
+		exitOn(err)
+		return
+	}
+
 	cfg, err := platform.LoadConfig(func(cfg *nginx.Config, c *platform.Checks) {
 		// A flag given overrides its variable, before the values are checked.
 		fs.Visit(func(f *flag.Flag) {
@@ -51,14 +61,6 @@ func main() {
 	})
 	exitOn(err)
 
-	if *compose {
-		// Compose leaves the limits as ${VARS} for the nginx image to fill.
-		out, err := nginx.Server(nginx.ComposeParams())
-		exitOn(err)
-		_, err = os.Stdout.Write(out)
-		exitOn(err)
-		return
-	}
 	if *prefix == "" {
 		exitOn(fmt.Errorf("-prefix or -compose is required"))
 	}

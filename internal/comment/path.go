@@ -1,6 +1,6 @@
 // Package comment is Parley's domain: topic and comment identities, paths in
-// a topic's tree, input validation, the events the writer appends to the log
-// and the errors both services report.
+// a topic's tree, input validation, and the events the writer appends to the
+// log. Its failures are internal/errs kinds.
 package comment
 
 import (

@@ -1,7 +1,7 @@
 // Package errs classifies failures the way a client needs to see them. The
-// domain returns an *Error with a Kind; the HTTP edge (internal/httpx) turns
-// the kind into a status with errors.As, and nothing else chooses statuses
-// for failures.
+// domain returns an *Error with a Kind; each kind names its HTTP status, and
+// the HTTP edge (internal/httpx) alone answers with it, found through
+// errors.As. Success statuses are the routes' own.
 package errs
 
 import (
@@ -27,13 +27,14 @@ const StatusStorageTimeout = 524
 
 // The kinds of failure: a new kind is one line here.
 var (
-	Invalid     = &Kind{"invalid", http.StatusBadRequest}              // the request is malformed
-	NotFound    = &Kind{"not found", http.StatusNotFound}              // topic, comment or subtree root does not exist
-	Conflict    = &Kind{"conflict", http.StatusConflict}               // the request contradicts the current state
-	TooLarge    = &Kind{"too large", http.StatusRequestEntityTooLarge} // body or content over the limit
-	SlowBody    = &Kind{"request timeout", http.StatusRequestTimeout}  // the request body did not arrive in time
-	Unavailable = &Kind{"unavailable", http.StatusServiceUnavailable}  // storage unreachable, or a reader not ready
-	Timeout     = &Kind{"timeout", StatusStorageTimeout}               // storage did not answer in time
+	Invalid      = &Kind{"invalid", http.StatusBadRequest}              // the request is malformed
+	Unauthorized = &Kind{"unauthorized", http.StatusUnauthorized}       // no valid credentials
+	NotFound     = &Kind{"not found", http.StatusNotFound}              // topic, comment or subtree root does not exist
+	Conflict     = &Kind{"conflict", http.StatusConflict}               // the request contradicts the current state
+	TooLarge     = &Kind{"too large", http.StatusRequestEntityTooLarge} // body or content over the limit
+	SlowBody     = &Kind{"request timeout", http.StatusRequestTimeout}  // the request body did not arrive in time
+	Unavailable  = &Kind{"unavailable", http.StatusServiceUnavailable}  // storage unreachable, or a reader not ready
+	Timeout      = &Kind{"timeout", StatusStorageTimeout}               // storage did not answer in time
 )
 
 // Error is a failure with a kind and a message that is safe to show a client.
@@ -83,6 +84,12 @@ func Field(name string, err error) error {
 // client is told about), as opposed to a bug or an unexpected storage error.
 func Classified(err error) (*Error, bool) {
 	var e *Error
-	ok := errors.As(err, &e)
-	return e, ok
+	if errors.As(err, &e) && e.Kind != nil {
+		return e, true
+	}
+	var k *Kind
+	if errors.As(err, &k) { // a bare kind, returned as an error
+		return &Error{Kind: k, Msg: k.name}, true
+	}
+	return nil, false
 }

@@ -1,6 +1,7 @@
 // Package httpx holds the HTTP edge both services share: the echo instance
-// with its one error handler, the server's lifecycle, JSON request decoding
-// and the mapping from domain error kinds to status codes.
+// with its one error handler, which answers each error kind (internal/errs)
+// with its status, the server's lifecycle, strict JSON request decoding and
+// the internal routes' authentication.
 package httpx
 
 import (

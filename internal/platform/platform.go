@@ -1,5 +1,8 @@
 // Package platform holds the process-level pieces every binary wires the
-// same way: the zap logger and fx's own logging through it.
+// same way: the zap logger and fx's own logging through it, configuration
+// from the environment and its documentation, servers' lifecycles, retries
+// with backoff, owners of background goroutines, and small checks of
+// secrets and addresses. It imports no domain package.
 package platform
 
 import (

@@ -15,8 +15,8 @@ import (
 // Listen keeps a connection LISTENing on NotifyChannel until ctx ends,
 // calling wake after every (re)connect, so events committed while it was
 // away are picked up, and on every notification. A connection that cannot
-// be made is tried again with backoff; one that is lost is made again at
-// once. The caller's polling goes on meanwhile: notifications are only
+// be made is tried again with backoff; one that is lost is made again
+// after a short pause. The caller's polling goes on meanwhile: notifications are only
 // ever a hint to poll now.
 func Listen(ctx context.Context, cfg Config, name string, wake func(), log *zap.Logger) {
 	for ctx.Err() == nil {
@@ -24,7 +24,13 @@ func Listen(ctx context.Context, cfg Config, name string, wake func(), log *zap.
 			err := listenOnce(ctx, cfg, name, wake)
 			if errors.Is(err, errLost) && ctx.Err() == nil {
 				log.Warn("listen connection lost; reconnecting", zap.Error(err))
-				return nil // a fresh backoff for the next connection
+				// A fresh backoff for the next connection, after a pause, so
+				// that a server that accepts and drops at once is not a loop.
+				select {
+				case <-ctx.Done():
+				case <-time.After(100 * time.Millisecond):
+				}
+				return nil
 			}
 			return err
 		}, func(err error, wait time.Duration) {

@@ -2,12 +2,15 @@ package topictree
 
 import (
 	"encoding/json"
+	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/errs"
 )
 
 var t0 = time.Date(2026, 11, 22, 23, 19, 36, 123e6, time.UTC)
@@ -194,14 +197,17 @@ func TestRender(t *testing.T) {
 			t.Errorf("first %v for %q", p.First, c.want)
 		}
 	}
-	for _, c := range []struct{ parent, after comment.Path }{
-		{comment.Path{0, 9}, nil},
-		{comment.Path{0, 2}, nil}, // id 2 sits at 0/1/2
-		{comment.Path{0, 1}, comment.Path{0, 3}},
-		{comment.RootPath, comment.Path{0, 7}},
+	for _, c := range []struct {
+		parent, after comment.Path
+		kind          *errs.Kind
+	}{
+		{comment.Path{0, 9}, nil, errs.NotFound},
+		{comment.Path{0, 2}, nil, errs.NotFound}, // id 2 sits at 0/1/2
+		{comment.Path{0, 1}, comment.Path{0, 3}, errs.Invalid},
+		{comment.RootPath, comment.Path{0, 7}, errs.Invalid},
 	} {
-		if _, err := tr.Render(c.parent, c.after, 0); err == nil {
-			t.Errorf("Render(%v, %v) succeeded", c.parent, c.after)
+		if _, err := tr.Render(c.parent, c.after, 0); !errors.Is(err, c.kind) {
+			t.Errorf("Render(%v, %v) = %v, want kind %v", c.parent, c.after, err, c.kind)
 		}
 	}
 }
@@ -280,5 +286,26 @@ func BenchmarkNodeRender(b *testing.B) {
 	for b.Loop() {
 		n = newNode(345, "0/12/345", "alice", content, false, t0, t0)
 		benchSink += len(n.buf)
+	}
+}
+
+// TestViewsSaturate: view counts stop at the largest int64 instead of
+// wrapping to negative numbers, in the tree and in a detached root.
+func TestViewsSaturate(t *testing.T) {
+	tr := New()
+	if err := tr.Apply(created(comment.RootPath, "ann", "root", t0), nil); err != nil {
+		t.Fatal(err)
+	}
+	cold := tr.DetachRoot()
+	r := comment.ViewRange{First: comment.RootPath, Last: comment.RootPath, MaxID: 0, Count: math.MaxInt64 - 5}
+	e := &comment.Event{Kind: comment.EventViews, At: t0, Views: &comment.Views{Ranges: []comment.ViewRange{r}}}
+	for range 3 {
+		if err := tr.Apply(e, &r); err != nil {
+			t.Fatal(err)
+		}
+		cold.Apply(e, &r)
+	}
+	if tr.Root().Views() != math.MaxInt64 || cold.Node().Views() != math.MaxInt64 {
+		t.Fatalf("views %d and %d, want both at %d", tr.Root().Views(), cold.Node().Views(), int64(math.MaxInt64))
 	}
 }
