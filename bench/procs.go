@@ -57,10 +57,14 @@ type services struct {
 	env     []string
 }
 
+// benchToken is the INTERNAL_TOKEN of the services the harness runs, so
+// view batches go through the same authentication as in production.
+const benchToken = "bench-internal-token-0123456789"
+
 func (h *harness) startWriter(db string) (*procs.Proc, error) {
 	addr := freeAddr()
 	w, err := h.start("writer", filepath.Join(h.bins, "writer"), []string{
-		"DATABASE_URL=" + db, "LISTEN_ADDR=" + addr, "LOG_LEVEL=warn", "DB_MAX_CONNS=16",
+		"DATABASE_URL=" + db, "LISTEN_ADDR=" + addr, "LOG_LEVEL=warn", "DB_MAX_CONNS=16", "INTERNAL_TOKEN=" + benchToken,
 	})
 	if err != nil {
 		return nil, err
@@ -74,6 +78,7 @@ func (h *harness) startReader(name, db, writer string, env []string) (*procs.Pro
 	begin := time.Now()
 	r, err := h.start(name, filepath.Join(h.bins, "reader"), append([]string{
 		"DATABASE_URL=" + db, "LISTEN_ADDR=" + addr, "WRITER_URL=http://" + writer, "LOG_LEVEL=warn", "DB_MAX_CONNS=4",
+		"INTERNAL_TOKEN=" + benchToken,
 	}, env...))
 	if err != nil {
 		return nil, 0, err

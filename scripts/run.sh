@@ -32,6 +32,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
+# Readers authenticate to the writer's /internal/ routes with this token
+# (SPEC §9); one is made up for this run unless given.
+INTERNAL_TOKEN=${INTERNAL_TOKEN:-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}
+export INTERNAL_TOKEN
+# Views a stopping reader cannot deliver wait here for the next one.
+VIEW_SPOOL_DIR=${VIEW_SPOOL_DIR:-$PWD/.data/views-spool}
+export VIEW_SPOOL_DIR
+
 nginx_bin=$(scripts/ensure-nginx.sh)
 mkdir -p .data/logs
 echo "building…"

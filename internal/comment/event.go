@@ -3,6 +3,7 @@ package comment
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/parley/parley/internal/errs"
@@ -81,6 +82,11 @@ type ViewRange struct {
 // larger flushes.
 const MaxViewRanges = 10000
 
+// MaxViewCount is the most responses one range may count. A reader flushes
+// every second or so, so a real count is far below; the bound keeps any sum
+// of counts far from overflowing.
+const MaxViewCount = 1_000_000_000
+
 // Validate checks what the writer can check of a range without the tree.
 func (r ViewRange) Validate() error {
 	switch {
@@ -90,8 +96,8 @@ func (r ViewRange) Validate() error {
 		return errs.Invalid.New("view range ends before it starts")
 	case r.MaxID < r.First.ID() || r.MaxID < r.Last.ID():
 		return errs.Invalid.New("view range max_id is below its own comments")
-	case r.Count <= 0:
-		return errs.Invalid.New("view range count must be positive")
+	case r.Count <= 0 || r.Count > MaxViewCount:
+		return errs.Invalid.New("view range count must be between 1 and %d", MaxViewCount)
 	}
 	return nil
 }
@@ -188,3 +194,13 @@ func AppendTime(b []byte, t time.Time) []byte {
 // Now is the writer's clock, truncated to what clients can see, so that a
 // time a client reads back compares exactly with the stored one.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// AddCount adds two non-negative counts, stopping at the largest int64
+// instead of wrapping: a view count never overflows, in the writer's sums
+// or in a reader's.
+func AddCount(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}

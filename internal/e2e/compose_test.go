@@ -108,6 +108,13 @@ func TestComposeServices(t *testing.T) {
 	if w.Environment["LISTEN_ADDR"] != "0.0.0.0:8081" || r.Environment["LISTEN_ADDR"] != "0.0.0.0:8091" {
 		t.Errorf("listen addresses %q %q", w.Environment["LISTEN_ADDR"], r.Environment["LISTEN_ADDR"])
 	}
+	// The writer listens beyond loopback there: the token must be given,
+	// and both services get the same one.
+	for _, svc := range []string{"writer", "reader"} {
+		if tok := c.Services[svc].Environment["INTERNAL_TOKEN"]; !strings.HasPrefix(tok, "${INTERNAL_TOKEN:?") {
+			t.Errorf("%s INTERNAL_TOKEN %q: compose must refuse to start without one", svc, tok)
+		}
+	}
 	if r.Environment["WRITER_URL"] != "http://writer:8081" {
 		t.Errorf("reader WRITER_URL %q", r.Environment["WRITER_URL"])
 	}

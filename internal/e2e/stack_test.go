@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley/parley/internal/pgtest"
 	"github.com/parley/parley/internal/procs"
+	"github.com/parley/parley/internal/stacktest"
 )
 
 // bins is where TestMain built the binaries.
@@ -119,7 +120,7 @@ func newStack(t *testing.T, o stackOpts) *stack {
 		o.readers = 2
 	}
 	s := &stack{db: pgtest.NewDatabase(t), writer: freeAddr(t), procs: map[string]*procs.Proc{}}
-	w := start(t, "writer", filepath.Join(bins, "writer"), []string{"DATABASE_URL=" + s.db, "LISTEN_ADDR=" + s.writer, "LOG_LEVEL=warn"})
+	w := start(t, "writer", filepath.Join(bins, "writer"), []string{"DATABASE_URL=" + s.db, "LISTEN_ADDR=" + s.writer, "LOG_LEVEL=warn", "INTERNAL_TOKEN=" + stacktest.InternalToken})
 	s.procs["writer"] = w
 	waitHTTP(t, w, "http://"+s.writer+"/healthz")
 	for i := range o.readers {
@@ -154,7 +155,7 @@ func (s *stack) startReader(t *testing.T, i int) {
 	name := fmt.Sprintf("reader%d", i+1)
 	r := start(t, name, filepath.Join(bins, "reader"), []string{
 		"DATABASE_URL=" + s.db, "LISTEN_ADDR=" + s.readers[i], "WRITER_URL=http://" + s.writer,
-		"LOG_LEVEL=warn", "VIEW_FLUSH_INTERVAL=100ms", "REFRESH_INTERVAL=200ms",
+		"LOG_LEVEL=warn", "VIEW_FLUSH_INTERVAL=100ms", "REFRESH_INTERVAL=200ms", "INTERNAL_TOKEN=" + stacktest.InternalToken,
 	})
 	s.procs[name] = r
 	waitHTTP(t, r, "http://"+s.readers[i]+"/readyz")
@@ -163,7 +164,9 @@ func (s *stack) startReader(t *testing.T, i int) {
 // readerStats reads a reader's /internal/stats directly (nginx hides it).
 func readerStats(t *testing.T, addr string) map[string]float64 {
 	t.Helper()
-	res, err := http.Get("http://" + addr + "/internal/stats")
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/internal/stats", nil)
+	req.Header.Set("Authorization", "Bearer "+stacktest.InternalToken)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ type Config struct {
 	ReadDatabaseURL   string        `env:"READ_DATABASE_URL" help:"a streaming replica to load and tail from; LISTEN stays on 'DATABASE_URL'"`
 	ListenAddr        string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8091" help:"where the reader listens"`
 	WriterURL         string        `env:"WRITER_URL" envDefault:"http://127.0.0.1:8081" help:"where view batches go ('POST /internal/views')"`
+	InternalToken     string        `env:"INTERNAL_TOKEN" help:"bearer token sent with view batches to the writer and required on this reader's '/internal/' routes; the writer's 'INTERNAL_TOKEN'"`
 	RefreshInterval   time.Duration `env:"REFRESH_INTERVAL" envDefault:"1s" help:"how often the log is polled"`
 	RefreshNotify     bool          `env:"REFRESH_NOTIFY" envDefault:"true" help:"also wake on the writer's NOTIFY"`
 	RefreshBatch      int           `env:"REFRESH_BATCH" envDefault:"5000" help:"events read per query"`
@@ -23,6 +24,7 @@ type Config struct {
 	MaxStaleness      time.Duration `env:"MAX_STALENESS" envDefault:"10s" help:"'/readyz' is 503 when the last refresh is older"`
 	ViewCounting      bool          `env:"VIEW_COUNTING" envDefault:"true" help:"count views; 'false' makes this reader's responses count none (for benchmarks, or a reader serving internal traffic)"`
 	ViewFlushInterval time.Duration `env:"VIEW_FLUSH_INTERVAL" envDefault:"1s" help:"how often counted views are sent to the writer"`
+	ViewSpoolDir      string        `env:"VIEW_SPOOL_DIR" help:"where a stopping reader writes the views it could not deliver, and where a starting one takes them from; without it such views are lost (and logged)"`
 	ViewPendingMax    int           `env:"VIEW_PENDING_MAX" envDefault:"1000000" help:"view ranges kept while the writer is unreachable; the oldest go beyond"`
 	CacheMaxBytes     int64         `env:"CACHE_MAX_BYTES" envDefault:"1073741824" help:"memory bound of resident topic trees; the least recently read are evicted"`
 	HotHalfLife       time.Duration `env:"HOT_HALF_LIFE" envDefault:"1h" help:"half-life of hot-topic activity (at least 1m)"`
@@ -39,6 +41,7 @@ func LoadConfig() (Config, error) {
 		check := c.Check
 		u, uerr := url.Parse(cfg.WriterURL)
 		check(uerr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "WRITER_URL", "must be an http:// or https:// URL")
+		c.Add(platform.CheckToken("INTERNAL_TOKEN", cfg.InternalToken))
 		check(cfg.RefreshInterval > 0, "REFRESH_INTERVAL", "must be positive")
 		check(cfg.RefreshBatch >= 1 && cfg.RefreshBatch <= 100000, "REFRESH_BATCH", "must be between 1 and 100000")
 		check(cfg.MinPositionWait >= 0, "MIN_POSITION_WAIT", "must not be negative")

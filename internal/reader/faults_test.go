@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/parley/parley/internal/pgtest"
 	"github.com/parley/parley/internal/reader"
 	"github.com/parley/parley/internal/stacktest"
+	"go.uber.org/fx"
 )
 
 // listenBackends counts the readers' LISTEN connections.
@@ -214,5 +216,45 @@ func TestViewsSurviveWriterTrouble(t *testing.T) {
 	}
 	if batches != len(f.keys) || !resent {
 		t.Fatalf("%d view events for %d batches %v (a batch must have been sent again)", batches, len(f.keys), f.keys)
+	}
+}
+
+// TestViewsSpooledAtStop: a reader stopped gracefully while the writer is
+// away keeps trying within its grace period, then spools its views; the
+// next reader started on the spool delivers them, each once (SPEC §9).
+func TestViewsSpooledAtStop(t *testing.T) {
+	e := newEnv(t)
+	f := &flaky{}
+	front := httptest.NewServer(f.handler(t, e.writer))
+	defer front.Close()
+	cfg := stacktest.ReaderConfig(t, e.db, front.URL)
+	cfg.ViewSpoolDir = t.TempDir()
+	r := stacktest.StartReader(t, cfg, fx.StopTimeout(time.Second))
+	c := stacktest.PostComment(t, e.writer, "", "", "ann", "one")
+	r.WaitReady(t, c.Position)
+
+	f.failing.Store(true)
+	const gets = 40
+	for range gets {
+		getItems(t, topicURL(r.Base, c.Topic))
+	}
+	r.Stop()
+	spooled, _ := filepath.Glob(filepath.Join(cfg.ViewSpoolDir, "*"))
+	if len(spooled) == 0 {
+		t.Fatal("a reader stopped with the writer away spooled nothing")
+	}
+	if head := e.head(t); head != c.Position {
+		t.Fatalf("views reached the log while the writer was away: head %d", head)
+	}
+
+	f.failing.Store(false)
+	next := stacktest.StartReader(t, cfg)
+	stacktest.Eventually(t, 10*time.Second, func() bool {
+		left, _ := filepath.Glob(filepath.Join(cfg.ViewSpoolDir, "*"))
+		return len(left) == 0
+	})
+	next.WaitReady(t, e.head(t))
+	if items, _ := getItems(t, next.Base+"/last_user_comments?user=ann"); items[0].Views != gets {
+		t.Fatalf("after the spool was delivered the root has %d views, want %d", items[0].Views, gets)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/parley/parley/internal/comment"
 )
 
 // Hot-topic score (docs/reader.md):
@@ -77,7 +79,7 @@ func (h hotParams) add(s *heat, at time.Time, comments, views int64) {
 	switch {
 	case n > 0 && s.buckets[n-1].minute == m:
 		s.buckets[n-1].comments += comments
-		s.buckets[n-1].views += views
+		s.buckets[n-1].views = comment.AddCount(s.buckets[n-1].views, views)
 	case n == 0 || s.buckets[n-1].minute < m:
 		s.prefix = s.key
 		s.buckets = append(s.buckets, heatBucket{minute: m, comments: comments, views: views})
@@ -92,7 +94,7 @@ func (h hotParams) add(s *heat, at time.Time, comments, views int64) {
 		i, found := slices.BinarySearchFunc(s.buckets, m, func(b heatBucket, t int64) int { return int(b.minute - t) })
 		if found {
 			s.buckets[i].comments += comments
-			s.buckets[i].views += views
+			s.buckets[i].views = comment.AddCount(s.buckets[i].views, views)
 		} else {
 			s.buckets = slices.Insert(s.buckets, i, heatBucket{minute: m, comments: comments, views: views})
 		}

@@ -41,7 +41,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.Match(get, "/hot_topics", h.hotTopics)
 	e.Match(get, "/healthz", h.healthz)
 	e.Match(get, "/readyz", h.readyz)
-	e.Match(get, "/internal/stats", h.stats)
+	e.Match(get, "/internal/stats", h.stats, httpx.InternalAuth(h.cfg.InternalToken))
 }
 
 // position puts X-Log-Position on every response, errors included; a

@@ -62,25 +62,27 @@ func newRefresher(lc fx.Lifecycle, cfg Config, p *Projection, src *store.Reader,
 	return r
 }
 
-func newViewCounter(lc fx.Lifecycle, cfg Config, log *zap.Logger) *ViewCounter {
-	v := NewViewCounter(cfg.WriterURL, cfg.ViewPendingMax, log.Named("views"))
+func newViewCounter(lc fx.Lifecycle, cfg Config, log *zap.Logger) (*ViewCounter, error) {
+	v, err := NewViewCounter(ViewCounterConfig{WriterURL: cfg.WriterURL, Token: cfg.InternalToken,
+		MaxPending: cfg.ViewPendingMax, SpoolDir: cfg.ViewSpoolDir}, log.Named("views"))
+	if err != nil {
+		return nil, err
+	}
 	l := platform.NewLoops()
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			l.Go(func(ctx context.Context) { v.run(ctx, cfg.ViewFlushInterval) })
 			return nil
 		},
-		// The server has stopped: no view can be added any more. Flush what
-		// is buffered, within the stop deadline.
+		// The server has stopped: no view can be added any more. Deliver
+		// what is buffered within the stop's grace period, or spool it.
 		OnStop: func(stopCtx context.Context) error {
 			l.Stop()
-			if err := v.Flush(stopCtx); err != nil {
-				log.Error("views lost at shutdown", zap.Int("ranges", v.Pending()), zap.Error(err))
-			}
+			v.Close(stopCtx)
 			return nil
 		},
 	})
-	return v
+	return v, nil
 }
 
 func serve(lc fx.Lifecycle, e *echo.Echo, h *Handlers, cfg Config, log *zap.Logger) {

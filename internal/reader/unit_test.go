@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
@@ -88,7 +90,9 @@ func TestViewCounterBound(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	v := NewViewCounter(srv.URL, 3, zap.NewNop())
+	v := newTestCounter(t, ViewCounterConfig{WriterURL: srv.URL, MaxPending: 3})
+	clk := &fakeClock{t: t0}
+	v.now = clk.Now
 	topic := comment.NewTopicID()
 	ctx := context.Background()
 	for i := range 5 { // five flushes of one range each; room for three
@@ -103,6 +107,7 @@ func TestViewCounterBound(t *testing.T) {
 		t.Fatalf("%d ranges pending, want the bound of 3", p)
 	}
 	up.Store(true)
+	clk.Advance(retryMax) // past every batch's backoff
 	if err := v.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +122,210 @@ func TestViewCounterBound(t *testing.T) {
 	}
 }
 
+// newTestCounter is a ViewCounter for unit tests.
+func newTestCounter(t *testing.T, cfg ViewCounterConfig) *ViewCounter {
+	t.Helper()
+	v, err := NewViewCounter(cfg, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// viewWriter is a fake writer's /internal/views: it answers each batch by
+// the first range's max_id (status[maxID], 200 when absent) and records the
+// keys of the batches it took (with their views, once per key) and how
+// often each batch was tried.
+type viewWriter struct {
+	mu     sync.Mutex
+	status map[int32]int
+	took   map[string]int64 // key → views, of the batches answered 200
+	tries  map[int32]int
+	auth   []string
+}
+
+func (w *viewWriter) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	var body comment.Views
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	id := body.Ranges[0].MaxID
+	w.tries[id]++
+	w.auth = append(w.auth, r.Header.Get("Authorization"))
+	code := w.status[id]
+	if code == 0 {
+		code = http.StatusOK
+	}
+	if code == http.StatusOK {
+		// As the writer does, a key seen before is answered again and counts
+		// nothing more.
+		var n int64
+		for _, rg := range body.Ranges {
+			n += rg.Count
+		}
+		w.took[r.Header.Get("Idempotency-Key")] = n
+	}
+	rw.WriteHeader(code)
+}
+
+func newViewWriter(status map[int32]int) *viewWriter {
+	return &viewWriter{status: status, took: map[string]int64{}, tries: map[int32]int{}}
+}
+
+// record counts n responses of the page of topic with newest id maxID,
+// then seals them into a batch of its own.
+func record(v *ViewCounter, topic comment.TopicID, maxID int32, n int) {
+	page := TopicPage{hits: &pageHits{view: View{Topic: topic, First: "0", Last: "0", MaxID: maxID}}}
+	for range n {
+		v.Record(page)
+	}
+	v.seal()
+}
+
+// TestViewBatchesIndependent: a batch the writer refuses is dropped and
+// counted, one that fails is retried with backoff under its own key, and
+// neither holds up the others (SPEC §9).
+func TestViewBatchesIndependent(t *testing.T) {
+	w := newViewWriter(map[int32]int{1: http.StatusBadRequest, 2: http.StatusInternalServerError})
+	srv := httptest.NewServer(w)
+	defer srv.Close()
+	v := newTestCounter(t, ViewCounterConfig{WriterURL: srv.URL, Token: "secret-token-0123456789", MaxPending: 100})
+	clk := &fakeClock{t: t0}
+	v.now = clk.Now
+	topic := comment.NewTopicID()
+	ctx := context.Background()
+	record(v, topic, 1, 3) // refused: dropped
+	record(v, topic, 2, 5) // fails: retried
+	record(v, topic, 3, 7) // taken, although behind both
+	if err := v.Flush(ctx); err == nil {
+		t.Fatal("a flush with a failing batch reported no error")
+	}
+	if len(w.took) != 1 || v.Dropped() != 1 || v.Pending() != 1 {
+		t.Fatalf("after one flush: writer took %v, %d ranges dropped, %d pending; want the third batch taken, the first dropped, the second pending",
+			w.took, v.Dropped(), v.Pending())
+	}
+	// Within its backoff the failing batch is not tried again; new batches
+	// still go.
+	record(v, topic, 4, 1)
+	_ = v.Flush(ctx)
+	if w.tries[2] != 1 || w.tries[4] != 1 {
+		t.Fatalf("tries %v: the failing batch was retried within its backoff, or the new one not sent", w.tries)
+	}
+	// Past it, it is tried again under the same key; once the writer takes
+	// it, it is counted once.
+	w.mu.Lock()
+	w.status[2] = http.StatusOK
+	w.mu.Unlock()
+	clk.Advance(retryMax)
+	if err := v.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, n := range w.took {
+		total += n
+	}
+	if w.tries[2] != 2 || len(w.took) != 3 || total != 5+7+1 || v.Pending() != 0 || w.tries[1] != 1 {
+		t.Fatalf("tries %v, took %v (%d views), %d pending", w.tries, w.took, total, v.Pending())
+	}
+	for _, a := range w.auth {
+		if a != "Bearer secret-token-0123456789" {
+			t.Fatalf("a batch went with Authorization %q", a)
+		}
+	}
+	// A batch older than the writer keeps its key for is given up.
+	w.mu.Lock()
+	w.status[5] = http.StatusServiceUnavailable
+	w.mu.Unlock()
+	record(v, topic, 5, 1)
+	_ = v.Flush(ctx)
+	clk.Advance(maxBatchAge + time.Minute)
+	_ = v.Flush(ctx)
+	if v.Pending() != 0 || v.Dropped() != 2 {
+		t.Fatalf("an undeliverable old batch: %d pending, %d dropped", v.Pending(), v.Dropped())
+	}
+}
+
+// TestViewSpool: what a stopping reader cannot deliver goes to the spool
+// directory, and the next reader started with it delivers it, under the
+// same keys, exactly once.
+func TestViewSpool(t *testing.T) {
+	dir := t.TempDir()
+	down := newViewWriter(map[int32]int{1: http.StatusServiceUnavailable, 2: http.StatusServiceUnavailable, 3: http.StatusServiceUnavailable})
+	srvDown := httptest.NewServer(down)
+	defer srvDown.Close()
+	v := newTestCounter(t, ViewCounterConfig{WriterURL: srvDown.URL, MaxPending: 100, SpoolDir: dir})
+	topic := comment.NewTopicID()
+	record(v, topic, 1, 40)
+	record(v, topic, 2, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	v.Close(ctx)
+	cancel()
+	files, _ := filepath.Glob(filepath.Join(dir, "*"+spoolSuffix))
+	if len(files) != 2 || down.tries[1] < 2 {
+		t.Fatalf("%d spool files after %d attempts at the first batch; want 2 files, and attempts within the grace period", len(files), down.tries[1])
+	}
+
+	up := newViewWriter(nil)
+	srvUp := httptest.NewServer(up)
+	defer srvUp.Close()
+	// Two readers start on the spool at once: each takes both batches, the
+	// keys let the writer count each once.
+	next := newTestCounter(t, ViewCounterConfig{WriterURL: srvUp.URL, MaxPending: 100, SpoolDir: dir})
+	other := newTestCounter(t, ViewCounterConfig{WriterURL: srvUp.URL, MaxPending: 100, SpoolDir: dir})
+	if next.Pending() != 2 || other.Pending() != 2 {
+		t.Fatalf("pending after start: %d and %d, want the 2 spooled ranges each", next.Pending(), other.Pending())
+	}
+	for _, c := range []*ViewCounter{next, other} {
+		if err := c.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(up.took) != 2 || up.took[keyOf(t, files, 0)]+up.took[keyOf(t, files, 1)] != 42 {
+		t.Fatalf("writer took %v; want the two spooled batches, 42 views, by their keys", up.took)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Fatalf("spool files left after delivery: %v", left)
+	}
+	// Without a spool directory the loss is logged, with how many views.
+	core, logs := observer.New(zap.InfoLevel)
+	lost, err := NewViewCounter(ViewCounterConfig{WriterURL: srvDown.URL, MaxPending: 100}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(lost, topic, 3, 7)
+	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+	lost.Close(ctx)
+	cancel()
+	lines := logs.FilterMessageSnippet("views lost at shutdown").All()
+	if len(lines) != 1 || lines[0].ContextMap()["views"] != int64(7) || lines[0].ContextMap()["ranges"] != int64(1) {
+		t.Fatalf("log of the loss: %+v; want one line saying 7 views in 1 range", lines)
+	}
+}
+
+// keyOf is the key of the i-th spool file.
+func keyOf(t *testing.T, files []string, i int) string {
+	t.Helper()
+	return strings.TrimSuffix(filepath.Base(files[i]), spoolSuffix)
+}
+
 // TestViewCounterConcurrentExact: hits racing with flushes are each counted
 // exactly once.
 func TestViewCounterConcurrentExact(t *testing.T) {
@@ -129,7 +338,7 @@ func TestViewCounterConcurrentExact(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	v := NewViewCounter(srv.URL, 1<<20, zap.NewNop())
+	v := newTestCounter(t, ViewCounterConfig{WriterURL: srv.URL, MaxPending: 1 << 20})
 	pages := make([]TopicPage, 5)
 	for i := range pages {
 		pages[i] = TopicPage{hits: &pageHits{view: View{Topic: comment.NewTopicID(), First: "0", Last: "0", MaxID: int32(i)}}}

@@ -3,13 +3,18 @@ package reader
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,22 +30,29 @@ import (
 // comment, same newest id) share one counter, so a batch is as large as the
 // number of distinct responses, not the number of GETs or of comments.
 //
-// Each batch is sent with its own Idempotency-Key; a batch the writer did
-// not confirm is sent again, with the same key, so a lost answer never
-// counts a view twice. Unconfirmed batches are kept up to maxPending ranges;
-// past that the oldest are dropped (and counted in the log).
+// Each batch has its own Idempotency-Key and its own fate (SPEC §9): one the
+// writer refuses (4xx) is dropped and counted; one that fails otherwise is
+// sent again, with the same key and a growing backoff, while the others go
+// on, so a lost answer never counts a view twice and no batch holds up
+// another. Unconfirmed batches are kept up to maxPending ranges; past that
+// the oldest are dropped (and counted in the log). At stop, what cannot be
+// delivered within the grace period goes to the spool directory, if there
+// is one, for the next reader started with it.
 type ViewCounter struct {
 	url        string
+	token      string
 	client     *http.Client
 	log        *zap.Logger
 	instance   string
 	maxPending int
+	spool      string // VIEW_SPOOL_DIR; "" for none
+	now        func() time.Time
 
 	mu      sync.Mutex
 	pages   []*pageHits // pages with hits since the last flush
 	seq     int64
-	pending []viewBatch // unconfirmed, oldest first
-	nranges int         // ranges in pending
+	pending []*viewBatch // unconfirmed, oldest first
+	nranges int          // ranges in pending
 
 	sendMu  sync.Mutex // one flush at a time
 	dropped atomic.Int64
@@ -48,23 +60,61 @@ type ViewCounter struct {
 	failed  atomic.Int64 // of those, the ones that returned an error
 }
 
+// viewBatch is one request to the writer, as it is sent and as it is
+// spooled.
 type viewBatch struct {
-	key    string
-	body   []byte
-	ranges int
+	Key     string          `json:"key"`
+	Body    json.RawMessage `json:"body"` // a comment.Views
+	Ranges  int             `json:"ranges"`
+	Views   int64           `json:"views"`
+	Created time.Time       `json:"created"`
+
+	attempts int
+	next     time.Time // no attempt before
+	file     string    // the spool file it came from, removed once settled
 }
 
-// NewViewCounter returns a counter that flushes to writerURL.
-func NewViewCounter(writerURL string, maxPending int, log *zap.Logger) *ViewCounter {
+// maxBatchAge is how long a batch is retried: well within the writer's
+// IDEMPOTENCY_TTL (at least 24h), so that its key still guards against a
+// double count when it finally goes through.
+const maxBatchAge = 12 * time.Hour
+
+// retryBase and retryMax bound the backoff between attempts at one batch.
+const (
+	retryBase = 200 * time.Millisecond
+	retryMax  = 30 * time.Second
+)
+
+// ViewCounterConfig is what a ViewCounter needs from the reader's Config.
+type ViewCounterConfig struct {
+	WriterURL  string
+	Token      string // INTERNAL_TOKEN
+	MaxPending int    // VIEW_PENDING_MAX
+	SpoolDir   string // VIEW_SPOOL_DIR
+}
+
+// NewViewCounter returns a counter that flushes to the writer. Batches
+// spooled by an earlier reader are taken from the spool directory.
+func NewViewCounter(cfg ViewCounterConfig, log *zap.Logger) (*ViewCounter, error) {
 	var id [6]byte
-	_, _ = rand.Read(id[:])
-	return &ViewCounter{
-		url:        writerURL + "/internal/views",
+	_, _ = crand.Read(id[:])
+	v := &ViewCounter{
+		url:        cfg.WriterURL + "/internal/views",
+		token:      cfg.Token,
 		client:     &http.Client{Timeout: 5 * time.Second},
 		log:        log,
 		instance:   hex.EncodeToString(id[:]),
-		maxPending: maxPending,
+		maxPending: cfg.MaxPending,
+		spool:      cfg.SpoolDir,
+		now:        time.Now,
 	}
+	if v.spool == "" {
+		return v, nil
+	}
+	if err := os.MkdirAll(v.spool, 0o700); err != nil {
+		return nil, fmt.Errorf("VIEW_SPOOL_DIR: %w", err)
+	}
+	return v, v.unspool()
 }
 
 // Record counts one response of page.
@@ -88,6 +138,10 @@ func (v *ViewCounter) Pending() int {
 	return len(v.pages) + v.nranges
 }
 
+// Dropped is how many ranges were given up: refused by the writer, too
+// old, or beyond VIEW_PENDING_MAX.
+func (v *ViewCounter) Dropped() int64 { return v.dropped.Load() }
+
 // FlushCounts is how many flushes a ViewCounter has done.
 type FlushCounts struct {
 	Flushes int64 // Flush calls that returned, whatever their outcome
@@ -101,12 +155,13 @@ func (v *ViewCounter) Flushes() FlushCounts {
 	return FlushCounts{Flushes: v.flushes.Load(), Failed: v.failed.Load()}
 }
 
-// Flush turns the counts into batches and sends every unconfirmed batch in
-// order, stopping at the first failure.
+// Flush turns the counts into batches and sends every unconfirmed batch
+// whose backoff has passed. It returns the first error of a batch kept for
+// another attempt, after trying all of them.
 func (v *ViewCounter) Flush(ctx context.Context) error {
 	v.sendMu.Lock()
 	defer v.sendMu.Unlock()
-	err := v.flush(ctx)
+	err := v.flush(ctx, false)
 	if err != nil {
 		v.failed.Add(1)
 	}
@@ -114,24 +169,65 @@ func (v *ViewCounter) Flush(ctx context.Context) error {
 	return err
 }
 
-// flush is Flush, under sendMu.
-func (v *ViewCounter) flush(ctx context.Context) error {
+// flush is Flush, under sendMu; all ignores the backoff.
+func (v *ViewCounter) flush(ctx context.Context, all bool) error {
 	v.seal()
-	for {
-		v.mu.Lock()
-		if len(v.pending) == 0 {
-			v.mu.Unlock()
-			return nil
+	v.mu.Lock()
+	batches := append([]*viewBatch(nil), v.pending...)
+	v.mu.Unlock()
+	var first error
+	now := v.now()
+	for _, b := range batches {
+		if ctx.Err() != nil {
+			return errors.Join(first, ctx.Err())
 		}
-		b := v.pending[0]
-		v.mu.Unlock()
-		if err := v.send(ctx, b); err != nil {
-			return err
+		if !all && now.Before(b.next) {
+			continue
 		}
-		v.mu.Lock()
-		v.pending = v.pending[1:]
-		v.nranges -= b.ranges
-		v.mu.Unlock()
+		err := v.send(ctx, b)
+		var refused *refusedError
+		switch {
+		case err == nil:
+			v.settle(b)
+		case errors.As(err, &refused):
+			v.log.Error("writer refused a view batch; dropping it", zap.Int("status", refused.status),
+				zap.String("body", refused.body), zap.Int("ranges", b.Ranges), zap.Int64("views", b.Views))
+			v.dropped.Add(int64(b.Ranges))
+			v.settle(b)
+		case now.Sub(b.Created) > maxBatchAge:
+			v.log.Error("view batch undelivered for too long; dropping it", zap.Error(err),
+				zap.Int("ranges", b.Ranges), zap.Int64("views", b.Views), zap.Time("created", b.Created))
+			v.dropped.Add(int64(b.Ranges))
+			v.settle(b)
+		default:
+			b.attempts++
+			// Full jitter keeps readers that lost the writer together from
+			// coming back in step.
+			wait := min(retryMax, retryBase<<min(b.attempts, 16))
+			b.next = now.Add(time.Duration(rand.Int64N(int64(wait)) + 1))
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// settle forgets a batch that needs no more attempts.
+func (v *ViewCounter) settle(b *viewBatch) {
+	v.mu.Lock()
+	for i, p := range v.pending {
+		if p == b {
+			v.pending = append(v.pending[:i:i], v.pending[i+1:]...)
+			v.nranges -= b.Ranges
+			break
+		}
+	}
+	v.mu.Unlock()
+	if b.file != "" {
+		if err := os.Remove(b.file); err != nil && !errors.Is(err, os.ErrNotExist) {
+			v.log.Warn("could not remove a delivered spool file", zap.String("file", b.file), zap.Error(err))
+		}
 	}
 }
 
@@ -160,35 +256,59 @@ func (v *ViewCounter) seal() {
 		if err1 != nil || err2 != nil {
 			continue // cannot happen: the paths were rendered by us
 		}
-		ranges = append(ranges, comment.ViewRange{Topic: view.Topic, First: first, Last: last, MaxID: view.MaxID, Count: n})
+		// A range counts at most MaxViewCount responses; more (a billion
+		// GETs of one page within one flush) take several ranges.
+		for n > 0 {
+			c := min(n, comment.MaxViewCount)
+			ranges = append(ranges, comment.ViewRange{Topic: view.Topic, First: first, Last: last, MaxID: view.MaxID, Count: c})
+			n -= c
+		}
 	}
+	now := v.now()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for len(ranges) > 0 {
 		k := min(len(ranges), comment.MaxViewRanges)
 		body, _ := json.Marshal(comment.Views{Ranges: ranges[:k]})
+		var views int64
+		for _, r := range ranges[:k] {
+			views += r.Count
+		}
 		v.seq++
-		v.pending = append(v.pending, viewBatch{key: "views-" + v.instance + "-" + strconv.FormatInt(v.seq, 10), body: body, ranges: k})
+		v.pending = append(v.pending, &viewBatch{Key: "views-" + v.instance + "-" + strconv.FormatInt(v.seq, 10),
+			Body: body, Ranges: k, Views: views, Created: now})
 		v.nranges += k
 		ranges = ranges[k:]
 	}
 	for v.nranges > v.maxPending && len(v.pending) > 1 {
 		dropped := v.pending[0]
 		v.pending = v.pending[1:]
-		v.nranges -= dropped.ranges
-		v.dropped.Add(int64(dropped.ranges))
+		v.nranges -= dropped.Ranges
+		v.dropped.Add(int64(dropped.Ranges))
 		v.log.Warn("view buffer full while the writer is unreachable; dropped the oldest batch",
-			zap.Int("ranges", dropped.ranges), zap.Int64("dropped_total", v.dropped.Load()))
+			zap.Int("ranges", dropped.Ranges), zap.Int64("views", dropped.Views), zap.Int64("dropped_total", v.dropped.Load()))
 	}
 }
 
-func (v *ViewCounter) send(ctx context.Context, b viewBatch) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.url, bytes.NewReader(b.body))
+// refusedError is a batch the writer will never take (a 4xx other than
+// 429): retrying it would change nothing.
+type refusedError struct {
+	status int
+	body   string
+}
+
+func (e *refusedError) Error() string { return fmt.Sprintf("writer refused the batch: %d %s", e.status, e.body) }
+
+func (v *ViewCounter) send(ctx context.Context, b *viewBatch) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.url, bytes.NewReader(b.Body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", b.key)
+	req.Header.Set("Idempotency-Key", b.Key)
+	if v.token != "" {
+		req.Header.Set("Authorization", "Bearer "+v.token)
+	}
 	res, err := v.client.Do(req)
 	if err != nil {
 		return err
@@ -199,12 +319,7 @@ func (v *ViewCounter) send(ctx context.Context, b viewBatch) error {
 	case res.StatusCode == http.StatusOK:
 		return nil
 	case res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusTooManyRequests:
-		// The writer will never take this batch; keeping it would block
-		// every later one.
-		v.log.Error("writer refused a view batch; dropping it", zap.Int("status", res.StatusCode),
-			zap.ByteString("body", msg), zap.Int("ranges", b.ranges))
-		v.dropped.Add(int64(b.ranges))
-		return nil
+		return &refusedError{status: res.StatusCode, body: string(msg)}
 	}
 	return fmt.Errorf("writer answered %d: %s", res.StatusCode, msg)
 }
@@ -225,4 +340,129 @@ func (v *ViewCounter) run(ctx context.Context, interval time.Duration) {
 			trouble.Report(err, zap.Int("pending_ranges", v.Pending()))
 		}
 	}
+}
+
+// Close delivers what is buffered at a graceful stop: it keeps sending
+// until everything is settled or ctx (the stop's grace period) is nearly
+// over, then spools what is left, or, without a spool directory, says in
+// the log how much is lost.
+func (v *ViewCounter) Close(ctx context.Context) {
+	v.sendMu.Lock()
+	defer v.sendMu.Unlock()
+	// Keep a share of the grace period for writing the spool.
+	sendCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		sendCtx, cancel = context.WithDeadline(ctx, deadline.Add(-time.Until(deadline)/4))
+		defer cancel()
+	}
+	err := v.flush(sendCtx, true)
+	for err != nil && sendCtx.Err() == nil {
+		// Wait a little between rounds, or the grace period is spent in a
+		// tight loop against a writer that is down.
+		select {
+		case <-sendCtx.Done():
+		case <-time.After(retryBase):
+		}
+		err = v.flush(sendCtx, true)
+	}
+	v.mu.Lock()
+	left := v.pending
+	v.mu.Unlock()
+	if len(left) == 0 {
+		return
+	}
+	var ranges int
+	var views int64
+	for _, b := range left {
+		ranges += b.Ranges
+		views += b.Views
+	}
+	if v.spool == "" {
+		v.log.Error("views lost at shutdown: the writer could not be reached and VIEW_SPOOL_DIR is not set",
+			zap.Int("batches", len(left)), zap.Int("ranges", ranges), zap.Int64("views", views), zap.Error(err))
+		return
+	}
+	spooled := 0
+	for _, b := range left {
+		if werr := v.spoolBatch(b); werr != nil {
+			v.log.Error("views lost at shutdown: could not spool a batch", zap.Int("ranges", b.Ranges),
+				zap.Int64("views", b.Views), zap.Error(werr))
+			continue
+		}
+		spooled++
+	}
+	v.log.Warn("views spooled at shutdown for the next reader", zap.String("dir", v.spool),
+		zap.Int("batches", spooled), zap.Int("ranges", ranges), zap.Int64("views", views))
+}
+
+// spoolBatch writes a batch to its own file in the spool directory, made
+// whole before it gets its name (rename), so a reader never reads half a
+// batch. A batch that came from a spool file is already there.
+func (v *ViewCounter) spoolBatch(b *viewBatch) error {
+	if b.file != "" {
+		return nil
+	}
+	data, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(v.spool, ".partial-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(v.spool, b.Key+spoolSuffix))
+}
+
+const spoolSuffix = ".views.json"
+
+// unspool takes the batches an earlier reader spooled. Two readers started
+// on one directory may both take a file: the batch's key makes the writer
+// count it once.
+func (v *ViewCounter) unspool() error {
+	entries, err := os.ReadDir(v.spool)
+	if err != nil {
+		return fmt.Errorf("VIEW_SPOOL_DIR: %w", err)
+	}
+	var ranges int
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), spoolSuffix) {
+			continue
+		}
+		path := filepath.Join(v.spool, e.Name())
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // another reader delivered it meanwhile
+		}
+		var b viewBatch
+		if err == nil {
+			err = json.Unmarshal(data, &b)
+		}
+		if err != nil || b.Key == "" || len(b.Body) == 0 {
+			v.log.Error("skipping an unreadable spool file", zap.String("file", path), zap.Error(err))
+			continue
+		}
+		b.file = path
+		v.pending = append(v.pending, &b)
+		v.nranges += b.Ranges
+		ranges += b.Ranges
+	}
+	if ranges > 0 {
+		v.log.Info("took spooled views to deliver", zap.String("dir", v.spool), zap.Int("ranges", ranges))
+	}
+	return nil
 }

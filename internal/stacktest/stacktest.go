@@ -24,6 +24,9 @@ import (
 	"github.com/parley/parley/internal/writer"
 )
 
+// InternalToken is the INTERNAL_TOKEN test writers and readers share.
+const InternalToken = "test-internal-token-0123456789abcdef"
+
 // WriterConfig is the writer's default configuration on dbURL, any port.
 func WriterConfig(t testing.TB, dbURL string) writer.Config {
 	t.Helper()
@@ -34,6 +37,7 @@ func WriterConfig(t testing.TB, dbURL string) writer.Config {
 	cfg.Store = pgtest.StoreConfig(dbURL)
 	cfg.ListenAddr = "127.0.0.1:0"
 	cfg.LogLevel = "warn"
+	cfg.InternalToken = InternalToken
 	return cfg
 }
 
@@ -63,6 +67,7 @@ func ReaderConfig(t testing.TB, dbURL, writerURL string) reader.Config {
 	cfg.RefreshInterval = 200 * time.Millisecond
 	cfg.ViewFlushInterval = 50 * time.Millisecond
 	cfg.LogLevel = "warn"
+	cfg.InternalToken = InternalToken
 	return cfg
 }
 
@@ -76,11 +81,13 @@ type Reader struct {
 }
 
 // StartReader runs a reader until Stop or the end of the test.
-func StartReader(t testing.TB, cfg reader.Config) *Reader {
+// opts are added to its fx application, e.g. fx.StopTimeout for the grace
+// period of its stop.
+func StartReader(t testing.TB, cfg reader.Config, opts ...fx.Option) *Reader {
 	t.Helper()
 	var e *echo.Echo
 	r := &Reader{}
-	r.app = fxtest.New(t, fx.Supply(cfg), platform.Module, reader.Module, fx.Populate(&e, &r.Proj, &r.Views))
+	r.app = fxtest.New(t, append([]fx.Option{fx.Supply(cfg), platform.Module, reader.Module, fx.Populate(&e, &r.Proj, &r.Views)}, opts...)...)
 	r.app.RequireStart()
 	r.Base = "http://" + e.Listener.Addr().String()
 	t.Cleanup(r.Stop)

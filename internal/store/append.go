@@ -27,6 +27,7 @@ const NotifyChannel = "parley_events"
 type Lookup struct {
 	Keys     []string          // Idempotency-Key values
 	Topics   []comment.TopicID // existing topics the batch may write to; locked
+	Known    []comment.TopicID // topics the batch only checks (that they exist, their next id); not locked
 	Comments []CommentRef      // comments the batch replies to, edits or deletes
 }
 
@@ -205,7 +206,9 @@ const (
 	qLockKeys = `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`
 	qKeys     = `SELECT key, fingerprint, result, position FROM idempotency_keys WHERE key = ANY($1)`
 	// Rows are locked in topic_id order, so concurrent batches cannot deadlock on them.
-	qTopics   = `SELECT topic_id, next_comment_id, last_activity FROM topics WHERE topic_id = ANY($1) ORDER BY topic_id FOR UPDATE`
+	qTopics = `SELECT topic_id, next_comment_id, last_activity FROM topics WHERE topic_id = ANY($1) ORDER BY topic_id FOR UPDATE`
+	// A topic's next id only grows, so a check against it needs no lock.
+	qKnown    = `SELECT topic_id, next_comment_id, last_activity FROM topics WHERE topic_id = ANY($1)`
 	qComments = `SELECT c.topic_id, c.comment_id, c.path, c.user_name, c.update_time, c.deleted
 		FROM comments c JOIN unnest($1::uuid[], $2::integer[]) AS r(t, id) ON c.topic_id = r.t AND c.comment_id = r.id`
 )
@@ -214,7 +217,7 @@ const (
 func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error) {
 	st := State{
 		Keys:     make(map[string]KeyRecord, len(lk.Keys)),
-		Topics:   make(map[comment.TopicID]TopicRow, len(lk.Topics)),
+		Topics:   make(map[comment.TopicID]TopicRow, len(lk.Topics)+len(lk.Known)),
 		Comments: make(map[CommentRef]CommentRow, len(lk.Comments)),
 	}
 	b := &pgx.Batch{}
@@ -238,16 +241,22 @@ func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error
 			return err
 		})
 	}
-	if len(lk.Topics) > 0 {
-		b.Queue(qTopics, uuids(lk.Topics)).Query(func(rows pgx.Rows) error {
-			var id [16]byte
-			var r TopicRow
-			_, err := pgx.ForEachRow(rows, []any{&id, &r.NextID, &r.LastActivity}, func() error {
-				st.Topics[id] = r
-				return nil
-			})
-			return err
+	readTopics := func(rows pgx.Rows) error {
+		var id [16]byte
+		var r TopicRow
+		_, err := pgx.ForEachRow(rows, []any{&id, &r.NextID, &r.LastActivity}, func() error {
+			st.Topics[id] = r
+			return nil
 		})
+		return err
+	}
+	// Locked rows are read last, so that where a topic is in both lists the
+	// locked (newest) row is the one kept.
+	if len(lk.Known) > 0 {
+		b.Queue(qKnown, uuids(lk.Known)).Query(readTopics)
+	}
+	if len(lk.Topics) > 0 {
+		b.Queue(qTopics, uuids(lk.Topics)).Query(readTopics)
 	}
 	if len(lk.Comments) > 0 {
 		ts := make([][16]byte, len(lk.Comments))
@@ -273,6 +282,10 @@ func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error
 	return st, conn.SendBatch(ctx, b).Close()
 }
 
+// maxBigint is where stored view counts stop growing: a sum that would
+// overflow stays at the largest bigint instead of failing the batch.
+const maxBigint = "9223372036854775807"
+
 const (
 	qInsertTopics = `INSERT INTO topics (topic_id, next_comment_id, last_activity)
 		SELECT * FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[])`
@@ -287,11 +300,13 @@ const (
 		WHERE c.topic_id = x.t AND c.comment_id = x.id`
 	qActivity = `INSERT INTO topic_activity AS a (topic_id, bucket, comments, views)
 		SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::integer[], $4::bigint[])
-		ON CONFLICT (topic_id, bucket) DO UPDATE SET comments = a.comments + excluded.comments, views = a.views + excluded.views`
+		ON CONFLICT (topic_id, bucket) DO UPDATE SET comments = a.comments + excluded.comments,
+			views = CASE WHEN a.views > ` + maxBigint + ` - excluded.views THEN ` + maxBigint + ` ELSE a.views + excluded.views END`
 	qViews = `INSERT INTO view_ranges AS v (topic_id, first_path, last_path, max_id, views)
 		SELECT x.t, x.f::integer[], x.l::integer[], x.m, x.n
 		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::bigint[]) AS x(t, f, l, m, n)
-		ON CONFLICT (topic_id, first_path, last_path, max_id) DO UPDATE SET views = v.views + excluded.views`
+		ON CONFLICT (topic_id, first_path, last_path, max_id) DO UPDATE
+			SET views = CASE WHEN v.views > ` + maxBigint + ` - excluded.views THEN ` + maxBigint + ` ELSE v.views + excluded.views END`
 	// The head row is updated last: its row lock, held until COMMIT, is what
 	// orders positions by commit (docs/event-log.md). Statements after it in
 	// this transaction read the new head, so they need no round trip.

@@ -68,10 +68,11 @@ const ActivityBucket = time.Minute
 
 // reads collects what a batch must read to decide, each thing once.
 type reads struct {
-	lk     store.Lookup
-	topics map[comment.TopicID]bool
-	refs   map[store.CommentRef]bool
-	keys   map[string]bool
+	lk          store.Lookup
+	topics      map[comment.TopicID]bool
+	refs        map[store.CommentRef]bool
+	keys        map[string]bool
+	knownTopics map[comment.TopicID]bool
 }
 
 // comment asks for the comment at path in topic, and the topic.
@@ -87,9 +88,17 @@ func (r *reads) comment(t comment.TopicID, p comment.Path) {
 	}
 }
 
+// known asks whether topic t exists, and its next id, without locking it.
+func (r *reads) known(t comment.TopicID) {
+	if !r.topics[t] && !r.knownTopics[t] {
+		r.knownTopics[t] = true
+		r.lk.Known = append(r.lk.Known, t)
+	}
+}
+
 // lookup lists what a batch must read.
 func lookup(reqs []*Request) store.Lookup {
-	r := &reads{topics: map[comment.TopicID]bool{}, refs: map[store.CommentRef]bool{}, keys: map[string]bool{}}
+	r := &reads{topics: map[comment.TopicID]bool{}, refs: map[store.CommentRef]bool{}, keys: map[string]bool{}, knownTopics: map[comment.TopicID]bool{}}
 	for _, q := range reqs {
 		if q.Key != "" && !r.keys[q.Key] {
 			r.keys[q.Key] = true
@@ -231,6 +240,16 @@ func (b *batch) topic(id comment.TopicID) *store.TopicWrite {
 	return t
 }
 
+// nextID is the id a topic's next comment gets, as the batch has left it;
+// ok is false when the topic does not exist. It reads without touching.
+func (b *batch) nextID(id comment.TopicID) (next int32, ok bool) {
+	if t, ok := b.topics[id]; ok {
+		return t.NextID, true
+	}
+	row, ok := b.st.Topics[id]
+	return row.NextID, ok
+}
+
 // newTopic creates a topic.
 func (b *batch) newTopic(id comment.TopicID) *store.TopicWrite {
 	t := &store.TopicWrite{ID: id, New: true}
@@ -288,14 +307,14 @@ func (b *batch) addActivity(topic comment.TopicID, comments int32, views int64) 
 		b.ch.Activity = append(b.ch.Activity, store.Activity{Topic: topic, Bucket: k.bucket})
 	}
 	b.ch.Activity[i].Comments += comments
-	b.ch.Activity[i].Views += views
+	b.ch.Activity[i].Views = comment.AddCount(b.ch.Activity[i].Views, views)
 }
 
 // addViews adds a view range, merged with an equal one of the batch.
 func (b *batch) addViews(r comment.ViewRange) {
 	k := viewKey{topic: r.Topic, first: r.First.String(), last: r.Last.String(), maxID: r.MaxID}
 	if i, ok := b.views[k]; ok {
-		b.ch.Views[i].Count += r.Count
+		b.ch.Views[i].Count = comment.AddCount(b.ch.Views[i].Count, r.Count)
 	} else {
 		b.views[k] = len(b.ch.Views)
 		b.ch.Views = append(b.ch.Views, r)

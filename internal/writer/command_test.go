@@ -148,8 +148,17 @@ func TestDecideViewsAggregate(t *testing.T) {
 	cmds := requests(
 		RecordViews{Ranges: []comment.ViewRange{r(t1, 3, 10), r(t2, 1, 1), r(t1, 3, 5)}},
 		RecordViews{Ranges: []comment.ViewRange{r(t1, 3, 1), r(t1, 4, 1)}},
+		RecordViews{Ranges: []comment.ViewRange{r(t1, 1, 1), r(t2, 2, 1)}}, // t2 has no comment 2 yet: refused whole
 	)
-	ch, _ := decide(cmds, store.State{}, at)
+	st := existing(t1, 5)
+	st.Topics[t2] = store.TopicRow{NextID: 2}
+	ch, out := decide(cmds, st, at)
+	if !errors.Is(out[2].err, errs.Invalid) {
+		t.Fatalf("a batch past a topic's newest id: %v, want invalid", out[2].err)
+	}
+	if len(ch.Topics) != 0 {
+		t.Fatalf("view batches wrote topics: %+v", ch.Topics)
+	}
 	if len(ch.Events) != 2 {
 		t.Fatalf("%d events, want one per reader batch", len(ch.Events))
 	}

@@ -16,6 +16,7 @@ type Config struct {
 	ListenAddr      string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8081" help:"where the writer listens"`
 	MaxContentBytes int           `env:"MAX_CONTENT_BYTES" envDefault:"65536" help:"largest comment content, in bytes (413 above); bodies up to 6× that + 8 KiB"`
 	BodyTimeout     time.Duration `env:"BODY_TIMEOUT" envDefault:"10s" help:"a request whose headers and body have not all arrived this long after it began is 408"`
+	InternalToken   string        `env:"INTERNAL_TOKEN" help:"bearer token readers send on '/internal/' routes (at least 16 characters); required unless 'LISTEN_ADDR' is a loopback address; 'make run' generates one"`
 	Migrate         bool          `env:"MIGRATE" envDefault:"true" help:"apply pending migrations at start, under an advisory lock"`
 	StartTimeout    time.Duration `env:"DB_START_TIMEOUT" envDefault:"30s" help:"how long the start waits for Postgres to run migrations"`
 	WriteWorkers    int           `env:"WRITE_WORKERS" envDefault:"2" help:"concurrent batch transactions per writer; commands are spread over them by topic"`
@@ -34,6 +35,9 @@ func LoadConfig() (Config, error) {
 		check := c.Check
 		check(cfg.MaxContentBytes >= 1 && cfg.MaxContentBytes <= 16<<20, "MAX_CONTENT_BYTES", "must be between 1 and 16777216")
 		check(cfg.BodyTimeout > 0, "BODY_TIMEOUT", "must be positive")
+		check(cfg.InternalToken != "" || platform.IsLoopback(cfg.ListenAddr), "INTERNAL_TOKEN",
+			"must be set when LISTEN_ADDR is not a loopback address: /internal/ routes would be open to anyone who reaches the port")
+		c.Add(platform.CheckToken("INTERNAL_TOKEN", cfg.InternalToken))
 		check(cfg.WriteWorkers >= 1 && cfg.WriteWorkers <= 64, "WRITE_WORKERS", "must be between 1 and 64")
 		check(cfg.WriteBatchMax >= 1 && cfg.WriteBatchMax <= 10000, "WRITE_BATCH_MAX", "must be between 1 and 10000")
 		check(cfg.IdempotencyTTL >= 24*time.Hour, "IDEMPOTENCY_TTL", "must be at least 24h")

@@ -32,6 +32,33 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
+// TestInternalTokenRequired: a writer reachable beyond this machine refuses
+// to start without INTERNAL_TOKEN (SPEC §9); on loopback it may run without.
+func TestInternalTokenRequired(t *testing.T) {
+	for _, tc := range []struct {
+		addr, token string
+		ok          bool
+	}{
+		{"127.0.0.1:8081", "", true},
+		{"localhost:8081", "", true},
+		{"[::1]:8081", "", true},
+		{"0.0.0.0:8081", "", false},
+		{":8081", "", false},
+		{"10.1.2.3:8081", "", false},
+		{"[::]:8081", "", false},
+		{"writer:8081", "", false},
+		{"0.0.0.0:8081", "0123456789abcdef0123456789abcdef", true},
+		{"127.0.0.1:8081", "short", false},
+	} {
+		t.Setenv("LISTEN_ADDR", tc.addr)
+		t.Setenv("INTERNAL_TOKEN", tc.token)
+		_, err := LoadConfig()
+		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "INTERNAL_TOKEN")) {
+			t.Errorf("LISTEN_ADDR=%s INTERNAL_TOKEN=%q: %v, want ok=%v", tc.addr, tc.token, err, tc.ok)
+		}
+	}
+}
+
 // TestMaxBodyBytes pins the body limit: 401408 for the default content
 // limit is CLIENT_MAX_BODY_SIZE's default in docker-compose.yml.
 func TestMaxBodyBytes(t *testing.T) {

@@ -16,6 +16,12 @@ import (
 	"github.com/parley/parley/internal/writer"
 )
 
+// internalToken is the INTERNAL_TOKEN of the test writers (stacktest).
+const internalToken = stacktest.InternalToken
+
+// internalAuth is the header a reader sends on /internal/ routes.
+var internalAuth = []string{"Authorization", "Bearer " + internalToken}
+
 // testConfig is the writer's configuration for tests on dbURL.
 func testConfig(t *testing.T, dbURL string) writer.Config { return stacktest.WriterConfig(t, dbURL) }
 

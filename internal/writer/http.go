@@ -15,14 +15,15 @@ import (
 // Handlers decode the write API's requests, validate them into commands,
 // run them through the Batcher and encode the outcome.
 type Handlers struct {
-	batcher    *Batcher
-	maxContent int
-	maxBody    int64
+	batcher       *Batcher
+	maxContent    int
+	maxBody       int64
+	internalToken string
 }
 
 // NewHandlers returns the write API's handlers.
 func NewHandlers(b *Batcher, cfg Config) *Handlers {
-	return &Handlers{batcher: b, maxContent: cfg.MaxContentBytes, maxBody: cfg.MaxBodyBytes()}
+	return &Handlers{batcher: b, maxContent: cfg.MaxContentBytes, maxBody: cfg.MaxBodyBytes(), internalToken: cfg.InternalToken}
 }
 
 // Register mounts the routes on e.
@@ -30,7 +31,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.POST("/post_comment", h.postComment)
 	e.POST("/edit_comment", h.editComment)
 	e.POST("/delete_comment", h.deleteComment)
-	e.POST("/internal/views", h.recordViews)
+	e.POST("/internal/views", h.recordViews, httpx.InternalAuth(h.internalToken))
 	e.GET("/healthz", func(c echo.Context) error { return httpx.WriteJSON(c, http.StatusOK, []byte(`{"status":"ok"}`)) })
 }
 

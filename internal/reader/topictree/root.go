@@ -38,6 +38,6 @@ func (r *Root) Apply(e *comment.Event, vr *comment.ViewRange) {
 	case e.Kind == comment.EventDeleted && len(e.Deleted.Path) == 1:
 		r.n.markDeleted()
 	case e.Kind == comment.EventViews && len(vr.First) == 1:
-		r.n.views += vr.Count // the root is in every range that starts at it
+		r.n.views = comment.AddCount(r.n.views, vr.Count) // the root is in every range that starts at it
 	}
 }

@@ -166,7 +166,7 @@ func (t *Tree) AddViews(r *comment.ViewRange) {
 	root := t.nodes[0]
 	for n := first; n != nil; n = next(n, root) {
 		if n.id <= r.MaxID {
-			n.views += r.Count
+			n.views = comment.AddCount(n.views, r.Count)
 		}
 		if n == last {
 			return
