@@ -38,6 +38,9 @@ func (p *Projection) Load(ctx context.Context, src snapshotSource) error {
 			p.reset() // the next attempt starts from nothing
 			return err
 		}
+		// The last chunk may have gone past the bound (a chunk is loaded
+		// whole, and one tree may be larger than the bound on its own).
+		p.evict(nil)
 		p.prog.applied.Store(s.Position)
 		p.prog.ready.Store(true)
 		return nil

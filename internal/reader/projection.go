@@ -25,6 +25,7 @@ type topic struct {
 	pending  *pendingLoad
 	version  int64 // position of the last event that changed what the tree renders
 	lastRead atomic.Int64
+	users    atomic.Int32 // requests that loaded the tree and use it (residency.go)
 	cache    atomic.Pointer[rendered]
 }
 
@@ -84,16 +85,20 @@ type Stats struct {
 	Topics        int   `json:"topics"`
 	ResidentTrees int   `json:"resident_trees"`
 	ResidentBytes int64 `json:"resident_bytes"`
+	MaxBytes      int64 `json:"max_bytes"` // CACHE_MAX_BYTES
 	Evictions     int64 `json:"evictions"`
 	Reloads       int64 `json:"reloads"`
+	// OversizedDrops counts trees dropped right after the request that
+	// loaded them, because each alone is larger than MaxBytes.
+	OversizedDrops int64 `json:"oversized_drops"`
 }
 
 // Stats counts what is in memory.
 func (p *Projection) Stats() Stats {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	s := Stats{Applied: p.Applied(), Topics: len(p.topics), ResidentBytes: p.res.bytes,
-		Evictions: p.res.evictions.Load(), Reloads: p.res.reloads.Load()}
+	s := Stats{Applied: p.Applied(), Topics: len(p.topics), ResidentBytes: p.res.bytes, MaxBytes: p.res.maxBytes,
+		Evictions: p.res.evictions.Load(), Reloads: p.res.reloads.Load(), OversizedDrops: p.res.oversized.Load()}
 	for _, t := range p.topics {
 		if t.tree != nil {
 			s.ResidentTrees++

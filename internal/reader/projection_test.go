@@ -628,6 +628,48 @@ func TestEvictionAndReload(t *testing.T) {
 	}
 }
 
+// TestOversizedTree: a tree larger than the whole memory bound is served,
+// then dropped once no request uses it, so that between requests resident
+// memory stays within the bound; the stats say so.
+func TestOversizedTree(t *testing.T) {
+	l := newLog()
+	ref := newProj(t, 1<<40, nil)
+	big, small := comment.NewTopicID(), comment.NewTopicID()
+	l.create(big, "0", "u")
+	for j := 1; j <= 200; j++ {
+		l.create(big, fmt.Sprintf("0/%d", j), "u")
+	}
+	l.create(small, "0", "u")
+	events := l.flush()
+	if err := ref.Apply(events); err != nil {
+		t.Fatal(err)
+	}
+	bound := ref.topics[big].tree.Bytes() / 4
+	p := newProj(t, bound, &fakeSource{ref: ref})
+	if err := p.Apply(events); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); st.ResidentBytes > bound {
+		t.Fatalf("after applying, %d bytes resident over a bound of %d", st.ResidentBytes, bound)
+	}
+	for round := 1; round <= 3; round++ {
+		got, _ := query(t, p, TopicQuery{Topic: big, Parent: comment.RootPath})
+		want, _ := query(t, ref, TopicQuery{Topic: big, Parent: comment.RootPath})
+		if g, w := mustJSON(got), mustJSON(want); g != w {
+			t.Fatalf("round %d: the oversized topic reads %d comments, reference %d", round, len(got), len(want))
+		}
+		st := p.Stats()
+		if st.ResidentBytes > bound || st.OversizedDrops != int64(round) || st.MaxBytes != bound {
+			t.Fatalf("round %d: %+v; want at most %d bytes resident and %d oversized drops", round, st, bound, round)
+		}
+	}
+	// A topic that fits stays resident as before.
+	query(t, p, TopicQuery{Topic: small, Parent: comment.RootPath})
+	if st := p.Stats(); st.ResidentTrees != 1 || st.OversizedDrops != 3 {
+		t.Fatalf("after reading the small topic: %+v", st)
+	}
+}
+
 // TestLoadRacesTail: events that arrive while an evicted tree loads are
 // applied exactly once, whether the load's snapshot is behind the events
 // (they are kept and applied to the loaded tree) or ahead of what the

@@ -32,6 +32,7 @@ type residency struct {
 	loads     sync.WaitGroup
 	evictions atomic.Int64
 	reloads   atomic.Int64
+	oversized atomic.Int64 // trees dropped right after use: each alone larger than the bound
 }
 
 func newResidency(maxBytes int64, src topicSource) residency {
@@ -113,11 +114,16 @@ func (p *Projection) evict(keep *topic) {
 		if p.res.bytes <= target {
 			break
 		}
-		p.res.bytes -= t.tree.Bytes()
-		t.cold, t.tree = t.tree.DetachRoot(), nil
-		t.cache.Store(nil)
+		p.drop(t)
 		p.res.evictions.Add(1)
 	}
+}
+
+// drop evicts one topic's tree; its summary stays.
+func (p *Projection) drop(t *topic) {
+	p.res.bytes -= t.tree.Bytes()
+	t.cold, t.tree = t.tree.DetachRoot(), nil
+	t.cache.Store(nil)
 }
 
 // maxRetries bounds how often a request loads trees that the memory bound
@@ -126,8 +132,12 @@ const maxRetries = 3
 
 // withTree runs fn under the read lock with t's tree in memory, loading
 // it first if it was evicted (and again, a few times, if the memory bound
-// evicts it before fn gets the lock).
+// evicts it before fn gets the lock). A tree larger than the whole bound is
+// served, then dropped as soon as no request uses it: the bound holds
+// between requests, and such a topic is loaded for each read.
 func (p *Projection) withTree(ctx context.Context, t *topic, fn func() error) error {
+	t.users.Add(1)
+	defer p.release(t)
 	for range maxRetries {
 		if err := p.ensureResident(ctx, t); err != nil {
 			return err
@@ -142,6 +152,26 @@ func (p *Projection) withTree(ctx context.Context, t *topic, fn func() error) er
 		return err
 	}
 	return errs.Unavailable.Wrap("topic evicted while loading; the reader's cache bound is too small", nil)
+}
+
+// release ends a request's use of t's tree, dropping the tree if it is
+// larger than the bound and nobody else uses it.
+func (p *Projection) release(t *topic) {
+	if t.users.Add(-1) > 0 {
+		return
+	}
+	p.mu.RLock()
+	over := t.tree != nil && t.tree.Bytes() > p.res.maxBytes
+	p.mu.RUnlock()
+	if !over {
+		return
+	}
+	p.mu.Lock()
+	if t.users.Load() == 0 && t.tree != nil && t.tree.Bytes() > p.res.maxBytes {
+		p.drop(t)
+		p.res.oversized.Add(1)
+	}
+	p.mu.Unlock()
 }
 
 // ensureResident makes sure the topic's tree is in memory, loading it if needed.
