@@ -100,6 +100,31 @@ func WriteJSON(c echo.Context, code int, body []byte) error {
 	return err
 }
 
+// WriteJSONChunks writes an encoded JSON body given in pieces, one after
+// another, without joining them first.
+func WriteJSONChunks(c echo.Context, code int, chunks [][]byte) error {
+	if len(chunks) == 1 {
+		return WriteJSON(c, code, chunks[0])
+	}
+	n := 0
+	for _, b := range chunks {
+		n += len(b)
+	}
+	h := c.Response().Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(n)}
+	c.Response().WriteHeader(code)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	for _, b := range chunks {
+		if _, err := c.Response().Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Serve runs e on addr for the lifetime of the app (platform.Serve).
 func Serve(lc fx.Lifecycle, e *echo.Echo, addr string, log *zap.Logger) {
 	platform.Serve(lc, e.Server, addr, "http server", log, func(ln net.Listener) { e.Listener = ln })

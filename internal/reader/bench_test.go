@@ -202,13 +202,13 @@ func BenchmarkRenderPage(b *testing.B) {
 			b.Fatal(err)
 		}
 		var items []json.RawMessage
-		if err := json.Unmarshal(page.Body, &items); err != nil || len(items) != c.items {
+		if err := json.Unmarshal(page.Bytes(), &items); err != nil || len(items) != c.items {
 			b.Fatalf("%s: %d items, %v; want %d", c.name, len(items), err, c.items)
 		}
 		for _, mode := range []string{"miss", "hit"} {
 			b.Run(c.name+"/"+mode, func(b *testing.B) {
 				if mode == "miss" { // a hit copies no bytes: it returns the cached body
-					b.SetBytes(int64(len(page.Body)))
+					b.SetBytes(int64(len(page.Bytes())))
 				}
 				b.ReportAllocs()
 				for b.Loop() {
@@ -219,7 +219,8 @@ func BenchmarkRenderPage(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					benchSink += len(pg.Body)
+					benchSink += len(pg.Chunks)
+					pg.Done()
 				}
 			})
 		}

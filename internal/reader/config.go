@@ -27,6 +27,8 @@ type Config struct {
 	ViewSpoolDir      string        `env:"VIEW_SPOOL_DIR" help:"where a stopping reader writes the views it could not deliver, and where a starting one takes them from; without it such views are lost (and logged)"`
 	ViewPendingMax    int           `env:"VIEW_PENDING_MAX" envDefault:"1000000" help:"view ranges kept while the writer is unreachable; the oldest go beyond"`
 	CacheMaxBytes     int64         `env:"CACHE_MAX_BYTES" envDefault:"1073741824" help:"memory bound of resident topic trees; the least recently read are evicted"`
+	RenderMaxBytes    int64         `env:"RENDER_MAX_BYTES" envDefault:"268435456" help:"bytes of large '/topic_comments' pages (over 1,000 comments) rendered and being sent at once; beyond, a page waits"`
+	RenderWait        time.Duration `env:"RENDER_WAIT" envDefault:"2s" help:"how long a large page waits for room under 'RENDER_MAX_BYTES' before it is 503 with 'Retry-After'"`
 	HotHalfLife       time.Duration `env:"HOT_HALF_LIFE" envDefault:"1h" help:"half-life of hot-topic activity (at least 1m)"`
 	HotCommentWeight  float64       `env:"HOT_COMMENT_WEIGHT" envDefault:"5" help:"weight of a comment in the hot score"`
 	HotViewWeight     float64       `env:"HOT_VIEW_WEIGHT" envDefault:"1" help:"weight of a read of the topic in the hot score"`
@@ -48,6 +50,8 @@ func LoadConfig() (Config, error) {
 		check(cfg.MaxStaleness > 0, "MAX_STALENESS", "must be positive")
 		check(cfg.ViewFlushInterval > 0, "VIEW_FLUSH_INTERVAL", "must be positive")
 		check(cfg.ViewPendingMax >= 1, "VIEW_PENDING_MAX", "must be at least 1")
+		check(cfg.RenderMaxBytes >= 1<<20, "RENDER_MAX_BYTES", "must be at least 1048576")
+		check(cfg.RenderWait >= 0, "RENDER_WAIT", "must not be negative")
 		check(cfg.CacheMaxBytes >= 1, "CACHE_MAX_BYTES", "must be at least 1")
 		check(cfg.HotHalfLife >= time.Minute, "HOT_HALF_LIFE", "must be at least 1m (activity is kept per minute)")
 		check(cfg.HotCommentWeight >= 0, "HOT_COMMENT_WEIGHT", "must not be negative")

@@ -2,6 +2,7 @@ package reader
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/http"
 	"net/url"
@@ -121,19 +122,23 @@ func (h *Handlers) topicComments(c echo.Context) error {
 		return err
 	}
 	page, err := h.proj.TopicComments(c.Request().Context(), tq)
+	if errors.Is(err, errRenderBusy) {
+		c.Response().Header().Set("Retry-After", "1")
+	}
 	if err != nil {
 		return err
 	}
+	defer page.Done()
 	if page.Next != nil {
 		c.Response().Header().Set("Link", nextLink(tq, page.Next))
 	}
-	if notModified(c, page.ETag) {
+	if page.ETag != "" && notModified(c, page.ETag) {
 		return nil
 	}
 	if c.Request().Method == http.MethodGet && h.cfg.ViewCounting {
 		h.views.Record(page)
 	}
-	return httpx.WriteJSON(c, http.StatusOK, page.Body)
+	return httpx.WriteJSONChunks(c, http.StatusOK, page.Chunks)
 }
 
 // MaxPageLimit is the most comments one /topic_comments page returns.

@@ -46,6 +46,7 @@ func newPool(lc fx.Lifecycle, cfg Config) (*pgxpool.Pool, error) {
 
 func newProjection(lc fx.Lifecycle, cfg Config, src *store.Reader, log *zap.Logger) *Projection {
 	p := NewProjection(cfg.CacheMaxBytes, cfg.hot(), src, log.Named("projection"))
+	p.SetRenderBound(cfg.RenderMaxBytes, cfg.RenderWait)
 	lc.Append(fx.StopHook(p.Close))
 	return p
 }

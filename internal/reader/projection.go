@@ -5,8 +5,10 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/reader/topictree"
@@ -51,6 +53,29 @@ type Projection struct {
 	prog     *progress
 	log      *zap.Logger
 	lastLoad []phase // the start-up load's steps, for its log line
+
+	renderMem  renderBudget  // bytes of large pages being rendered and sent
+	renderWait time.Duration // how long a large page waits for its share
+}
+
+// renderBudget bounds the bytes of large pages in flight: a
+// semaphore.Weighted, or a test's gate.
+type renderBudget interface {
+	Acquire(ctx context.Context, n int64) error
+	Release(n int64)
+}
+
+// Render bounds unless SetRenderBound says otherwise.
+const (
+	defaultRenderBytes = 256 << 20
+	defaultRenderWait  = 2 * time.Second
+)
+
+// SetRenderBound bounds the bytes of large pages rendered and being sent at
+// once (RENDER_MAX_BYTES) and how long a page waits for room (RENDER_WAIT)
+// before it is refused. Call it before serving.
+func (p *Projection) SetRenderBound(maxBytes int64, wait time.Duration) {
+	p.renderMem, p.renderWait = semaphore.NewWeighted(maxBytes), wait
 }
 
 // NewProjection returns an empty projection. Loads of evicted trees run on
@@ -63,6 +88,9 @@ func NewProjection(maxBytes int64, hot hotParams, src topicSource, log *zap.Logg
 		res:    newResidency(maxBytes, src),
 		prog:   newProgress(),
 		log:    log,
+
+		renderMem:  semaphore.NewWeighted(defaultRenderBytes),
+		renderWait: defaultRenderWait,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,7 +141,8 @@ func query(t *testing.T, p *Projection, q TopicQuery) ([]item, TopicPage) {
 	if err != nil {
 		t.Fatalf("%+v: %v", q, err)
 	}
-	return decode(t, page.Body), page
+	page.Done()
+	return decode(t, page.Bytes()), page
 }
 
 // bigTopic has 12 replies to the root, 12 replies to 0/3 and 11 to 0/3/13,
@@ -627,6 +629,83 @@ func TestEvictionAndReload(t *testing.T) {
 		t.Fatalf("user1: %d comments, %v", len(decode(t, b)), err)
 	}
 }
+
+// TestLargePageInChunks: a page of several chunks renders as one would in a
+// single pass; events applied between its chunks (the lock is free there)
+// show in it without a comment newer than the page's max id, and such a
+// page is neither cached nor given an ETag. Over RENDER_MAX_BYTES a large
+// page waits, then is refused.
+func TestLargePageInChunks(t *testing.T) {
+	l := newLog()
+	topic := comment.NewTopicID()
+	l.create(topic, "0", "u")
+	n := 3*renderChunk + 17
+	for j := 1; j < n; j++ {
+		l.create(topic, fmt.Sprintf("0/%d", j), "u")
+	}
+	p := newProj(t, 1<<40, nil)
+	apply(t, p, l)
+	items, page := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath})
+	if len(items) != n || len(page.Chunks) < 4 || page.ETag == "" {
+		t.Fatalf("%d items in %d chunks, ETag %q; want %d items in at least 4 chunks, with an ETag", len(items), len(page.Chunks), page.ETag, n)
+	}
+	want := string(p.topics[topic].tree.Root().AppendJSON(nil, topictree.TopicItem, topic))
+	if got, _ := json.Marshal(items[0]); !strings.Contains(string(page.Bytes()), want) || len(got) == 0 {
+		t.Fatalf("the page does not start with the root's item %s", want)
+	}
+	// Events between chunks: the render stops after its first chunk (in a
+	// gate standing for the render bound, where it holds no lock), events
+	// are applied, and it goes on.
+	p.topics[topic].cache.Store(nil)
+	gate := &renderGate{reached: make(chan struct{}), open: make(chan struct{})}
+	p.renderMem = gate
+	done := make(chan TopicPage)
+	go func() {
+		pg, err := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: comment.RootPath})
+		if err != nil {
+			t.Error(err)
+		}
+		pg.Done()
+		done <- pg
+	}()
+	<-gate.reached
+	l.create(topic, fmt.Sprintf("0/%d", n), "late") // newer than the page
+	l.edit(topic, fmt.Sprintf("0/%d", n-1), "edited mid-render")
+	apply(t, p, l) // would wait for ever if the render held the lock here
+	close(gate.open)
+	pg := <-done
+	got := decode(t, pg.Bytes())
+	if len(got) != n || got[n-1].Content != "edited mid-render" || pg.ETag != "" || p.topics[topic].cache.Load() != nil {
+		t.Fatalf("a page rendered across events: %d items (want %d), last content %q, ETag %q, cached %v",
+			len(got), n, got[n-1].Content, pg.ETag, p.topics[topic].cache.Load() != nil)
+	}
+	// The render bound: with room for less than two chunks, a large page is
+	// refused once RENDER_WAIT has passed.
+	p.SetRenderBound(int64(len(page.Chunks[0])), 50*time.Millisecond)
+	p.topics[topic].cache.Store(nil)
+	if _, err := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: comment.RootPath}); !errors.Is(err, errRenderBusy) {
+		t.Fatalf("a page over the render bound: %v, want busy", err)
+	}
+	// Small pages do not count against it.
+	if items, _ := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath, Limit: 10}); len(items) != 10 {
+		t.Fatalf("%d items", len(items))
+	}
+}
+
+// renderGate is a render bound that stops the first render at its first
+// chunk boundary until the test opens it.
+type renderGate struct {
+	once          sync.Once
+	reached, open chan struct{}
+}
+
+func (g *renderGate) Acquire(ctx context.Context, n int64) error {
+	g.once.Do(func() { close(g.reached) })
+	<-g.open
+	return nil
+}
+
+func (g *renderGate) Release(int64) {}
 
 // TestOversizedTree: a tree larger than the whole memory bound is served,
 // then dropped once no request uses it, so that between requests resident

@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"sync/atomic"
@@ -30,12 +31,24 @@ func (q TopicQuery) appendKey(b []byte) []byte {
 
 // TopicPage is an answer to a TopicQuery, encoded.
 type TopicPage struct {
-	Body    []byte
-	Version int64  // position of the topic's last change: the same for the same content on any reader
-	Next    []byte // when more comments follow, the path to continue after
-	View    View   // the comments the page returned, to be counted as viewed
-	ETag    string // "v<Version>"
+	Chunks  [][]byte // the body, a JSON array, in pieces rendered one after another
+	Version int64    // position of the topic's last change: the same for the same content on any reader
+	Next    []byte   // when more comments follow, the path to continue after
+	View    View     // the comments the page returned, to be counted as viewed
+	ETag    string   // "v<Version>"; "" for a page rendered while the topic changed
 	hits    *pageHits
+	done    func() // releases the page's share of the render bound
+}
+
+// Bytes is the body in one piece.
+func (p TopicPage) Bytes() []byte { return bytes.Join(p.Chunks, nil) }
+
+// Done tells that the page has been written: its memory no longer counts
+// against RENDER_MAX_BYTES. Call it once per TopicComments answer.
+func (p TopicPage) Done() {
+	if p.done != nil {
+		p.done()
+	}
 }
 
 // View identifies the comments of one response: from the path First to
@@ -63,14 +76,14 @@ type rendered struct {
 }
 
 // TopicComments answers /topic_comments, loading the topic's tree first if
-// it was evicted.
+// it was evicted. The caller calls the page's Done once it is written.
 func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage, error) {
 	// The common case, a resident topic, takes the read lock once.
 	p.mu.RLock()
 	t := p.topics[q.Topic]
 	if t != nil && t.tree != nil {
 		t.lastRead.Store(time.Now().UnixNano())
-		page, err := p.renderPage(t, q)
+		page, err := p.renderPage(ctx, t, q)
 		p.mu.RUnlock()
 		return page, err
 	}
@@ -80,33 +93,80 @@ func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage
 	}
 	var page TopicPage
 	err := p.withTree(ctx, t, func() (err error) {
-		page, err = p.renderPage(t, q)
+		page, err = p.renderPage(ctx, t, q)
 		return err
 	})
 	return page, err
 }
 
-// renderPage runs under the read lock. A page stays valid, and is reused,
-// until the topic changes.
-func (p *Projection) renderPage(t *topic, q TopicQuery) (TopicPage, error) {
+// renderChunk is how many comments a render takes at a time under the read
+// lock: about half a megabyte and a millisecond, which is as long as a
+// large render may hold up applying the log.
+const renderChunk = 1000
+
+// errRenderBusy answers a large page while RENDER_MAX_BYTES of other pages
+// are being rendered and sent, for longer than RENDER_WAIT.
+var errRenderBusy = errs.Unavailable.New("too many large pages are being rendered; retry shortly")
+
+// renderPage answers from the topic's last page if it is the same query at
+// the same version. Otherwise it renders: a page of one chunk at once, a
+// larger one a chunk at a time, letting go of the read lock between chunks
+// so that events are applied meanwhile, and counting each chunk against
+// RENDER_MAX_BYTES until the page is written. It is called, and returns,
+// with the read lock held. A page stays valid, and is reused, until the
+// topic changes; one during which the topic changed is served once and
+// neither cached nor given an ETag.
+func (p *Projection) renderPage(ctx context.Context, t *topic, q TopicQuery) (TopicPage, error) {
 	var kb [64]byte
 	key := q.appendKey(kb[:0])
 	if c := t.cache.Load(); c != nil && c.version == t.version && c.key == string(key) {
 		return c.page, nil
 	}
-	tp, err := t.tree.Render(q.Parent, q.After, q.Limit)
+	tr, version := t.tree, t.version
+	pg, err := tr.Pager(q.Parent, q.After, q.Limit)
 	if err != nil {
 		return TopicPage{}, err
 	}
-	page := TopicPage{Body: tp.Body, Version: t.version, ETag: `"v` + strconv.FormatInt(t.version, 10) + `"`}
+	var held int64 // bytes of this page counted against the render bound
+	for done := pg.Next(renderChunk); !done; {
+		// Between chunks: the lock is free, and the chunk is counted.
+		p.mu.RUnlock()
+		n := int64(pg.Size()) - held
+		wctx, cancel := context.WithTimeout(ctx, p.renderWait)
+		err := p.renderMem.Acquire(wctx, n)
+		cancel()
+		p.mu.RLock()
+		if err != nil {
+			if held > 0 {
+				p.renderMem.Release(held)
+			}
+			return TopicPage{}, errRenderBusy
+		}
+		held += n
+		done = pg.Next(renderChunk)
+	}
+	tp := pg.Page()
+	page := TopicPage{Chunks: tp.Chunks, Version: version}
+	if held > 0 {
+		h := held
+		page.done = func() { p.renderMem.Release(h) }
+	}
+	stable := t.version == version
+	if stable {
+		page.ETag = `"v` + strconv.FormatInt(version, 10) + `"`
+	}
 	if tp.First != nil {
-		page.View = View{Topic: t.id, First: tp.First.Path(), Last: tp.Last.Path(), MaxID: int32(t.tree.Len() - 1)}
+		page.View = View{Topic: t.id, First: tp.First.Path(), Last: tp.Last.Path(), MaxID: pg.MaxID()}
 		page.hits = &pageHits{view: page.View}
 		if tp.More {
 			page.Next = []byte(page.View.Last)
 		}
 	}
-	t.cache.Store(&rendered{version: t.version, key: string(key), page: page})
+	if stable {
+		cached := page
+		cached.done = nil // the cache's copy is not in flight
+		t.cache.Store(&rendered{version: version, key: string(key), page: cached})
+	}
 	return page, nil
 }
 

@@ -1,6 +1,7 @@
 package topictree
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -163,7 +164,7 @@ func TestRender(t *testing.T) {
 	}
 	order := func(p Page) string {
 		var items []topicItem
-		if err := json.Unmarshal(p.Body, &items); err != nil {
+		if err := json.Unmarshal(bytes.Join(p.Chunks, nil), &items); err != nil {
 			t.Fatal(err)
 		}
 		var s []string
@@ -195,6 +196,19 @@ func TestRender(t *testing.T) {
 		}
 		if (p.First == nil) != (c.want == "") {
 			t.Errorf("first %v for %q", p.First, c.want)
+		}
+		// A chunk at a time, the page is the same bytes.
+		for _, n := range []int{1, 2} {
+			pg, err := tr.Pager(c.parent, c.after, c.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for !pg.Next(n) {
+			}
+			chunked := pg.Page()
+			if got, want := bytes.Join(chunked.Chunks, nil), bytes.Join(p.Chunks, nil); !bytes.Equal(got, want) || chunked.More != p.More {
+				t.Errorf("in chunks of %d: %s more=%v, in one: %s more=%v", n, got, chunked.More, want, p.More)
+			}
 		}
 	}
 	for _, c := range []struct {

@@ -1,0 +1,89 @@
+package auth
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/parley/parley/internal/errs"
+)
+
+// MaxClaimBytes is the longest sub, preferred_username or name a token may
+// carry.
+const MaxClaimBytes = 255
+
+// moderatorRoles are the roles that grant moderation (SPEC §8).
+var moderatorRoles = []string{"moderator", "admin"}
+
+// Identity is who a verified token speaks for.
+type Identity struct {
+	Subject   string // sub: the host site's stable user id, the comment's author id
+	Name      string // preferred_username, else name, else sub: the display name a body's user must match
+	Moderator bool   // role or roles holds "moderator" or "admin"
+}
+
+// identity reads an Identity from verified claims: sub is required; a
+// display name claim, when present, must be clean text; role may be a
+// string or an array, and so may roles; other types grant nothing.
+func identity(c jwt.MapClaims) (Identity, error) {
+	sub, _ := c["sub"].(string)
+	if sub == "" {
+		return Identity{}, errs.Unauthorized.New("token lacks sub")
+	}
+	if !cleanText(sub) {
+		return Identity{}, errs.Unauthorized.New("token's sub must be at most %d bytes of text without control characters", MaxClaimBytes)
+	}
+	id := Identity{Subject: sub, Name: sub}
+	for _, claim := range []string{"preferred_username", "name"} {
+		s, _ := c[claim].(string)
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		if !cleanText(s) {
+			return Identity{}, errs.Unauthorized.New("token's %s must be at most %d bytes of text without control characters", claim, MaxClaimBytes)
+		}
+		id.Name = s
+		break
+	}
+	for _, claim := range []string{"role", "roles"} {
+		for _, r := range roles(c[claim]) {
+			for _, m := range moderatorRoles {
+				id.Moderator = id.Moderator || r == m
+			}
+		}
+	}
+	return id, nil
+}
+
+// roles reads a role claim: a string, or an array whose strings count.
+func roles(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, r := range v {
+			if s, ok := r.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// cleanText reports whether s is valid UTF-8 of at most MaxClaimBytes
+// without control characters.
+func cleanText(s string) bool {
+	if len(s) > MaxClaimBytes || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
