@@ -28,9 +28,13 @@ type Identity struct {
 // display name claim, when present, must be clean text; role may be a
 // string or an array, and so may roles; other types grant nothing.
 func identity(c jwt.MapClaims) (Identity, error) {
-	sub, _ := c["sub"].(string)
-	if sub == "" {
+	v, present := c["sub"]
+	sub, isString := v.(string)
+	switch {
+	case !present || isString && sub == "":
 		return Identity{}, errs.Unauthorized.New("token lacks sub")
+	case !isString:
+		return Identity{}, errs.Unauthorized.New("token's sub must be a string")
 	}
 	if !cleanText(sub) {
 		return Identity{}, errs.Unauthorized.New("token's sub must be at most %d bytes of text without control characters", MaxClaimBytes)

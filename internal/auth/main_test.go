@@ -56,10 +56,10 @@ var testKeys = sync.OnceValue(func() keys {
 	}
 })
 
-func must[T any](t testing.TB, v T, err error) T {
-	t.Helper()
+// must is for setting up tests, where an error is a bug of the test.
+func must[T any](v T, err error) T {
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return v
 }
@@ -80,7 +80,7 @@ func unset(k string) func(authtest.Claims)      { return func(c authtest.Claims)
 func jwksFile(t *testing.T, keys ...*authtest.Key) string {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(name, must(t, authtest.JWKS(keys...)), 0o600); err != nil {
+	if err := os.WriteFile(name, must(authtest.JWKS(keys...)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return name
@@ -97,7 +97,7 @@ type jwksServer struct {
 
 func newJWKSServer(t *testing.T, keys ...*authtest.Key) *jwksServer {
 	t.Helper()
-	s := &jwksServer{body: must(t, authtest.JWKS(keys...)), status: http.StatusOK}
+	s := &jwksServer{body: must(authtest.JWKS(keys...)), status: http.StatusOK}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
 		s.mu.Lock()
@@ -150,7 +150,7 @@ func newVerifier(t *testing.T, cfg auth.Config, opts ...auth.Option) (*auth.Veri
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
 	opts = append([]auth.Option{auth.WithClock(func() time.Time { return now })}, opts...)
-	v := must(t, auth.New(cfg, zap.New(core), opts...))
+	v := must(auth.New(cfg, zap.New(core), opts...))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := v.Start(ctx); err != nil {

@@ -153,7 +153,7 @@ func (v *Verifier) Enabled() bool { return v.cfg.Enabled() }
 
 // Start reads AUTH_JWKS_URL, when set, retrying until it succeeds, ctx
 // ends or StartTimeout passes (an error then: start fails), and re-reads
-// it every AUTH_JWKS_REFRESH until Stop.
+// it every AUTH_JWKS_REFRESH until Stop. Call it once.
 func (v *Verifier) Start(ctx context.Context) error {
 	if !v.Enabled() || v.cfg.JWKSURL == "" {
 		return nil
@@ -252,8 +252,9 @@ func (v *Verifier) fetch(ctx context.Context) (*keySet, []string, error) {
 
 // Verify checks an Authorization header's bearer token and returns whom it
 // speaks for. Every failure is an errs.Unauthorized whose message is safe
-// to show a client; the caller answers it with the Challenge header.
-// Neither the token nor its claims are logged. ctx bounds the early
+// to show a client; the caller answers it with the Challenge header. exp
+// is required; exp, nbf and iat are checked with Leeway; iss and aud when
+// configured. Neither the token nor its claims are logged. ctx bounds the early
 // re-read of AUTH_JWKS_URL an unknown kid may cause.
 func (v *Verifier) Verify(ctx context.Context, authorization string) (Identity, error) {
 	if !v.Enabled() {
