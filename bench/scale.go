@@ -152,5 +152,5 @@ func (h *harness) bigTopic(r, w *procs.Proc) error {
 	t50, tot50 := percentiles(ttfbs, 0.5)[0], percentiles(totals, 0.5)[0]
 	h.add("scale", "full GET of the 50,000-comment topic, again (median of 10)", fmt.Sprintf("TTFB %s, %s in %s, %.0f MB/s", ms(t50), mb(n), ms(tot50), float64(n)/tot50.Seconds()/1e6), "", "", "")
 	runtime.GC()
-	return nil
+	return h.concurrentBigReads(r, w, topic)
 }

@@ -127,5 +127,6 @@ func (p *Projection) applyTree(t *topic, e *comment.Event, r *comment.ViewRange)
 		}
 	}
 	t.version = e.Position
+	t.full.Store(nil) // no longer current; let its memory go
 	return nil
 }

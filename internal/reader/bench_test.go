@@ -213,7 +213,7 @@ func BenchmarkRenderPage(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					if mode == "miss" {
-						t.cache.Store(nil)
+						uncache(t)
 					}
 					pg, err := p.TopicComments(ctx, c.q)
 					if err != nil {

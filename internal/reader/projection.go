@@ -27,8 +27,11 @@ type topic struct {
 	pending  *pendingLoad
 	version  int64 // position of the last event that changed what the tree renders
 	lastRead atomic.Int64
-	users    atomic.Int32 // requests that loaded the tree and use it (residency.go)
-	cache    atomic.Pointer[rendered]
+	users    atomic.Int32             // requests that loaded the tree and use it (residency.go)
+	cache    atomic.Pointer[rendered] // the last answer (query.go)
+	full     atomic.Pointer[fullPage] // the whole tree rendered, while current
+	fullMu   sync.Mutex               // guards fullRun
+	fullRun  *fullRun                 // a rendering of the whole tree under way
 }
 
 // root is the topic's root comment, resident or not.
@@ -53,6 +56,8 @@ type Projection struct {
 	prog     *progress
 	log      *zap.Logger
 	lastLoad []phase // the start-up load's steps, for its log line
+
+	applyWaitMax atomic.Int64 // the longest Apply waited for the lock, in nanoseconds
 
 	renderMem  renderBudget  // bytes of large pages being rendered and sent
 	renderWait time.Duration // how long a large page waits for its share
@@ -119,6 +124,9 @@ type Stats struct {
 	// OversizedDrops counts trees dropped right after the request that
 	// loaded them, because each alone is larger than MaxBytes.
 	OversizedDrops int64 `json:"oversized_drops"`
+	// ApplyWaitMaxMicros is the longest applying events waited for readers
+	// (renders, lists) to let go of the state, since start.
+	ApplyWaitMaxMicros int64 `json:"apply_wait_max_us"`
 }
 
 // Stats counts what is in memory.
@@ -126,7 +134,8 @@ func (p *Projection) Stats() Stats {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	s := Stats{Applied: p.Applied(), Topics: len(p.topics), ResidentBytes: p.res.bytes, MaxBytes: p.res.maxBytes,
-		Evictions: p.res.evictions.Load(), Reloads: p.res.reloads.Load(), OversizedDrops: p.res.oversized.Load()}
+		Evictions: p.res.evictions.Load(), Reloads: p.res.reloads.Load(), OversizedDrops: p.res.oversized.Load(),
+		ApplyWaitMaxMicros: p.applyWaitMax.Load() / 1e3}
 	for _, t := range p.topics {
 		if t.tree != nil {
 			s.ResidentTrees++
@@ -141,7 +150,11 @@ func (p *Projection) Apply(events []comment.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	asked := time.Now()
 	p.mu.Lock()
+	if wait := time.Since(asked).Nanoseconds(); wait > p.applyWaitMax.Load() {
+		p.applyWaitMax.Store(wait) // only Apply's one goroutine writes it
+	}
 	want := p.Applied() + 1
 	for i := range events {
 		e := &events[i]

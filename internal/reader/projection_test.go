@@ -656,7 +656,7 @@ func TestLargePageInChunks(t *testing.T) {
 	// Events between chunks: the render stops after its first chunk (in a
 	// gate standing for the render bound, where it holds no lock), events
 	// are applied, and it goes on.
-	p.topics[topic].cache.Store(nil)
+	uncache(p.topics[topic])
 	gate := &renderGate{reached: make(chan struct{}), open: make(chan struct{})}
 	p.renderMem = gate
 	done := make(chan TopicPage)
@@ -681,8 +681,8 @@ func TestLargePageInChunks(t *testing.T) {
 	}
 	// The render bound: with room for less than two chunks, a large page is
 	// refused once RENDER_WAIT has passed.
-	p.SetRenderBound(int64(len(page.Chunks[0])), 50*time.Millisecond)
-	p.topics[topic].cache.Store(nil)
+	p.SetRenderBound(int64(len(page.Chunks[1])), 50*time.Millisecond)
+	uncache(p.topics[topic])
 	if _, err := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: comment.RootPath}); !errors.Is(err, errRenderBusy) {
 		t.Fatalf("a page over the render bound: %v, want busy", err)
 	}
@@ -690,6 +690,12 @@ func TestLargePageInChunks(t *testing.T) {
 	if items, _ := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath, Limit: 10}); len(items) != 10 {
 		t.Fatalf("%d items", len(items))
 	}
+}
+
+// uncache forgets a topic's rendered answers, so the next query renders.
+func uncache(t *topic) {
+	t.cache.Store(nil)
+	t.full.Store(nil)
 }
 
 // renderGate is a render bound that stops the first render at its first

@@ -91,6 +91,7 @@ func (p *Projection) install(t *topic, pl *pendingLoad) {
 	delete(p.res.loading, t)
 	t.version = max(t.version, pl.at)
 	t.cache.Store(nil)
+	t.full.Store(nil)
 	p.res.bytes += t.tree.Bytes()
 	p.res.reloads.Add(1)
 	close(pl.done)
@@ -124,6 +125,7 @@ func (p *Projection) drop(t *topic) {
 	p.res.bytes -= t.tree.Bytes()
 	t.cold, t.tree = t.tree.DetachRoot(), nil
 	t.cache.Store(nil)
+	t.full.Store(nil)
 }
 
 // maxRetries bounds how often a request loads trees that the memory bound

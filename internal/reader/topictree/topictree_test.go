@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -321,5 +323,68 @@ func TestViewsSaturate(t *testing.T) {
 	}
 	if tr.Root().Views() != math.MaxInt64 || cold.Node().Views() != math.MaxInt64 {
 		t.Fatalf("views %d and %d, want both at %d", tr.Root().Views(), cold.Node().Views(), int64(math.MaxInt64))
+	}
+}
+
+// TestFullPages: every page sliced out of a Full is byte for byte the page
+// Render gives, for every subtree, start and limit; after the tree grows,
+// a Full leaves the new comments out, and says it cannot answer a page
+// that starts at one.
+func TestFullPages(t *testing.T) {
+	tr := New()
+	rng := rand.New(rand.NewPCG(3, 4))
+	paths := []comment.Path{comment.RootPath}
+	for i := 1; i < 3*200; i++ {
+		parent := paths[rng.IntN(len(paths))]
+		if rng.IntN(3) == 0 {
+			parent = paths[len(paths)-1]
+		}
+		paths = append(paths, parent.Child(int32(i)))
+	}
+	for i, p := range paths {
+		if err := tr.Apply(created(p, "u", fmt.Sprint("c<", i, ">"), t0), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pg := tr.FullPager()
+	for !pg.Next(50) { // many chunks, so that pages span them
+	}
+	full := pg.Full()
+	check := func(parent, after comment.Path, limit int) {
+		t.Helper()
+		want, werr := tr.Render(parent, after, limit)
+		got, ok, gerr := full.Page(tr, parent, after, limit)
+		if (werr == nil) != (gerr == nil) || !ok && gerr == nil {
+			t.Fatalf("Page(%v, %v, %d): ok=%v err=%v, Render err=%v", parent, after, limit, ok, gerr, werr)
+		}
+		if werr != nil {
+			return
+		}
+		if g, w := bytes.Join(got.Chunks, nil), bytes.Join(want.Chunks, nil); !bytes.Equal(g, w) || got.More != want.More || got.First != want.First || got.Last != want.Last {
+			t.Fatalf("Page(%v, %v, %d):\n %.200s more=%v\nRender:\n %.200s more=%v", parent, after, limit, g, got.More, w, want.More)
+		}
+	}
+	for range 500 {
+		parent := paths[rng.IntN(len(paths))]
+		var after comment.Path
+		if rng.IntN(2) == 0 {
+			after = paths[rng.IntN(len(paths))] // within the subtree or not
+		}
+		check(parent, after, []int{0, 1, 3, 50, 1000}[rng.IntN(5)])
+	}
+	check(comment.Path{0, 999}, nil, 0)
+
+	// New comments: left out of the Full's pages; a page starting at one is
+	// not the Full's to answer.
+	newer := comment.Path{0, int32(len(paths))}
+	if err := tr.Apply(created(newer, "u", "new", t0), nil); err != nil {
+		t.Fatal(err)
+	}
+	page, ok, err := full.Page(tr, comment.RootPath, nil, 0)
+	if !ok || err != nil || bytes.Contains(bytes.Join(page.Chunks, nil), []byte(`"new"`)) {
+		t.Fatalf("the whole topic after a new comment: ok=%v err=%v, or it holds the new comment", ok, err)
+	}
+	if _, ok, err := full.Page(tr, newer, nil, 0); ok || err != nil {
+		t.Fatalf("a page of a newer comment: ok=%v err=%v, want not the Full's", ok, err)
 	}
 }
