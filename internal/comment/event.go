@@ -18,6 +18,7 @@ const (
 	EventEdited  EventKind = "edited"  // a comment's content was replaced
 	EventDeleted EventKind = "deleted" // a comment was soft-deleted
 	EventViews   EventKind = "views"   // a reader's batch of view counts
+	EventBanned  EventKind = "banned"  // a moderator banned a user, or lifted a ban
 )
 
 // Event is one entry of the log. Exactly one of the payload fields is set,
@@ -32,13 +33,17 @@ type Event struct {
 	Edited   *Edited
 	Deleted  *Deleted
 	Views    *Views
+	Banned   *Banned
 }
 
-// Created is the payload of a posted comment.
+// Created is the payload of a posted comment. Author is the author's
+// stable id (a token's sub); events from before identities have none, and
+// then the author is User.
 type Created struct {
 	Path    Path   `json:"path"`
 	User    string `json:"user"`
 	Content string `json:"content"`
+	Author  string `json:"author,omitempty"`
 }
 
 // Edited is the payload of an edit. User and Was (the update time before
@@ -51,11 +56,22 @@ type Edited struct {
 	Was     time.Time `json:"was"`
 }
 
-// Deleted is the payload of a soft delete; User and Was as for Edited.
+// Deleted is the payload of a soft delete; User and Was as for Edited. By
+// is who deleted it (its author, or a moderator), when known.
 type Deleted struct {
 	Path Path      `json:"path"`
 	User string    `json:"user"`
 	Was  time.Time `json:"was"`
+	By   string    `json:"by,omitempty"`
+}
+
+// Banned is the payload of a ban: the user's writes are refused until
+// Until (for good when nil); an Until in the past lifts the ban.
+type Banned struct {
+	User   string     `json:"user_id"`
+	Until  *time.Time `json:"until,omitempty"`
+	Reason string     `json:"reason,omitempty"`
+	By     string     `json:"by"`
 }
 
 // Views is the payload of a reader's view batch.
@@ -114,6 +130,8 @@ func (e *Event) Payload() ([]byte, error) {
 		v = e.Deleted
 	case EventViews:
 		v = e.Views
+	case EventBanned:
+		v = e.Banned
 	default:
 		return nil, fmt.Errorf("unknown event kind %q", e.Kind)
 	}
@@ -136,6 +154,9 @@ func (e *Event) DecodePayload(b []byte) error {
 	case EventViews:
 		e.Views = new(Views)
 		dst = e.Views
+	case EventBanned:
+		e.Banned = new(Banned)
+		dst = e.Banned
 	default:
 		return fmt.Errorf("event %d: unknown kind %q", e.Position, e.Kind)
 	}

@@ -99,3 +99,20 @@ func ValidateUser(s string) error {
 	}
 	return nil
 }
+
+// MaxUserIDLen is the longest user id (a token's sub), in bytes.
+const MaxUserIDLen = 255
+
+// ValidateUserID checks a user's stable id: 1 to 255 bytes of valid UTF-8
+// without control characters.
+func ValidateUserID(s string) error {
+	if s == "" || len(s) > MaxUserIDLen || !utf8.ValidString(s) {
+		return errs.Invalid.New("must be 1 to %d bytes of valid UTF-8", MaxUserIDLen)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return errs.Invalid.New("must not contain control characters")
+		}
+	}
+	return nil
+}

@@ -105,12 +105,14 @@ type stack struct {
 	procs   map[string]*procs.Proc
 	nginx   string // base URL
 	prefix  string
+	env     []string // for every service, e.g. AUTH_MODE
 }
 
 type stackOpts struct {
 	readers   int
 	postRate  string
 	postBurst string
+	env       []string // added to the writer's and readers' environment
 }
 
 func newStack(t *testing.T, o stackOpts) *stack {
@@ -119,8 +121,9 @@ func newStack(t *testing.T, o stackOpts) *stack {
 	if o.readers == 0 {
 		o.readers = 2
 	}
-	s := &stack{db: pgtest.NewDatabase(t), writer: freeAddr(t), procs: map[string]*procs.Proc{}}
-	w := start(t, "writer", filepath.Join(bins, "writer"), []string{"DATABASE_URL=" + s.db, "LISTEN_ADDR=" + s.writer, "LOG_LEVEL=warn", "INTERNAL_TOKEN=" + stacktest.InternalToken})
+	s := &stack{db: pgtest.NewDatabase(t), writer: freeAddr(t), procs: map[string]*procs.Proc{}, env: o.env}
+	w := start(t, "writer", filepath.Join(bins, "writer"), append([]string{"DATABASE_URL=" + s.db, "LISTEN_ADDR=" + s.writer,
+		"LOG_LEVEL=warn", "INTERNAL_TOKEN=" + stacktest.InternalToken}, s.env...))
 	s.procs["writer"] = w
 	waitHTTP(t, w, "http://"+s.writer+"/healthz")
 	for i := range o.readers {
@@ -153,10 +156,10 @@ func newStack(t *testing.T, o stackOpts) *stack {
 func (s *stack) startReader(t *testing.T, i int) {
 	t.Helper()
 	name := fmt.Sprintf("reader%d", i+1)
-	r := start(t, name, filepath.Join(bins, "reader"), []string{
+	r := start(t, name, filepath.Join(bins, "reader"), append([]string{
 		"DATABASE_URL=" + s.db, "LISTEN_ADDR=" + s.readers[i], "WRITER_URL=http://" + s.writer,
 		"LOG_LEVEL=warn", "VIEW_FLUSH_INTERVAL=100ms", "REFRESH_INTERVAL=200ms", "INTERNAL_TOKEN=" + stacktest.InternalToken,
-	})
+	}, s.env...))
 	s.procs[name] = r
 	waitHTTP(t, r, "http://"+s.readers[i]+"/readyz")
 }

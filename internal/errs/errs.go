@@ -29,6 +29,7 @@ const StatusStorageTimeout = 524
 var (
 	Invalid      = &Kind{"invalid", http.StatusBadRequest}              // the request is malformed
 	Unauthorized = &Kind{"unauthorized", http.StatusUnauthorized}       // no valid credentials
+	Forbidden    = &Kind{"forbidden", http.StatusForbidden}             // known, but not allowed to do this
 	NotFound     = &Kind{"not found", http.StatusNotFound}              // topic, comment or subtree root does not exist
 	Conflict     = &Kind{"conflict", http.StatusConflict}               // the request contradicts the current state
 	TooLarge     = &Kind{"too large", http.StatusRequestEntityTooLarge} // body or content over the limit

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/reader/topictree"
+	"github.com/parley/parley/internal/store"
 )
 
 // appliers apply each kind of event to the projection's summaries, users'
@@ -17,6 +18,7 @@ var appliers = map[comment.EventKind]func(*Projection, *comment.Event){
 	comment.EventEdited:  (*Projection).applyEdited,
 	comment.EventDeleted: (*Projection).applyDeleted,
 	comment.EventViews:   (*Projection).applyViews,
+	comment.EventBanned:  (*Projection).applyBanned,
 }
 
 // apply applies one event; the caller holds the write lock.
@@ -129,4 +131,9 @@ func (p *Projection) applyTree(t *topic, e *comment.Event, r *comment.ViewRange)
 	t.version = e.Position
 	t.full.Store(nil) // no longer current; let its memory go
 	return nil
+}
+
+func (p *Projection) applyBanned(e *comment.Event) {
+	b := e.Banned
+	p.bans[b.User] = store.BanRow{User: b.User, Until: b.Until, Reason: b.Reason, By: b.By, At: e.At}
 }

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/store"
 )
@@ -13,6 +14,7 @@ import (
 // what it sets: -help and the README's tables are made from these tags.
 type Config struct {
 	Store             store.Config
+	Auth              auth.Config
 	ReadDatabaseURL   string        `env:"READ_DATABASE_URL" help:"a streaming replica to load and tail from; LISTEN stays on 'DATABASE_URL'"`
 	ListenAddr        string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8091" help:"where the reader listens"`
 	WriterURL         string        `env:"WRITER_URL" envDefault:"http://127.0.0.1:8081" help:"where view batches go ('POST /internal/views')"`
@@ -57,6 +59,7 @@ func LoadConfig() (Config, error) {
 		check(cfg.HotCommentWeight >= 0, "HOT_COMMENT_WEIGHT", "must not be negative")
 		check(cfg.HotViewWeight >= 0, "HOT_VIEW_WEIGHT", "must not be negative")
 		c.Add(cfg.Store.Check()...)
+		cfg.Auth.Check(c)
 		c.Add(platform.CheckLevel(cfg.LogLevel))
 	})
 }

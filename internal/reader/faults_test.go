@@ -14,10 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/fx"
+
 	"github.com/parley/parley/internal/pgtest"
 	"github.com/parley/parley/internal/reader"
 	"github.com/parley/parley/internal/stacktest"
-	"go.uber.org/fx"
 )
 
 // listenBackends counts the readers' LISTEN connections.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/httpx"
@@ -20,6 +21,7 @@ import (
 
 // Handlers serve the read API from the projection.
 type Handlers struct {
+	verifier *auth.Verifier
 	proj     *Projection
 	refresh  *Refresher
 	views    *ViewCounter
@@ -28,8 +30,8 @@ type Handlers struct {
 }
 
 // NewHandlers returns the read API's handlers.
-func NewHandlers(proj *Projection, refresh *Refresher, views *ViewCounter, cfg Config) *Handlers {
-	return &Handlers{proj: proj, refresh: refresh, views: views, cfg: cfg}
+func NewHandlers(proj *Projection, refresh *Refresher, views *ViewCounter, v *auth.Verifier, cfg Config) *Handlers {
+	return &Handlers{proj: proj, refresh: refresh, views: views, verifier: v, cfg: cfg}
 }
 
 // Register mounts the routes on e. GET and HEAD share every route.
@@ -40,6 +42,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.Match(get, "/last_user_comments", h.lastUserComments)
 	e.Match(get, "/last_topics", h.lastTopics)
 	e.Match(get, "/hot_topics", h.hotTopics)
+	e.Match(get, "/bans", h.listBans)
 	e.Match(get, "/healthz", h.healthz)
 	e.Match(get, "/readyz", h.readyz)
 	e.Match(get, "/internal/stats", h.stats, httpx.InternalAuth(h.cfg.InternalToken))
@@ -236,6 +239,29 @@ func (h *Handlers) list(c echo.Context, body []byte, pos int64) error {
 	if notModified(c, `"p`+strconv.FormatInt(pos, 10)+`"`) {
 		return nil
 	}
+	return httpx.WriteJSON(c, http.StatusOK, body)
+}
+
+// GET /bans (moderators and admins): the bans in force. It depends on who
+// asks, so it is never cached.
+func (h *Handlers) listBans(c echo.Context) error {
+	if !h.verifier.Enabled() {
+		return errs.Forbidden.New("there are no moderators with AUTH_MODE=none")
+	}
+	id, err := h.verifier.Verify(c.Request().Context(), c.Request().Header.Get("Authorization"))
+	if err != nil {
+		c.Response().Header().Set(auth.ChallengeHeader, auth.Challenge)
+		return err
+	}
+	if !id.Moderator {
+		return errs.Forbidden.New("only moderators may list bans")
+	}
+	if err := h.ready(c, c.QueryParams()); err != nil {
+		return err
+	}
+	body, pos := h.proj.Bans(time.Now())
+	setPosition(c, pos)
+	c.Response().Header().Set("Cache-Control", "private, no-store")
 	return httpx.WriteJSON(c, http.StatusOK, body)
 }
 

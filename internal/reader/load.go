@@ -54,6 +54,7 @@ func (p *Projection) Load(ctx context.Context, src snapshotSource) error {
 func (p *Projection) reset() {
 	p.topics = map[comment.TopicID]*topic{}
 	p.users = map[string]*userList{}
+	p.bans = map[string]store.BanRow{}
 	p.res.loading = map[*topic]struct{}{}
 	p.res.bytes = 0
 	p.ranks.clear()
@@ -114,6 +115,12 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 		return err
 	}
 	b.mark("activity", &since)
+	if err := s.Bans(ctx, func(r *store.BanRow) error {
+		p.bans[r.User] = *r
+		return nil
+	}); err != nil {
+		return err
+	}
 	if err := b.loadColdUsers(ctx, s); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/httpx"
 	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/store"
@@ -29,9 +30,11 @@ var Module = fx.Module("reader",
 		newProjection,
 		newRefresher,
 		newViewCounter,
+		func(c Config) auth.Config { return c.Auth },
 		NewHandlers,
 		httpx.NewEcho,
 	),
+	auth.Module,
 	fx.Invoke(serve),
 )
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/reader/topictree"
+	"github.com/parley/parley/internal/store"
 )
 
 // topic is everything a reader holds about one topic. The summary (count,
@@ -51,6 +52,7 @@ type Projection struct {
 	mu       sync.RWMutex
 	topics   map[comment.TopicID]*topic
 	users    map[string]*userList
+	bans     map[string]store.BanRow // by user, lifted and expired ones included
 	ranks    rankings
 	res      residency
 	prog     *progress
@@ -89,6 +91,7 @@ func NewProjection(maxBytes int64, hot hotParams, src topicSource, log *zap.Logg
 	return &Projection{
 		topics: map[comment.TopicID]*topic{},
 		users:  map[string]*userList{},
+		bans:   map[string]store.BanRow{},
 		ranks:  newRankings(hot),
 		res:    newResidency(maxBytes, src),
 		prog:   newProgress(),

@@ -2,14 +2,19 @@ package reader
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/reader/topictree"
+	"github.com/parley/parley/internal/store"
 )
 
 // TopicQuery asks for a subtree of a topic, whole or one page of it.
@@ -419,4 +424,37 @@ func (p *Projection) HotTopics(limit int, now time.Time) ([]byte, int64) {
 		return n < limit
 	})
 	return append(b, ']'), p.Applied()
+}
+
+// Bans answers /bans: the bans in force at now, newest first.
+func (p *Projection) Bans(now time.Time) ([]byte, int64) {
+	p.mu.RLock()
+	pos := p.Applied()
+	var live []store.BanRow
+	for _, b := range p.bans {
+		if b.Until == nil || b.Until.After(now) {
+			live = append(live, b)
+		}
+	}
+	p.mu.RUnlock()
+	slices.SortFunc(live, func(a, b store.BanRow) int {
+		return cmp.Or(b.At.Compare(a.At), strings.Compare(a.User, b.User))
+	})
+	type ban struct {
+		User   string  `json:"user_id"`
+		Until  *string `json:"until"`
+		Reason string  `json:"reason"`
+		By     string  `json:"by"`
+		At     string  `json:"at"`
+	}
+	out := make([]ban, len(live))
+	for i, b := range live {
+		out[i] = ban{User: b.User, Reason: b.Reason, By: b.By, At: string(comment.AppendTime(nil, b.At))}
+		if b.Until != nil {
+			u := string(comment.AppendTime(nil, *b.Until))
+			out[i].Until = &u
+		}
+	}
+	body, _ := json.Marshal(out)
+	return body, pos
 }

@@ -297,7 +297,9 @@ type refusedError struct {
 	body   string
 }
 
-func (e *refusedError) Error() string { return fmt.Sprintf("writer refused the batch: %d %s", e.status, e.body) }
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("writer refused the batch: %d %s", e.status, e.body)
+}
 
 func (v *ViewCounter) send(ctx context.Context, b *viewBatch) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.url, bytes.NewReader(b.Body))

@@ -29,6 +29,7 @@ type Lookup struct {
 	Topics   []comment.TopicID // existing topics the batch may write to; locked
 	Known    []comment.TopicID // topics the batch only checks (that they exist, their next id); not locked
 	Comments []CommentRef      // comments the batch replies to, edits or deletes
+	Bans     []string          // users whose bans the batch checks or changes
 }
 
 // CommentRef names a comment.
@@ -42,6 +43,12 @@ type State struct {
 	Keys     map[string]KeyRecord
 	Topics   map[comment.TopicID]TopicRow
 	Comments map[CommentRef]CommentRow
+	Bans     map[string]BanState
+}
+
+// BanState is a user's ban as the writer checks it.
+type BanState struct {
+	Until *time.Time // nil: for good
 }
 
 // KeyRecord is the stored first response for an idempotency key.
@@ -61,6 +68,7 @@ type TopicRow struct {
 type CommentRow struct {
 	Path    comment.Path
 	User    string
+	Author  string // the author's id; the user name for comments from before identities
 	Update  time.Time
 	Deleted bool
 }
@@ -74,6 +82,16 @@ type Changes struct {
 	Views    []comment.ViewRange // at most one per distinct range
 	Events   []comment.Event     // positions are set by Append
 	Keys     []KeyWrite
+	Bans     []BanWrite
+}
+
+// BanWrite gives a user's ban (the last one counts).
+type BanWrite struct {
+	User   string
+	Until  *time.Time
+	Reason string
+	By     string
+	At     time.Time
 }
 
 // TopicWrite is a topic's state after the batch.
@@ -91,6 +109,7 @@ type CommentWrite struct {
 	Path    comment.Path
 	New     bool
 	User    string
+	Author  string
 	Content string
 	Deleted bool
 	Create  time.Time
@@ -209,7 +228,8 @@ const (
 	qTopics = `SELECT topic_id, next_comment_id, last_activity FROM topics WHERE topic_id = ANY($1) ORDER BY topic_id FOR UPDATE`
 	// A topic's next id only grows, so a check against it needs no lock.
 	qKnown    = `SELECT topic_id, next_comment_id, last_activity FROM topics WHERE topic_id = ANY($1)`
-	qComments = `SELECT c.topic_id, c.comment_id, c.path, c.user_name, c.update_time, c.deleted
+	qBansOf   = `SELECT user_id, until FROM bans WHERE user_id = ANY($1)`
+	qComments = `SELECT c.topic_id, c.comment_id, c.path, c.user_name, coalesce(nullif(c.author_id, ''), c.user_name), c.update_time, c.deleted
 		FROM comments c JOIN unnest($1::uuid[], $2::integer[]) AS r(t, id) ON c.topic_id = r.t AND c.comment_id = r.id`
 )
 
@@ -219,6 +239,7 @@ func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error
 		Keys:     make(map[string]KeyRecord, len(lk.Keys)),
 		Topics:   make(map[comment.TopicID]TopicRow, len(lk.Topics)+len(lk.Known)),
 		Comments: make(map[CommentRef]CommentRow, len(lk.Comments)),
+		Bans:     make(map[string]BanState, len(lk.Bans)),
 	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
@@ -269,11 +290,23 @@ func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error
 			var topic [16]byte
 			var row CommentRow
 			var path []int32
-			_, err := pgx.ForEachRow(rows, []any{&topic, &ref.ID, &path, &row.User, &row.Update, &row.Deleted}, func() error {
+			_, err := pgx.ForEachRow(rows, []any{&topic, &ref.ID, &path, &row.User, &row.Author, &row.Update, &row.Deleted}, func() error {
 				ref.Topic = topic
 				row.Path = path
 				st.Comments[ref] = row
 				path = nil
+				return nil
+			})
+			return err
+		})
+	}
+	if len(lk.Bans) > 0 {
+		b.Queue(qBansOf, lk.Bans).Query(func(rows pgx.Rows) error {
+			var user string
+			var ban BanState
+			_, err := pgx.ForEachRow(rows, []any{&user, &ban.Until}, func() error {
+				st.Bans[user] = ban
+				ban = BanState{}
 				return nil
 			})
 			return err
@@ -291,10 +324,13 @@ const (
 		SELECT * FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[])`
 	qUpdateTopics = `UPDATE topics t SET next_comment_id = u.n, last_activity = u.a
 		FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[]) AS u(id, n, a) WHERE t.topic_id = u.id`
-	qInsertComments = `INSERT INTO comments (topic_id, comment_id, path, user_name, content, deleted, create_time, update_time)
-		SELECT x.t, x.id, x.p::integer[], x.u, x.c, x.d, x.ct, x.ut
-		FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::timestamptz[], $8::timestamptz[])
-			AS x(t, id, p, u, c, d, ct, ut)`
+	qInsertComments = `INSERT INTO comments (topic_id, comment_id, path, user_name, author_id, content, deleted, create_time, update_time)
+		SELECT x.t, x.id, x.p::integer[], x.u, x.a, x.c, x.d, x.ct, x.ut
+		FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::timestamptz[], $9::timestamptz[])
+			AS x(t, id, p, u, a, c, d, ct, ut)`
+	qBanUsers = `INSERT INTO bans (user_id, until, reason, banned_by, at)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[])
+		ON CONFLICT (user_id) DO UPDATE SET until = excluded.until, reason = excluded.reason, banned_by = excluded.banned_by, at = excluded.at`
 	qUpdateComments = `UPDATE comments c SET content = x.c, deleted = x.d, update_time = x.ut
 		FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::boolean[], $5::timestamptz[]) AS x(t, id, c, d, ut)
 		WHERE c.topic_id = x.t AND c.comment_id = x.id`
@@ -325,6 +361,7 @@ func writeChanges(ctx context.Context, conn *pgxpool.Conn, ch Changes) (int64, e
 	b := &pgx.Batch{}
 	queueTopics(b, ch.Topics)
 	queueComments(b, ch.Comments)
+	queueBans(b, ch.Bans)
 	if len(ch.Activity) > 0 {
 		n := len(ch.Activity)
 		ts, buckets, cs, vs := make([][16]byte, n), make([]time.Time, n), make([]int32, n), make([]int64, n)
@@ -409,6 +446,7 @@ func queueComments(b *pgx.Batch, comments []CommentWrite) {
 		ts                 [][16]byte
 		ids                []int32
 		paths, users, text []string
+		authors            []string
 		del                []bool
 		ct, ut             []time.Time
 	}
@@ -425,6 +463,7 @@ func queueComments(b *pgx.Batch, comments []CommentWrite) {
 			ins.ids = append(ins.ids, c.Path.ID())
 			ins.paths = append(ins.paths, c.Path.PGText())
 			ins.users = append(ins.users, c.User)
+			ins.authors = append(ins.authors, c.Author)
 			ins.text = append(ins.text, c.Content)
 			ins.del = append(ins.del, c.Deleted)
 			ins.ct = append(ins.ct, c.Create)
@@ -438,11 +477,23 @@ func queueComments(b *pgx.Batch, comments []CommentWrite) {
 		upd.ut = append(upd.ut, c.Update)
 	}
 	if len(ins.ts) > 0 {
-		b.Queue(qInsertComments, ins.ts, ins.ids, ins.paths, ins.users, ins.text, ins.del, ins.ct, ins.ut)
+		b.Queue(qInsertComments, ins.ts, ins.ids, ins.paths, ins.users, ins.authors, ins.text, ins.del, ins.ct, ins.ut)
 	}
 	if len(upd.ts) > 0 {
 		b.Queue(qUpdateComments, upd.ts, upd.ids, upd.text, upd.del, upd.ut)
 	}
+}
+
+func queueBans(b *pgx.Batch, bans []BanWrite) {
+	if len(bans) == 0 {
+		return
+	}
+	n := len(bans)
+	users, untils, reasons, bys, ats := make([]string, n), make([]*time.Time, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	for i, w := range bans {
+		users[i], untils[i], reasons[i], bys[i], ats[i] = w.User, w.Until, w.Reason, w.By, w.At
+	}
+	b.Queue(qBanUsers, users, untils, reasons, bys, ats)
 }
 
 // PruneKeys deletes idempotency keys older than ttl and activity buckets

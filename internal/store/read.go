@@ -192,6 +192,28 @@ func (s *Snap) Activity(ctx context.Context, fn func(*ActivityRow) error) error 
 	return err
 }
 
+// BanRow is a ban as the readers list it.
+type BanRow struct {
+	User   string
+	Until  *time.Time // nil: for good
+	Reason string
+	By     string
+	At     time.Time
+}
+
+const qBans = `SELECT user_id, until, reason, banned_by, at FROM bans`
+
+// Bans streams every stored ban, lifted and expired ones included (a
+// reader filters by time as it answers).
+func (s *Snap) Bans(ctx context.Context, fn func(*BanRow) error) error {
+	rows, _ := s.tx.Query(ctx, qBans)
+	var r BanRow
+	_, err := pgx.ForEachRow(rows, []any{&r.User, &r.Until, &r.Reason, &r.By, &r.At}, func() error {
+		return fn(&r)
+	})
+	return err
+}
+
 // Trees streams the comments of the given topics, in
 // no particular order.
 func (s *Snap) Trees(ctx context.Context, topics []comment.TopicID, fn func(*TreeRow) error) error {

@@ -73,6 +73,7 @@ type reads struct {
 	refs        map[store.CommentRef]bool
 	keys        map[string]bool
 	knownTopics map[comment.TopicID]bool
+	bans        map[string]bool
 }
 
 // comment asks for the comment at path in topic, and the topic.
@@ -98,7 +99,7 @@ func (r *reads) known(t comment.TopicID) {
 
 // lookup lists what a batch must read.
 func lookup(reqs []*Request) store.Lookup {
-	r := &reads{topics: map[comment.TopicID]bool{}, refs: map[store.CommentRef]bool{}, keys: map[string]bool{}, knownTopics: map[comment.TopicID]bool{}}
+	r := &reads{topics: map[comment.TopicID]bool{}, refs: map[store.CommentRef]bool{}, keys: map[string]bool{}, knownTopics: map[comment.TopicID]bool{}, bans: map[string]bool{}}
 	for _, q := range reqs {
 		if q.Key != "" && !r.keys[q.Key] {
 			r.keys[q.Key] = true
@@ -130,7 +131,8 @@ type batch struct {
 	views    map[viewKey]int // index in ch.Views
 	activity map[activityKey]int
 	touched  map[*store.CommentWrite]bool
-	order    []any // touched rows in first-touch order: *TopicWrite or *CommentWrite
+	bans     map[string]store.BanState // bans given earlier in the batch
+	order    []any                     // touched rows in first-touch order: *TopicWrite or *CommentWrite
 }
 
 type viewKey struct {
@@ -159,6 +161,7 @@ func decide(reqs []*Request, st store.State, at time.Time) (store.Changes, []dec
 		views:    map[viewKey]int{},
 		activity: map[activityKey]int{},
 		touched:  map[*store.CommentWrite]bool{},
+		bans:     map[string]store.BanState{},
 	}
 	out := make([]decision, len(reqs))
 	for i, q := range reqs {
@@ -271,7 +274,7 @@ func (b *batch) comment(topic comment.TopicID, path comment.Path) *store.Comment
 	if !ok || !row.Path.Equal(path) {
 		return nil
 	}
-	c := &store.CommentWrite{Topic: topic, Path: row.Path, User: row.User, Update: row.Update, Deleted: row.Deleted}
+	c := &store.CommentWrite{Topic: topic, Path: row.Path, User: row.User, Author: row.Author, Update: row.Update, Deleted: row.Deleted}
 	b.comments[ref] = c
 	return c
 }

@@ -3,6 +3,7 @@ package writer
 import (
 	"time"
 
+	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/store"
@@ -13,6 +14,7 @@ import (
 // what it sets: -help and the README's tables are made from these tags.
 type Config struct {
 	Store           store.Config
+	Auth            auth.Config
 	ListenAddr      string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8081" help:"where the writer listens"`
 	MaxContentBytes int           `env:"MAX_CONTENT_BYTES" envDefault:"65536" help:"largest comment content, in bytes (413 above); bodies up to 6× that + 8 KiB"`
 	BodyTimeout     time.Duration `env:"BODY_TIMEOUT" envDefault:"10s" help:"a request whose headers and body have not all arrived this long after it began is 408"`
@@ -45,6 +47,7 @@ func LoadConfig() (Config, error) {
 		check(cfg.PruneInterval > 0, "PRUNE_INTERVAL", "must be positive")
 		check(cfg.StartTimeout > 0, "DB_START_TIMEOUT", "must be positive")
 		c.Add(cfg.Store.Check()...)
+		cfg.Auth.Check(c)
 		c.Add(platform.CheckLevel(cfg.LogLevel))
 	})
 }

@@ -9,21 +9,29 @@ import (
 type Delete struct {
 	TopicID comment.TopicID
 	Path    comment.Path
+	By      Actor
 }
 
 // Topic is the comment's topic.
 func (op Delete) Topic() (comment.TopicID, bool) { return op.TopicID, true }
 
-// Reads asks for the comment.
-func (op Delete) Reads(r *reads) { r.comment(op.TopicID, op.Path) }
+// Reads asks for the comment, and the deleter's ban.
+func (op Delete) Reads(r *reads) {
+	r.comment(op.TopicID, op.Path)
+	r.ban(op.By.ID)
+}
 
 // NewResult is an empty PositionResult.
 func (Delete) NewResult() Result { return &PositionResult{} }
 
-// Decide deletes a comment that exists. Deleting again is accepted and
-// logged like the first time; it changes nothing, and the update time
-// stays what the last edit set.
+// Decide lets the author or a moderator (anyone, in AUTH_MODE=none), not
+// banned, delete a comment that exists; the event says who did. Deleting
+// again is accepted and logged like the first time; it changes nothing, and
+// the update time stays what the last edit set.
 func (op Delete) Decide(b *batch) (Result, error) {
+	if err := b.allowed(op.By); err != nil {
+		return nil, err
+	}
 	if b.topic(op.TopicID) == nil {
 		return nil, errs.NotFound.New("topic not found")
 	}
@@ -31,11 +39,14 @@ func (op Delete) Decide(b *batch) (Result, error) {
 	if c == nil {
 		return nil, errs.NotFound.New("comment not found")
 	}
+	if !op.By.owns(c) && !op.By.Moderator {
+		return nil, errs.Forbidden.New("only its author or a moderator may delete a comment")
+	}
 	if !c.Deleted {
 		b.touch(c)
 		c.Deleted, c.Content = true, ""
 	}
 	b.event(comment.Event{Kind: comment.EventDeleted, Topic: op.TopicID,
-		Deleted: &comment.Deleted{Path: op.Path, User: c.User, Was: c.Update}})
+		Deleted: &comment.Deleted{Path: op.Path, User: c.User, Was: c.Update, By: op.By.ID}})
 	return &PositionResult{}, nil
 }

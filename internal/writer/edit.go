@@ -10,20 +10,28 @@ type Edit struct {
 	TopicID comment.TopicID
 	Path    comment.Path
 	Content string
+	By      Actor
 }
 
 // Topic is the comment's topic.
 func (op Edit) Topic() (comment.TopicID, bool) { return op.TopicID, true }
 
-// Reads asks for the comment.
-func (op Edit) Reads(r *reads) { r.comment(op.TopicID, op.Path) }
+// Reads asks for the comment, and the editor's ban.
+func (op Edit) Reads(r *reads) {
+	r.comment(op.TopicID, op.Path)
+	r.ban(op.By.ID)
+}
 
 // NewResult is an empty PositionResult.
 func (Edit) NewResult() Result { return &PositionResult{} }
 
-// Decide edits a comment that exists and is not deleted; the edit is the
-// topic's activity and the comment's new update time.
+// Decide lets the author (anyone, in AUTH_MODE=none), not banned, edit a
+// comment that exists and is not deleted; the edit is the topic's activity
+// and the comment's new update time.
 func (op Edit) Decide(b *batch) (Result, error) {
+	if err := b.allowed(op.By); err != nil {
+		return nil, err
+	}
 	t := b.topic(op.TopicID)
 	if t == nil {
 		return nil, errs.NotFound.New("topic not found")
@@ -32,6 +40,8 @@ func (op Edit) Decide(b *batch) (Result, error) {
 	switch {
 	case c == nil:
 		return nil, errs.NotFound.New("comment not found")
+	case !op.By.owns(c):
+		return nil, errs.Forbidden.New("only its author may edit a comment")
 	case c.Deleted:
 		return nil, errs.Conflict.New("cannot edit a deleted comment")
 	}

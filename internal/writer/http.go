@@ -4,9 +4,13 @@ import (
 	"crypto/sha256"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/httpx"
@@ -16,14 +20,15 @@ import (
 // run them through the Batcher and encode the outcome.
 type Handlers struct {
 	batcher       *Batcher
+	verifier      *auth.Verifier
 	maxContent    int
 	maxBody       int64
 	internalToken string
 }
 
 // NewHandlers returns the write API's handlers.
-func NewHandlers(b *Batcher, cfg Config) *Handlers {
-	return &Handlers{batcher: b, maxContent: cfg.MaxContentBytes, maxBody: cfg.MaxBodyBytes(), internalToken: cfg.InternalToken}
+func NewHandlers(b *Batcher, v *auth.Verifier, cfg Config) *Handlers {
+	return &Handlers{batcher: b, verifier: v, maxContent: cfg.MaxContentBytes, maxBody: cfg.MaxBodyBytes(), internalToken: cfg.InternalToken}
 }
 
 // Register mounts the routes on e.
@@ -31,6 +36,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.POST("/post_comment", h.postComment)
 	e.POST("/edit_comment", h.editComment)
 	e.POST("/delete_comment", h.deleteComment)
+	e.POST("/ban_user", h.banUser)
 	e.POST("/internal/views", h.recordViews, httpx.InternalAuth(h.internalToken))
 	e.GET("/healthz", func(c echo.Context) error { return httpx.WriteJSON(c, http.StatusOK, []byte(`{"status":"ok"}`)) })
 }
@@ -45,7 +51,7 @@ type postRequest struct {
 // POST /post_comment {topic_id?, parent_path?, content, user}
 func (h *Handlers) postComment(c echo.Context) error {
 	var req postRequest
-	return h.handle(c, http.StatusCreated, &req, func() (Command, error) {
+	return h.handle(c, http.StatusCreated, &req, func(by Actor) (Command, error) {
 		op := Post{Parent: comment.RootPath}
 		if req.TopicID == nil {
 			if req.ParentPath != nil {
@@ -68,13 +74,10 @@ func (h *Handlers) postComment(c echo.Context) error {
 		if op.Content, err = h.content(req.Content); err != nil {
 			return nil, err
 		}
-		if req.User == nil {
-			return nil, errs.Invalid.New("user is required")
-		}
-		if err := comment.ValidateUser(*req.User); err != nil {
+		if op.By, err = h.author(by, req.User); err != nil {
 			return nil, err
 		}
-		op.User = *req.User
+		op.User = op.By.Name
 		return op, nil
 	})
 }
@@ -88,7 +91,7 @@ type editRequest struct {
 // POST /edit_comment {topic_id, parent_path, content}
 func (h *Handlers) editComment(c echo.Context) error {
 	var req editRequest
-	return h.handle(c, http.StatusOK, &req, func() (Command, error) {
+	return h.handle(c, http.StatusOK, &req, func(by Actor) (Command, error) {
 		topic, path, err := target(req.TopicID, req.ParentPath)
 		if err != nil {
 			return nil, err
@@ -97,7 +100,7 @@ func (h *Handlers) editComment(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return Edit{TopicID: topic, Path: path, Content: content}, nil
+		return Edit{TopicID: topic, Path: path, Content: content, By: by}, nil
 	})
 }
 
@@ -109,12 +112,12 @@ type deleteRequest struct {
 // POST /delete_comment {topic_id, parent_path}
 func (h *Handlers) deleteComment(c echo.Context) error {
 	var req deleteRequest
-	return h.handle(c, http.StatusOK, &req, func() (Command, error) {
+	return h.handle(c, http.StatusOK, &req, func(by Actor) (Command, error) {
 		topic, path, err := target(req.TopicID, req.ParentPath)
 		if err != nil {
 			return nil, err
 		}
-		return Delete{TopicID: topic, Path: path}, nil
+		return Delete{TopicID: topic, Path: path, By: by}, nil
 	})
 }
 
@@ -122,7 +125,7 @@ func (h *Handlers) deleteComment(c echo.Context) error {
 // Readers flush their view counts here; nginx never routes /internal/.
 func (h *Handlers) recordViews(c echo.Context) error {
 	var req comment.Views
-	return h.handle(c, http.StatusOK, &req, func() (Command, error) {
+	return h.handleInternal(c, &req, func() (Command, error) {
 		if len(req.Ranges) == 0 {
 			return nil, errs.Invalid.New("ranges must not be empty")
 		}
@@ -138,10 +141,101 @@ func (h *Handlers) recordViews(c echo.Context) error {
 	})
 }
 
-// handle is the shape every write shares: read and decode the body, build
-// the command, take the Idempotency-Key, run it and encode the outcome with
-// the route's status.
-func (h *Handlers) handle(c echo.Context, status int, req any, build func() (Command, error)) error {
+type banRequest struct {
+	UserID *string `json:"user_id"`
+	Until  *string `json:"until"`
+	Reason *string `json:"reason"`
+}
+
+// MaxReasonLen bounds a ban's reason, in bytes.
+const MaxReasonLen = 1000
+
+// POST /ban_user {user_id, until?, reason?} (moderators and admins)
+func (h *Handlers) banUser(c echo.Context) error {
+	var req banRequest
+	return h.handle(c, http.StatusOK, &req, func(by Actor) (Command, error) {
+		if req.UserID == nil {
+			return nil, errs.Invalid.New("user_id is required")
+		}
+		op := BanUser{User: *req.UserID, By: by}
+		if err := errs.Field("user_id", comment.ValidateUserID(op.User)); err != nil {
+			return nil, err
+		}
+		if req.Until != nil {
+			t, err := time.Parse(time.RFC3339Nano, *req.Until)
+			if err != nil {
+				return nil, errs.Invalid.New("until must be an RFC 3339 time")
+			}
+			t = t.UTC().Truncate(time.Millisecond)
+			op.Until = &t
+		}
+		if req.Reason != nil {
+			if len(*req.Reason) > MaxReasonLen || !utf8.ValidString(*req.Reason) || strings.IndexByte(*req.Reason, 0) >= 0 {
+				return nil, errs.Invalid.New("reason must be valid text of at most %d bytes", MaxReasonLen)
+			}
+			op.Reason = *req.Reason
+		}
+		return op, nil
+	})
+}
+
+// identify says who a public write comes from. With AUTH_MODE=jwt it is
+// the token's subject, and a request without a valid token is 401; with
+// none, nobody in particular until the body names a user (author).
+func (h *Handlers) identify(c echo.Context) (Actor, error) {
+	if !h.verifier.Enabled() {
+		return Actor{}, nil
+	}
+	id, err := h.verifier.Verify(c.Request().Context(), c.Request().Header.Get("Authorization"))
+	if err != nil {
+		c.Response().Header().Set(auth.ChallengeHeader, auth.Challenge)
+		return Actor{}, err
+	}
+	return Actor{ID: id.Subject, Name: id.Name, Moderator: id.Moderator, Verified: true}, nil
+}
+
+// author is the author of a new comment: the token's, whose name a body
+// user must match; or, with AUTH_MODE=none, the body's user.
+func (h *Handlers) author(by Actor, user *string) (Actor, error) {
+	if by.Verified {
+		if user != nil && *user != by.Name {
+			return Actor{}, errs.Forbidden.New("user is not the name in your token")
+		}
+		if err := comment.ValidateUser(by.Name); err != nil {
+			return Actor{}, errs.Field("the token's name", err)
+		}
+		return by, nil
+	}
+	if user == nil {
+		return Actor{}, errs.Invalid.New("user is required")
+	}
+	if err := comment.ValidateUser(*user); err != nil {
+		return Actor{}, err
+	}
+	return Actor{ID: *user, Name: *user}, nil
+}
+
+// handle is the shape every public write shares: find who sends it, read
+// and decode the body, build the command, take the Idempotency-Key, run it
+// and encode the outcome with the route's status.
+func (h *Handlers) handle(c echo.Context, status int, req any, build func(Actor) (Command, error)) error {
+	by, err := h.identify(c)
+	if err != nil {
+		return err
+	}
+	return h.run(c, status, req, by.ID, func() (Command, error) { return build(by) })
+}
+
+// handleInternal is handle for the readers' routes, which InternalAuth
+// guards.
+func (h *Handlers) handleInternal(c echo.Context, req any, build func() (Command, error)) error {
+	return h.run(c, http.StatusOK, req, "", build)
+}
+
+// run decodes, builds and runs a write. An Idempotency-Key names a request
+// of one route, one body and one sender (who): another user's request with
+// the same key and body is not a retry of the first.
+func (h *Handlers) run(c echo.Context, status int, req any, who string, build func() (Command, error)) error {
 	body, err := httpx.ReadBody(c.Request(), h.maxBody)
 	if err != nil {
 		return err
@@ -161,6 +255,8 @@ func (h *Handlers) handle(c echo.Context, status int, req any, build func() (Com
 	if key != "" {
 		sum := sha256.New()
 		sum.Write([]byte(c.Path()))
+		sum.Write([]byte{0})
+		sum.Write([]byte(who))
 		sum.Write([]byte{0})
 		sum.Write(body)
 		r.Fingerprint = sum.Sum(nil)

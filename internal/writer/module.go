@@ -14,6 +14,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/httpx"
 	"github.com/parley/parley/internal/platform"
@@ -29,12 +30,21 @@ var Module = fx.Module("writer",
 		newPool,
 		func(p *pgxpool.Pool, c Config) *store.Appender { return store.NewAppender(p, c.Store) },
 		func() Clock { return comment.Now },
+		func(c Config) auth.Config { return c.Auth },
 		newBatcher,
 		NewHandlers,
 		httpx.NewEcho,
 	),
-	fx.Invoke(runPruner, serve),
+	auth.Module,
+	fx.Invoke(runPruner, serve, warnOpen),
 )
+
+// warnOpen says at start that, without tokens, anyone may write as anyone.
+func warnOpen(cfg Config, log *zap.Logger) {
+	if !cfg.Auth.Enabled() {
+		log.Warn("AUTH_MODE=none: a write's author is the name in its body, and anyone may edit or delete any comment; set AUTH_MODE=jwt for a public site")
+	}
+}
 
 // newPool opens the pool and, on start, applies migrations (unless
 // MIGRATE=false), retrying while Postgres is not there yet, up to

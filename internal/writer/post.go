@@ -12,8 +12,9 @@ type Post struct {
 	TopicID  *comment.TopicID
 	NewTopic comment.TopicID // the id a new topic gets, chosen up front
 	Parent   comment.Path
-	User     string
+	User     string // the display name shown with the comment
 	Content  string
+	By       Actor
 }
 
 // PostResult is the body of a successful /post_comment.
@@ -35,11 +36,12 @@ func (op Post) Topic() (comment.TopicID, bool) {
 	return op.NewTopic, true
 }
 
-// Reads asks for the parent of a reply.
+// Reads asks for the parent of a reply, and the author's ban.
 func (op Post) Reads(r *reads) {
 	if op.TopicID != nil {
 		r.comment(*op.TopicID, op.Parent)
 	}
+	r.ban(op.By.ID)
 }
 
 // NewResult is an empty PostResult.
@@ -48,6 +50,9 @@ func (Post) NewResult() Result { return &PostResult{} }
 // Decide gives the comment the topic's next id, under a parent that exists
 // and is not deleted.
 func (op Post) Decide(b *batch) (Result, error) {
+	if err := b.allowed(op.By); err != nil {
+		return nil, err
+	}
 	var (
 		t     *store.TopicWrite
 		path  comment.Path
@@ -74,9 +79,9 @@ func (op Post) Decide(b *batch) (Result, error) {
 	}
 	t.NextID++
 	t.LastActivity = later(t.LastActivity, b.at)
-	b.newComment(&store.CommentWrite{Topic: topic, Path: path, User: op.User, Content: op.Content, Create: b.at, Update: b.at})
+	b.newComment(&store.CommentWrite{Topic: topic, Path: path, User: op.User, Author: op.By.ID, Content: op.Content, Create: b.at, Update: b.at})
 	b.addActivity(topic, 1, 0)
 	b.event(comment.Event{Kind: comment.EventCreated, Topic: topic,
-		Created: &comment.Created{Path: path, User: op.User, Content: op.Content}})
+		Created: &comment.Created{Path: path, User: op.User, Content: op.Content, Author: op.By.ID}})
 	return &PostResult{CommentID: path.ID(), ParentPath: path.String(), TopicID: topic, NewTopic: op.TopicID == nil}, nil
 }
