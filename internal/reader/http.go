@@ -285,8 +285,9 @@ func (h *Handlers) stats(c echo.Context) error {
 	return c.JSON(http.StatusOK, struct {
 		Stats
 		PendingViewRanges int   `json:"pending_view_ranges"`
-		Requests          int64 `json:"requests"` // API requests that passed validation
-	}{h.proj.Stats(), h.views.Pending(), h.requests.Load()})
+		DroppedViewRanges int64 `json:"dropped_view_ranges"` // refused by the writer, too old, or over VIEW_PENDING_MAX
+		Requests          int64 `json:"requests"`            // API requests that passed validation
+	}{h.proj.Stats(), h.views.Pending(), h.views.Dropped(), h.requests.Load()})
 }
 
 func queryPath(q url.Values, name string) (comment.Path, error) {
