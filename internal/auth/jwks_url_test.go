@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/auth/authtest"
+	"github.com/parley/parley/internal/clocktest"
 )
 
 // eventually waits for cond, failing the test after 5 s.
@@ -62,7 +63,7 @@ func TestRefreshPicksUpRotation(t *testing.T) {
 func TestUnknownKidRereadIsRateLimited(t *testing.T) {
 	k := testKeys()
 	srv := newJWKSServer(t, k.rsa)
-	clk := &clock{t: now}
+	clk := clocktest.New(now)
 	v, _ := newVerifier(t, jwtConfig(func(c *auth.Config) { c.JWKSURL, c.JWKSRefresh = srv.URL, time.Hour }),
 		auth.WithClock(clk.Now))
 	wantHits := func(n int64) {
@@ -85,13 +86,13 @@ func TestUnknownKidRereadIsRateLimited(t *testing.T) {
 	// The host rotates in a new key; within the interval it is not seen.
 	srv.serve(http.StatusOK, must(authtest.JWKS(k.rsa, k.rsa2)))
 	newTok := bearer(must(k.rsa2.Sign(claims("u-2"))))
-	clk.Add(59 * time.Minute)
+	clk.Advance(59 * time.Minute)
 	_, err := verify(t, v, newTok)
 	mustFail(t, newTok, err, "unknown signing key")
 	wantHits(2)
 
 	// The next interval's first unknown kid reads the set, and finds it.
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	id, err := verify(t, v, newTok)
 	if err != nil || id.Subject != "u-2" {
 		t.Fatalf("Verify(rotated key) = %+v, %v", id, err)
@@ -102,7 +103,7 @@ func TestUnknownKidRereadIsRateLimited(t *testing.T) {
 	wantHits(3)
 
 	// Concurrent forged kids in a new interval: one read.
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Go(func() {

@@ -117,24 +117,6 @@ func (s *jwksServer) serve(status int, body []byte) {
 	s.status, s.body = status, body
 }
 
-// clock is a settable time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // jwtConfig is AUTH_MODE=jwt with the defaults, changed by mods.
 func jwtConfig(mods ...func(*auth.Config)) auth.Config {
 	cfg := auth.Config{Mode: auth.ModeJWT, JWKSRefresh: 5 * time.Minute}

@@ -193,16 +193,9 @@ var Module = fx.Module("auth", fx.Provide(func(lc fx.Lifecycle, cfg Config, log 
 }))
 
 func (v *Verifier) refreshLoop(ctx context.Context) {
-	t := time.NewTicker(v.cfg.JWKSRefresh)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_ = v.Refresh(ctx) // logged; the last good set stays
-		}
-	}
+	platform.Every(ctx, v.cfg.JWKSRefresh, func() {
+		_ = v.Refresh(ctx) // logged; the last good set stays
+	})
 }
 
 // Refresh reads AUTH_JWKS_URL now and, when it yields a usable key set,

@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"sync"
+	"time"
 
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -71,5 +72,19 @@ func (t *Trouble) Report(err error, fields ...zap.Field) {
 	case err == nil && t.down:
 		t.log.Info(t.recovered, fields...)
 		t.down = false
+	}
+}
+
+// Every calls fn every interval until ctx ends.
+func Every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/parley/parley/internal/clocktest"
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
 )
@@ -91,7 +92,7 @@ func TestViewCounterBound(t *testing.T) {
 	}))
 	defer srv.Close()
 	v := newTestCounter(t, ViewCounterConfig{WriterURL: srv.URL, MaxPending: 3})
-	clk := &fakeClock{t: t0}
+	clk := clocktest.New(t0)
 	v.now = clk.Now
 	topic := comment.NewTopicID()
 	ctx := context.Background()
@@ -130,24 +131,6 @@ func newTestCounter(t *testing.T, cfg ViewCounterConfig) *ViewCounter {
 		t.Fatal(err)
 	}
 	return v
-}
-
-// fakeClock is a clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // viewWriter is a fake writer's /internal/views: it answers each batch by
@@ -208,7 +191,7 @@ func TestViewBatchesIndependent(t *testing.T) {
 	srv := httptest.NewServer(w)
 	defer srv.Close()
 	v := newTestCounter(t, ViewCounterConfig{WriterURL: srv.URL, Token: "secret-token-0123456789", MaxPending: 100})
-	clk := &fakeClock{t: t0}
+	clk := clocktest.New(t0)
 	v.now = clk.Now
 	topic := comment.NewTopicID()
 	ctx := context.Background()

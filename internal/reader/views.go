@@ -328,20 +328,13 @@ func (v *ViewCounter) send(ctx context.Context, b *viewBatch) error {
 
 // run flushes every interval until ctx ends.
 func (v *ViewCounter) run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	trouble := platform.NewTrouble(v.log, "view flush failed; keeping the views to retry", "view flush recovered")
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	platform.Every(ctx, interval, func() {
 		err := v.Flush(ctx)
 		if ctx.Err() == nil {
 			trouble.Report(err, zap.Int("pending_ranges", v.Pending()))
 		}
-	}
+	})
 }
 
 // Close delivers what is buffered at a graceful stop: it keeps sending

@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/fx"
 
+	"github.com/parley/parley/internal/clocktest"
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/pgtest"
 	"github.com/parley/parley/internal/stacktest"
@@ -39,30 +38,13 @@ func newWriter(t *testing.T, opts ...fx.Option) (base, dbURL string) {
 }
 
 // clock is a writer clock that only moves when the test advances it.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock struct{ *clocktest.Clock }
 
 // newClock stops time at the current millisecond.
-func newClock() *clock { return &clock{now: comment.Now()} }
-
-// Now is the time the writer dates its events with.
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() clock { return clock{clocktest.New(comment.Now())} }
 
 // option makes a writer date its events by c instead of comment.Now.
-func (c *clock) option() fx.Option { return fx.Replace(writer.Clock(c.Now)) }
+func (c clock) option() fx.Option { return fx.Replace(writer.Clock(c.Now)) }
 
 type response struct {
 	Status int

@@ -104,21 +104,14 @@ func newBatcher(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logge
 // PRUNE_INTERVAL. Several writers may prune at once; deletes are idempotent.
 func runPruner(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger) {
 	platform.RunLoops(lc, func(ctx context.Context) {
-		t := time.NewTicker(cfg.PruneInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		platform.Every(ctx, cfg.PruneInterval, func() {
 			n, err := app.PruneKeys(ctx, cfg.IdempotencyTTL, cfg.ActivityKeep)
 			if err != nil && !errors.Is(err, context.Canceled) {
 				log.Warn("prune failed", zap.Error(err))
 			} else if n > 0 {
 				log.Info("pruned", zap.Int64("rows", n))
 			}
-		}
+		})
 	})
 }
 
