@@ -183,7 +183,7 @@ func TestTreeOrderAndSubtrees(t *testing.T) {
 	if !strings.Contains(strings.Join(want, " "), "0/2 0/3 0/3/13 0/3/13/25") || !strings.Contains(strings.Join(want, " "), "0/9 0/10 0/11 0/12 0/12/36") {
 		t.Fatalf("unexpected order %v", want)
 	}
-	if items[0].ParentID != nil || *items[1].ParentID != 0 || items[0].User != "root" {
+	if items[0].ParentID == nil || *items[0].ParentID != 0 || *items[1].ParentID != 0 || items[0].User != "root" {
 		t.Fatalf("root item %+v, first reply %+v", items[0], items[1])
 	}
 
@@ -552,9 +552,9 @@ func (f *fakeSource) LoadTopic(ctx context.Context, id comment.TopicID, rows fun
 		if err := json.Unmarshal(t.tree.Node(cid).AppendJSON(nil, topictree.TopicItem, id), &it); err != nil {
 			return 0, err
 		}
-		parent := int32(-1)
-		if it.ParentID != nil {
-			parent = *it.ParentID
+		parent := *it.ParentID
+		if it.ParentPath == "0" {
+			parent = -1 // the root's parent_id is its own id, 0
 		}
 		create, _ := time.Parse(time.RFC3339, it.Create)
 		update, _ := time.Parse(time.RFC3339, it.Update)

@@ -131,7 +131,7 @@ type Fields uint16
 const (
 	FieldID       Fields = 1 << iota // "comment_id"
 	FieldTopic                       // "topic_id"
-	FieldParentID                    // "parent_id": null for the root
+	FieldParentID                    // "parent_id": 0 for the root, its own id (SPEC §3)
 	FieldPath                        // "parent_path", the comment's own path
 	FieldUser                        // "user"
 	FieldContent                     // "content": "" once deleted
@@ -179,9 +179,11 @@ func (n *Node) AppendFields(b []byte, f Fields, topic comment.TopicID) []byte {
 		b = append(b, '"')
 	}
 	if f&FieldParentID != 0 {
+		// The root's is 0, its own id, not null: clients of the original API
+		// rely on a number there.
 		b = key(b, `"parent_id":`)
 		if n.parent == nil {
-			b = append(b, "null"...)
+			b = append(b, '0')
 		} else {
 			b = strconv.AppendInt(b, int64(n.parent.id), 10)
 		}

@@ -106,7 +106,7 @@ func TestItemJSON(t *testing.T) {
 	check()
 
 	root := string(tr.Root().AppendJSON(nil, TopicItem, topic))
-	exp, _ := json.Marshal(topicItem{0, nil, "0", "ann", "root", 42, "2026-11-22T23:19:36.123Z", "2026-11-22T23:19:36.123Z", false})
+	exp, _ := json.Marshal(topicItem{0, &zero, "0", "ann", "root", 42, "2026-11-22T23:19:36.123Z", "2026-11-22T23:19:36.123Z", false})
 	if root != string(exp) {
 		t.Fatalf("root item %s, want %s", root, exp)
 	}
