@@ -243,76 +243,98 @@ func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error
 	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	if len(lk.Keys) > 0 {
-		locks := make([]int64, len(lk.Keys))
-		for i, k := range lk.Keys {
-			locks[i] = keyLockID(k)
-		}
-		slices.Sort(locks)
-		locks = slices.Compact(locks)
-		b.Queue(qLockKeys, locks)
-		b.Queue(qKeys, lk.Keys).Query(func(rows pgx.Rows) error {
-			var key string
-			var r KeyRecord
-			_, err := pgx.ForEachRow(rows, []any{&key, &r.Fingerprint, &r.Result, &r.Position}, func() error {
-				st.Keys[key] = r
-				r = KeyRecord{}
-				return nil
-			})
-			return err
-		})
+	queueKeyReads(b, lk.Keys, st.Keys)
+	queueTopicReads(b, lk, st.Topics)
+	queueCommentReads(b, lk.Comments, st.Comments)
+	queueBanReads(b, lk.Bans, st.Bans)
+	return st, conn.SendBatch(ctx, b).Close()
+}
+
+// queueKeyReads takes the keys' advisory locks and reads their records.
+func queueKeyReads(b *pgx.Batch, keys []string, into map[string]KeyRecord) {
+	if len(keys) == 0 {
+		return
 	}
-	readTopics := func(rows pgx.Rows) error {
+	locks := make([]int64, len(keys))
+	for i, k := range keys {
+		locks[i] = keyLockID(k)
+	}
+	slices.Sort(locks)
+	locks = slices.Compact(locks)
+	b.Queue(qLockKeys, locks)
+	b.Queue(qKeys, keys).Query(func(rows pgx.Rows) error {
+		var key string
+		var r KeyRecord
+		_, err := pgx.ForEachRow(rows, []any{&key, &r.Fingerprint, &r.Result, &r.Position}, func() error {
+			into[key] = r
+			r = KeyRecord{}
+			return nil
+		})
+		return err
+	})
+}
+
+// queueTopicReads reads the topics to check, then locks and reads those to
+// write: where a topic is in both lists, the locked (newest) row is kept.
+func queueTopicReads(b *pgx.Batch, lk Lookup, into map[comment.TopicID]TopicRow) {
+	read := func(rows pgx.Rows) error {
 		var id [16]byte
 		var r TopicRow
 		_, err := pgx.ForEachRow(rows, []any{&id, &r.NextID, &r.LastActivity}, func() error {
-			st.Topics[id] = r
+			into[id] = r
 			return nil
 		})
 		return err
 	}
-	// Locked rows are read last, so that where a topic is in both lists the
-	// locked (newest) row is the one kept.
 	if len(lk.Known) > 0 {
-		b.Queue(qKnown, uuids(lk.Known)).Query(readTopics)
+		b.Queue(qKnown, uuids(lk.Known)).Query(read)
 	}
 	if len(lk.Topics) > 0 {
-		b.Queue(qTopics, uuids(lk.Topics)).Query(readTopics)
+		b.Queue(qTopics, uuids(lk.Topics)).Query(read)
 	}
-	if len(lk.Comments) > 0 {
-		ts := make([][16]byte, len(lk.Comments))
-		ids := make([]int32, len(lk.Comments))
-		for i, c := range lk.Comments {
-			ts[i], ids[i] = c.Topic, c.ID
-		}
-		b.Queue(qComments, ts, ids).Query(func(rows pgx.Rows) error {
-			var ref CommentRef
-			var topic [16]byte
-			var row CommentRow
-			var path []int32
-			_, err := pgx.ForEachRow(rows, []any{&topic, &ref.ID, &path, &row.User, &row.Author, &row.Update, &row.Deleted}, func() error {
-				ref.Topic = topic
-				row.Path = path
-				st.Comments[ref] = row
-				path = nil
-				return nil
-			})
-			return err
+}
+
+// queueCommentReads reads the comments the batch replies to or changes.
+func queueCommentReads(b *pgx.Batch, refs []CommentRef, into map[CommentRef]CommentRow) {
+	if len(refs) == 0 {
+		return
+	}
+	ts := make([][16]byte, len(refs))
+	ids := make([]int32, len(refs))
+	for i, c := range refs {
+		ts[i], ids[i] = c.Topic, c.ID
+	}
+	b.Queue(qComments, ts, ids).Query(func(rows pgx.Rows) error {
+		var ref CommentRef
+		var topic [16]byte
+		var row CommentRow
+		var path []int32
+		_, err := pgx.ForEachRow(rows, []any{&topic, &ref.ID, &path, &row.User, &row.Author, &row.Update, &row.Deleted}, func() error {
+			ref.Topic = topic
+			row.Path = path
+			into[ref] = row
+			path = nil
+			return nil
 		})
+		return err
+	})
+}
+
+// queueBanReads reads the senders' bans.
+func queueBanReads(b *pgx.Batch, users []string, into map[string]BanState) {
+	if len(users) == 0 {
+		return
 	}
-	if len(lk.Bans) > 0 {
-		b.Queue(qBansOf, lk.Bans).Query(func(rows pgx.Rows) error {
-			var user string
-			var ban BanState
-			_, err := pgx.ForEachRow(rows, []any{&user, &ban.Until}, func() error {
-				st.Bans[user] = ban
-				ban = BanState{}
-				return nil
-			})
-			return err
+	b.Queue(qBansOf, users).Query(func(rows pgx.Rows) error {
+		var user string
+		var ban BanState
+		_, err := pgx.ForEachRow(rows, []any{&user, &ban.Until}, func() error {
+			into[user] = ban
+			ban = BanState{}
+			return nil
 		})
-	}
-	return st, conn.SendBatch(ctx, b).Close()
+		return err
+	})
 }
 
 // maxBigint is where stored view counts stop growing: a sum that would
