@@ -1,10 +1,11 @@
 -- +goose Up
--- Identity (SPEC §8): every comment records its author's stable id (a
--- token's sub; in AUTH_MODE=none, the user name). Rows from before have ''
--- and are read as their user_name; the default keeps a writer of the
--- previous version, which does not know the column, working beside a new one.
+-- Identity (SPEC §8): every comment records its author's stable id, a
+-- token's sub. '' is nobody's: comments written before, or without tokens
+-- (AUTH_MODE=none), where a name proves nothing; with tokens, only a
+-- moderator may delete those, and nobody edit them. The default keeps a
+-- writer of the previous version, which does not know the column, working
+-- beside a new one.
 ALTER TABLE comments ADD COLUMN author_id text NOT NULL DEFAULT '';
-UPDATE comments SET author_id = user_name;
 
 -- Bans in force or past: a user's writes are refused until `until` (for
 -- good when null). One row per user, the last ban given.

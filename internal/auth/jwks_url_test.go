@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/auth/authtest"
@@ -194,4 +197,43 @@ func TestFileAndURL(t *testing.T) {
 	}
 	mustVerify(t, v, bearer(must(k.rsa.Sign(claims("a")))), auth.Identity{Subject: "a", Name: "a"})
 	mustVerify(t, v, bearer(must(clash.Sign(claims("c")))), auth.Identity{Subject: "c", Name: "c"})
+}
+
+// A key set URL may carry a secret in its query: when reading it fails,
+// neither the log nor Start's error holds it, directly or after a
+// redirect.
+func TestJWKSURLSecretNotLogged(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // nothing listens there any more
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, closed.URL+"/keys?sig=SECRET-2", http.StatusFound)
+	}))
+	defer redirect.Close()
+	for name, u := range map[string]string{
+		"refused":  closed.URL + "/jwks.json?token=SECRET-1",
+		"redirect": redirect.URL + "/jwks.json?token=SECRET-1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.DebugLevel)
+			v := must(auth.New(jwtConfig(func(c *auth.Config) { c.JWKSURL = u }), zap.New(core)))
+			defer v.Stop()
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			err := v.Start(ctx)
+			if err == nil || !strings.Contains(err.Error(), "AUTH_JWKS_URL") || strings.Contains(err.Error(), "SECRET") {
+				t.Fatalf("Start = %v; want an error naming AUTH_JWKS_URL without the URL's secret", err)
+			}
+			if err := v.Refresh(context.Background()); err == nil || strings.Contains(err.Error(), "SECRET") {
+				t.Fatalf("Refresh = %v", err)
+			}
+			if logs.Len() == 0 {
+				t.Fatal("the failure was not logged")
+			}
+			for _, e := range logs.All() {
+				if text := fmt.Sprint(e.Message, e.ContextMap()); strings.Contains(text, "SECRET") {
+					t.Fatalf("log line holds the URL's secret: %s", text)
+				}
+			}
+		})
+	}
 }

@@ -229,18 +229,30 @@ func (v *Verifier) fetchLocked(ctx context.Context) error {
 func (v *Verifier) fetch(ctx context.Context) (*keySet, []string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.cfg.JWKSURL, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, v.redact(err)
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
 	resp, err := v.client.Do(req)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, v.redact(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return readJWKS(resp.Body)
+}
+
+// redact keeps the key set URL's query (which may hold a secret) out of an
+// error that names the URL: a *url.Error, from the client, names the URL it
+// failed on (the one configured, or one it was redirected to) in full, and
+// it goes to logs and to Start's error. It names urlText instead.
+func (v *Verifier) redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: v.urlText, Err: ue.Err}
+	}
+	return err
 }
 
 // Verify checks an Authorization header's bearer token and returns whom it

@@ -98,6 +98,12 @@ type ViewRange struct {
 // larger flushes.
 const MaxViewRanges = 10000
 
+// MaxViewBatchBytes is the largest body of a view batch: the writer's
+// limit on POST /internal/views (its own, not the public routes'), and the
+// size readers split their flushes at, besides MaxViewRanges. A range takes
+// at most a few kilobytes, so one always fits.
+const MaxViewBatchBytes = 1 << 20
+
 // MaxViewCount is the most responses one range may count. A reader flushes
 // every second or so, so a real count is far below; the bound keeps any sum
 // of counts far from overflowing.

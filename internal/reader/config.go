@@ -18,7 +18,7 @@ type Config struct {
 	ReadDatabaseURL   string        `env:"READ_DATABASE_URL" help:"a streaming replica to load and tail from; LISTEN stays on 'DATABASE_URL'"`
 	ListenAddr        string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8091" help:"where the reader listens"`
 	WriterURL         string        `env:"WRITER_URL" envDefault:"http://127.0.0.1:8081" help:"where view batches go ('POST /internal/views')"`
-	InternalToken     string        `env:"INTERNAL_TOKEN" help:"bearer token sent with view batches to the writer and required on this reader's '/internal/' routes; the writer's 'INTERNAL_TOKEN'"`
+	InternalToken     string        `env:"INTERNAL_TOKEN" help:"bearer token sent with view batches to the writer and required on this reader's '/internal/' routes; the writer's 'INTERNAL_TOKEN'; required unless 'LISTEN_ADDR' is a loopback address"`
 	RefreshInterval   time.Duration `env:"REFRESH_INTERVAL" envDefault:"1s" help:"how often the log is polled"`
 	RefreshNotify     bool          `env:"REFRESH_NOTIFY" envDefault:"true" help:"also wake on the writer's NOTIFY"`
 	RefreshBatch      int           `env:"REFRESH_BATCH" envDefault:"5000" help:"events read per query"`
@@ -45,6 +45,8 @@ func LoadConfig() (Config, error) {
 		check := c.Check
 		u, uerr := url.Parse(cfg.WriterURL)
 		check(uerr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "WRITER_URL", "must be an http:// or https:// URL")
+		check(cfg.InternalToken != "" || platform.IsLoopback(cfg.ListenAddr), "INTERNAL_TOKEN",
+			"must be set when LISTEN_ADDR is not a loopback address: /internal/ routes would be open to anyone who reaches the port")
 		c.Add(platform.CheckToken("INTERNAL_TOKEN", cfg.InternalToken))
 		check(cfg.RefreshInterval > 0, "REFRESH_INTERVAL", "must be positive")
 		check(cfg.RefreshBatch >= 1 && cfg.RefreshBatch <= 100000, "REFRESH_BATCH", "must be between 1 and 100000")
@@ -53,7 +55,7 @@ func LoadConfig() (Config, error) {
 		check(cfg.ViewFlushInterval > 0, "VIEW_FLUSH_INTERVAL", "must be positive")
 		check(cfg.ViewPendingMax >= 1, "VIEW_PENDING_MAX", "must be at least 1")
 		check(cfg.RenderMaxBytes >= 1<<20, "RENDER_MAX_BYTES", "must be at least 1048576")
-		check(cfg.RenderWait >= 0, "RENDER_WAIT", "must not be negative")
+		check(cfg.RenderWait > 0, "RENDER_WAIT", "must be positive")
 		check(cfg.CacheMaxBytes >= 1, "CACHE_MAX_BYTES", "must be at least 1")
 		check(cfg.HotHalfLife >= time.Minute, "HOT_HALF_LIFE", "must be at least 1m (activity is kept per minute)")
 		check(cfg.HotCommentWeight >= 0, "HOT_COMMENT_WEIGHT", "must not be negative")

@@ -35,3 +35,39 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestReaderInternalTokenRequired: like the writer, a reader reachable
+// beyond this machine refuses to start without INTERNAL_TOKEN, or its
+// /internal/ routes would be open to anyone.
+func TestReaderInternalTokenRequired(t *testing.T) {
+	for _, tc := range []struct {
+		addr, token string
+		ok          bool
+	}{
+		{"127.0.0.1:8091", "", true},
+		{"localhost:8091", "", true},
+		{"[::1]:8091", "", true},
+		{"0.0.0.0:8091", "", false},
+		{":8091", "", false},
+		{"10.1.2.3:8091", "", false},
+		{"reader:8091", "", false},
+		{"0.0.0.0:8091", "0123456789abcdef0123456789abcdef", true},
+	} {
+		t.Setenv("LISTEN_ADDR", tc.addr)
+		t.Setenv("INTERNAL_TOKEN", tc.token)
+		_, err := LoadConfig()
+		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "INTERNAL_TOKEN")) {
+			t.Errorf("LISTEN_ADDR=%s INTERNAL_TOKEN=%q: %v, want ok=%v", tc.addr, tc.token, err, tc.ok)
+		}
+	}
+}
+
+// TestRenderWaitPositive: RENDER_WAIT=0 would make every large page 503.
+func TestRenderWaitPositive(t *testing.T) {
+	for _, value := range []string{"0s", "-1s"} {
+		t.Setenv("RENDER_WAIT", value)
+		if _, err := LoadConfig(); err == nil || !strings.Contains(err.Error(), "RENDER_WAIT") {
+			t.Errorf("RENDER_WAIT=%s: error %v does not name the variable", value, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,13 +63,19 @@ type Projection struct {
 	applyWaitMax atomic.Int64 // the longest Apply waited for the lock, in nanoseconds
 
 	renderMem  renderBudget  // bytes of large pages being rendered and sent
+	renderMax  int64         // the budget's size
 	renderWait time.Duration // how long a large page waits for its share
+	// betweenChunks runs between two chunks of a render, with the lock
+	// free: runtime.Gosched, so that a waiting Apply gets the lock (a test
+	// pauses the render there instead).
+	betweenChunks func()
 }
 
 // renderBudget bounds the bytes of large pages in flight: a
 // semaphore.Weighted, or a test's gate.
 type renderBudget interface {
 	Acquire(ctx context.Context, n int64) error
+	TryAcquire(n int64) bool
 	Release(n int64)
 }
 
@@ -82,7 +89,7 @@ const (
 // once (RENDER_MAX_BYTES) and how long a page waits for room (RENDER_WAIT)
 // before it is refused. Call it before serving.
 func (p *Projection) SetRenderBound(maxBytes int64, wait time.Duration) {
-	p.renderMem, p.renderWait = semaphore.NewWeighted(maxBytes), wait
+	p.renderMem, p.renderMax, p.renderWait = semaphore.NewWeighted(maxBytes), maxBytes, wait
 }
 
 // NewProjection returns an empty projection. Loads of evicted trees run on
@@ -97,8 +104,11 @@ func NewProjection(maxBytes int64, hot hotParams, src topicSource, log *zap.Logg
 		prog:   newProgress(),
 		log:    log,
 
-		renderMem:  semaphore.NewWeighted(defaultRenderBytes),
-		renderWait: defaultRenderWait,
+		renderMem: semaphore.NewWeighted(defaultRenderBytes),
+		renderMax: defaultRenderBytes,
+
+		betweenChunks: runtime.Gosched,
+		renderWait:    defaultRenderWait,
 	}
 }
 

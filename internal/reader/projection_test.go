@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -50,9 +51,13 @@ func (l *log) add(e comment.Event) {
 }
 
 func (l *log) create(topic comment.TopicID, path, user string) {
+	l.createText(topic, path, user, "c"+path)
+}
+
+func (l *log) createText(topic comment.TopicID, path, user, content string) {
 	p := mustPath(path)
 	l.add(comment.Event{Kind: comment.EventCreated, Topic: topic,
-		Created: &comment.Created{Path: p, User: user, Content: "c" + path}})
+		Created: &comment.Created{Path: p, User: user, Content: content}})
 	l.users[topic.String()+path] = user
 	l.times[topic.String()+path] = l.at
 }
@@ -658,7 +663,7 @@ func TestLargePageInChunks(t *testing.T) {
 	// are applied, and it goes on.
 	uncache(p.topics[topic])
 	gate := &renderGate{reached: make(chan struct{}), open: make(chan struct{})}
-	p.renderMem = gate
+	p.betweenChunks = gate.pause
 	done := make(chan TopicPage)
 	go func() {
 		pg, err := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: comment.RootPath})
@@ -679,12 +684,21 @@ func TestLargePageInChunks(t *testing.T) {
 		t.Fatalf("a page rendered across events: %d items (want %d), last content %q, ETag %q, cached %v",
 			len(got), n, got[n-1].Content, pg.ETag, p.topics[topic].cache.Load() != nil)
 	}
-	// The render bound: with room for less than two chunks, a large page is
-	// refused once RENDER_WAIT has passed.
+	// The render bound: while another rendering holds all of it, a large
+	// page waits RENDER_WAIT, then is refused; once it is free, a page
+	// larger than the whole bound still renders (alone).
+	p.betweenChunks = runtime.Gosched
 	p.SetRenderBound(int64(len(page.Chunks[1])), 50*time.Millisecond)
+	if !p.renderMem.TryAcquire(p.renderMax) {
+		t.Fatal("the bound is taken")
+	}
 	uncache(p.topics[topic])
 	if _, err := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: comment.RootPath}); !errors.Is(err, errRenderBusy) {
 		t.Fatalf("a page over the render bound: %v, want busy", err)
+	}
+	p.renderMem.Release(p.renderMax)
+	if items, _ := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath}); len(items) != n+1 {
+		t.Fatalf("a page larger than the whole bound, alone: %d items", len(items))
 	}
 	// Small pages do not count against it.
 	if items, _ := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath, Limit: 10}); len(items) != 10 {
@@ -698,20 +712,98 @@ func uncache(t *topic) {
 	t.full.Store(nil)
 }
 
-// renderGate is a render bound that stops the first render at its first
-// chunk boundary until the test opens it.
+// TestLargePageFresh: a request never gets a whole-topic rendering that
+// began before the state it must show (read-your-writes): one that arrives
+// after an event waits for the older rendering and renders anew.
+func TestLargePageFresh(t *testing.T) {
+	l := newLog()
+	topic := comment.NewTopicID()
+	l.create(topic, "0", "u")
+	n := 3*renderChunk + 5
+	for j := 1; j < n; j++ {
+		l.create(topic, fmt.Sprintf("0/%d", j), "u")
+	}
+	p := newProj(t, 1<<40, nil)
+	apply(t, p, l)
+	gate := &renderGate{reached: make(chan struct{}), open: make(chan struct{})}
+	p.betweenChunks = gate.pause
+	first := make(chan TopicPage)
+	go func() {
+		pg, _ := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: comment.RootPath})
+		pg.Done()
+		first <- pg
+	}()
+	<-gate.reached // the first rendering is under way, its first chunk done
+	l.del(topic, "0/1")
+	apply(t, p, l)
+	second := make(chan TopicPage)
+	go func() {
+		pg, _ := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: comment.RootPath})
+		pg.Done()
+		second <- pg
+	}()
+	close(gate.open)
+	<-first
+	got := decode(t, (<-second).Bytes())
+	if !got[1].Deleted || got[1].Content != "" {
+		t.Fatalf("a read after the delete shows comment 0/1 as %+v", got[1])
+	}
+}
+
+// TestPageBytesBounded: a page of few comments but many bytes is not a
+// small page: it is measured and counted against RENDER_MAX_BYTES; and a
+// large page of a small share of a large topic is rendered alone, without
+// rendering the whole topic.
+func TestPageBytesBounded(t *testing.T) {
+	l := newLog()
+	topic := comment.NewTopicID()
+	l.create(topic, "0", "u")
+	for j := 1; j <= 20; j++ {
+		l.createText(topic, fmt.Sprintf("0/%d", j), "u", strings.Repeat("\x01", 30000)) // 180 KB each as JSON
+	}
+	p := newProj(t, 1<<40, nil)
+	apply(t, p, l)
+	p.SetRenderBound(1<<20, 50*time.Millisecond)
+	if !p.renderMem.TryAcquire(p.renderMax) {
+		t.Fatal("the bound is taken")
+	}
+	if _, err := p.TopicComments(context.Background(), TopicQuery{Topic: topic, Parent: comment.RootPath, Limit: 20}); !errors.Is(err, errRenderBusy) {
+		t.Fatalf("20 comments of 180 KB with the bound taken: %v, want busy", err)
+	}
+	p.renderMem.Release(p.renderMax)
+	items, page := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath, Limit: 20})
+	if len(items) != 20 || len(page.Chunks) < 2 {
+		t.Fatalf("%d items in %d chunks", len(items), len(page.Chunks))
+	}
+
+	big := comment.NewTopicID()
+	l.create(big, "0", "u")
+	for j := 1; j < 8*renderChunk; j++ {
+		l.create(big, fmt.Sprintf("0/%d", j), "u")
+	}
+	apply(t, p, l)
+	if items, _ := query(t, p, TopicQuery{Topic: big, Parent: comment.RootPath, Limit: renderChunk + 1}); len(items) != renderChunk+1 {
+		t.Fatalf("%d items", len(items))
+	}
+	if p.topics[big].full.Load() != nil {
+		t.Fatal("a page of an eighth of the topic rendered the whole topic")
+	}
+	if items, _ := query(t, p, TopicQuery{Topic: big, Parent: comment.RootPath}); len(items) != 8*renderChunk || p.topics[big].full.Load() == nil {
+		t.Fatalf("the whole topic: %d items, kept %v", len(items), p.topics[big].full.Load() != nil)
+	}
+}
+
+// renderGate stops the first render at its first chunk boundary, where it
+// holds no lock, until the test opens it.
 type renderGate struct {
 	once          sync.Once
 	reached, open chan struct{}
 }
 
-func (g *renderGate) Acquire(ctx context.Context, n int64) error {
+func (g *renderGate) pause() {
 	g.once.Do(func() { close(g.reached) })
 	<-g.open
-	return nil
 }
-
-func (g *renderGate) Release(int64) {}
 
 // TestOversizedTree: a tree larger than the whole memory bound is served,
 // then dropped once no request uses it, so that between requests resident
@@ -748,10 +840,16 @@ func TestOversizedTree(t *testing.T) {
 			t.Fatalf("round %d: %+v; want at most %d bytes resident and %d oversized drops", round, st, bound, round)
 		}
 	}
-	// A topic that fits stays resident as before.
+	// A topic that fits stays resident as before, and reading the big one
+	// does not evict it.
 	query(t, p, TopicQuery{Topic: small, Parent: comment.RootPath})
 	if st := p.Stats(); st.ResidentTrees != 1 || st.OversizedDrops != 3 {
 		t.Fatalf("after reading the small topic: %+v", st)
+	}
+	evictions := p.Stats().Evictions
+	query(t, p, TopicQuery{Topic: big, Parent: comment.RootPath})
+	if st := p.Stats(); st.ResidentTrees != 1 || p.topics[small].tree == nil || st.Evictions != evictions {
+		t.Fatalf("reading the oversized topic evicted the small one: %+v", st)
 	}
 }
 

@@ -98,21 +98,31 @@ func (p *Projection) install(t *topic, pl *pendingLoad) {
 }
 
 // evict drops the least recently read trees until the resident ones fit
-// in 90% of the bound, sparing keep. Summaries stay.
+// in 90% of the bound, sparing keep and the trees requests are using. A
+// tree larger than the whole bound, being served, does not count against
+// it meanwhile: it must not empty the cache of every other tree (it is
+// dropped itself when its last request is done). Summaries stay.
 func (p *Projection) evict(keep *topic) {
 	if p.res.bytes <= p.res.maxBytes {
 		return
 	}
 	var cands []*topic
+	var inUse int64
 	for _, t := range p.topics {
-		if t.tree != nil && t != keep {
+		switch {
+		case t.tree == nil:
+		case t == keep || t.users.Load() > 0:
+			if b := t.tree.Bytes(); b > p.res.maxBytes {
+				inUse += b
+			}
+		default:
 			cands = append(cands, t)
 		}
 	}
 	slices.SortFunc(cands, func(a, b *topic) int { return cmp.Compare(a.lastRead.Load(), b.lastRead.Load()) })
 	target := p.res.maxBytes / 10 * 9
 	for _, t := range cands {
-		if p.res.bytes <= target {
+		if p.res.bytes-inUse <= target {
 			break
 		}
 		p.drop(t)

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -351,5 +355,232 @@ func TestViewCounterConcurrentExact(t *testing.T) {
 	}
 	if got.Load() != workers*each {
 		t.Fatalf("counted %d views of %d", got.Load(), workers*each)
+	}
+}
+
+// deepView is a page view whose paths are long, so that its range takes a
+// few hundred bytes in a batch.
+func deepView(topic comment.TopicID, maxID int32) View {
+	var b strings.Builder
+	b.WriteString("0")
+	for i := range 20 {
+		b.WriteString("/" + strconv.Itoa(1_000_000_000+i))
+	}
+	return View{Topic: topic, First: b.String(), Last: b.String(), MaxID: maxID}
+}
+
+// TestViewBatchesSplitBySize: a flush of many ranges is split into batches
+// whose bodies fit the writer's /internal/views limit
+// (comment.MaxViewBatchBytes), although each holds fewer than
+// comment.MaxViewRanges ranges; every view is delivered, none dropped.
+func TestViewBatchesSplitBySize(t *testing.T) {
+	var mu sync.Mutex
+	var got int64
+	var batches int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		if len(raw) > comment.MaxViewBatchBytes {
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			return
+		}
+		var body comment.Views
+		if err := json.Unmarshal(raw, &body); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		batches++
+		for _, rg := range body.Ranges {
+			got += rg.Count
+		}
+	}))
+	defer srv.Close()
+	v := newTestCounter(t, ViewCounterConfig{WriterURL: srv.URL, MaxPending: 1 << 20})
+	topic := comment.NewTopicID()
+	const n = 6000 // ~300 bytes each: ~1.8 MB, well under MaxViewRanges
+	for i := range n {
+		v.Record(TopicPage{hits: &pageHits{view: deepView(topic, int32(1000+i))}})
+	}
+	v.seal()
+	v.mu.Lock()
+	for _, b := range v.pending {
+		var body comment.Views
+		if len(b.Body) > comment.MaxViewBatchBytes || json.Unmarshal(b.Body, &body) != nil || len(body.Ranges) != b.Ranges {
+			t.Errorf("a batch of %d ranges takes %d bytes (limit %d)", b.Ranges, len(b.Body), comment.MaxViewBatchBytes)
+		}
+	}
+	v.mu.Unlock()
+	if err := v.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got != n || v.Dropped() != 0 || v.Pending() != 0 || batches < 2 {
+		t.Fatalf("writer got %d views in %d batches, %d dropped, %d pending; want %d in at least 2, none dropped",
+			got, batches, v.Dropped(), v.Pending(), n)
+	}
+}
+
+// TestViewTransientStatuses: 401, 403, 408 and 429 are kept and retried
+// (401/403 logged as an INTERNAL_TOKEN mismatch); other 4xx are dropped.
+func TestViewTransientStatuses(t *testing.T) {
+	w := newViewWriter(map[int32]int{
+		1: http.StatusUnauthorized, 2: http.StatusForbidden, 3: http.StatusRequestTimeout, 4: http.StatusTooManyRequests,
+		5: http.StatusBadRequest, 6: http.StatusNotFound, 7: http.StatusRequestEntityTooLarge,
+	})
+	srv := httptest.NewServer(w)
+	defer srv.Close()
+	core, logs := observer.New(zap.InfoLevel)
+	v, err := NewViewCounter(ViewCounterConfig{WriterURL: srv.URL, MaxPending: 100}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clocktest.New(t0)
+	v.now = clk.Now
+	topic := comment.NewTopicID()
+	for id := int32(1); id <= 7; id++ {
+		record(v, topic, id, 1)
+	}
+	if err := v.Flush(context.Background()); err == nil {
+		t.Fatal("a flush with transient failures reported no error")
+	}
+	if v.Pending() != 4 || v.Dropped() != 3 {
+		t.Fatalf("%d pending, %d dropped; want the 401, 403, 408 and 429 batches kept, the other three dropped", v.Pending(), v.Dropped())
+	}
+	token := logs.FilterMessageSnippet("INTERNAL_TOKEN").FilterLevelExact(zap.ErrorLevel).All()
+	if len(token) == 0 {
+		t.Fatalf("a 401/403 was not logged as an error naming INTERNAL_TOKEN: %v", logs.All())
+	}
+	// Once the writer takes them, they are delivered under their keys.
+	w.mu.Lock()
+	for id := int32(1); id <= 4; id++ {
+		w.status[id] = http.StatusOK
+	}
+	w.mu.Unlock()
+	clk.Advance(retryMax)
+	if err := v.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if v.Pending() != 0 || v.Dropped() != 3 || len(w.took) != 4 {
+		t.Fatalf("%d pending, %d dropped, writer took %v", v.Pending(), v.Dropped(), w.took)
+	}
+}
+
+// TestViewOldBatchNotSent: a batch older than maxBatchAge is dropped before
+// it is sent (the writer may have pruned its key), whether it was kept in
+// memory or spooled by an earlier reader.
+func TestViewOldBatchNotSent(t *testing.T) {
+	dir := t.TempDir()
+	w := newViewWriter(map[int32]int{1: http.StatusServiceUnavailable})
+	srv := httptest.NewServer(w)
+	defer srv.Close()
+	core, logs := observer.New(zap.InfoLevel)
+	v, err := NewViewCounter(ViewCounterConfig{WriterURL: srv.URL, MaxPending: 100, SpoolDir: dir}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clocktest.New(t0)
+	v.now = clk.Now
+	topic := comment.NewTopicID()
+	record(v, topic, 1, 3) // fails once, then is too old
+	_ = v.Flush(context.Background())
+	record(v, topic, 2, 4) // never tried until too old
+	v.mu.Lock()
+	second := v.pending[len(v.pending)-1]
+	v.pending = v.pending[:len(v.pending)-1]
+	v.nranges -= second.Ranges
+	v.mu.Unlock()
+	// The second batch goes to the spool, as at a stop, and is taken by the
+	// next reader long after it was made.
+	if err := v.spoolBatch(second); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	w.status[1] = http.StatusOK
+	w.mu.Unlock()
+	clk.Advance(maxBatchAge + time.Minute)
+	if err := v.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	next, err := NewViewCounter(ViewCounterConfig{WriterURL: srv.URL, MaxPending: 100, SpoolDir: dir}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.now = clk.Now
+	if next.Pending() != 1 {
+		t.Fatalf("%d ranges taken from the spool, want 1", next.Pending())
+	}
+	if err := next.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if w.tries[1] != 1 || w.tries[2] != 0 || len(w.took) != 0 {
+		t.Fatalf("tries %v, writer took %v: a batch older than %v was sent", w.tries, w.took, maxBatchAge)
+	}
+	if v.Pending() != 0 || v.Dropped() != 1 || next.Pending() != 0 || next.Dropped() != 1 {
+		t.Fatalf("pending %d and %d, dropped %d and %d; want each old batch dropped", v.Pending(), next.Pending(), v.Dropped(), next.Dropped())
+	}
+	if n := logs.FilterMessageSnippet("too long").Len(); n != 2 {
+		t.Fatalf("%d log lines about old batches, want 2", n)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Fatalf("the dropped batch's spool file is left: %v", left)
+	}
+}
+
+// TestViewSpoolHousekeeping: a start removes stale partial files; a spooled
+// batch's directory entry is synced after its rename; spooled batches
+// dropped beyond VIEW_PENDING_MAX lose their files.
+func TestViewSpoolHousekeeping(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".partial-123")
+	fresh := filepath.Join(dir, ".partial-456")
+	for _, f := range []string{stale, fresh} {
+		if err := os.WriteFile(f, []byte(`{"key":`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+
+	var synced []string
+	defer func(f func(string) error) { syncDir = f }(syncDir)
+	syncDir = func(d string) error {
+		files, _ := filepath.Glob(filepath.Join(d, "*"+spoolSuffix))
+		synced = append(synced, fmt.Sprintf("%s:%d", d, len(files)))
+		return nil
+	}
+	down := newViewWriter(map[int32]int{1: http.StatusServiceUnavailable, 2: http.StatusServiceUnavailable, 3: http.StatusServiceUnavailable})
+	srv := httptest.NewServer(down)
+	defer srv.Close()
+	v := newTestCounter(t, ViewCounterConfig{WriterURL: srv.URL, MaxPending: 100, SpoolDir: dir})
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("a stale partial file survived the start: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatalf("a partial file being written by another reader was removed: %v", err)
+	}
+	topic := comment.NewTopicID()
+	record(v, topic, 1, 1)
+	record(v, topic, 2, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	v.Close(ctx)
+	cancel()
+	if want := []string{dir + ":1", dir + ":2"}; fmt.Sprint(synced) != fmt.Sprint(want) {
+		t.Fatalf("spool directory synced as %v, want once after each rename: %v", synced, want)
+	}
+
+	// A reader with room for one range takes both files; new views push
+	// the spooled batches out, and their files go with them.
+	next := newTestCounter(t, ViewCounterConfig{WriterURL: srv.URL, MaxPending: 1, SpoolDir: dir})
+	if next.Pending() != 2 {
+		t.Fatalf("%d ranges taken from the spool, want 2", next.Pending())
+	}
+	record(next, topic, 3, 1)
+	if next.Pending() != 1 || next.Dropped() != 2 {
+		t.Fatalf("%d pending, %d dropped; want the two spooled batches dropped", next.Pending(), next.Dropped())
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*"+spoolSuffix)); len(left) != 0 {
+		t.Fatalf("spool files of dropped batches are left: %v", left)
 	}
 }

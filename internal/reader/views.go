@@ -30,14 +30,17 @@ import (
 // comment, same newest id) share one counter, so a batch is as large as the
 // number of distinct responses, not the number of GETs or of comments.
 //
-// Each batch has its own Idempotency-Key and its own fate (SPEC §9): one the
-// writer refuses (4xx) is dropped and counted; one that fails otherwise is
-// sent again, with the same key and a growing backoff, while the others go
-// on, so a lost answer never counts a view twice and no batch holds up
-// another. Unconfirmed batches are kept up to maxPending ranges; past that
-// the oldest are dropped (and counted in the log). At stop, what cannot be
-// delivered within the grace period goes to the spool directory, if there
-// is one, for the next reader started with it.
+// A batch holds at most comment.MaxViewRanges ranges and its body at most
+// comment.MaxViewBatchBytes bytes, the writer's limits. Each batch has its
+// own Idempotency-Key and its own fate (SPEC §9): one the writer refuses (a
+// 4xx other than 401, 403, 408 and 429) is dropped and counted; one that
+// fails otherwise is sent again, with the same key and a growing backoff,
+// while the others go on, so a lost answer never counts a view twice and no
+// batch holds up another. A batch older than maxBatchAge is dropped instead
+// of being sent. Unconfirmed batches are kept up to maxPending ranges; past
+// that the oldest are dropped (and counted in the log). At stop, what cannot
+// be delivered within the grace period goes to the spool directory, if
+// there is one, for the next reader started with it.
 type ViewCounter struct {
 	url        string
 	token      string
@@ -54,10 +57,11 @@ type ViewCounter struct {
 	pending []*viewBatch // unconfirmed, oldest first
 	nranges int          // ranges in pending
 
-	sendMu  sync.Mutex // one flush at a time
-	dropped atomic.Int64
-	flushes atomic.Int64 // Flush calls that returned
-	failed  atomic.Int64 // of those, the ones that returned an error
+	sendMu     sync.Mutex // one flush at a time
+	tokenAlarm time.Time  // when a 401/403 was last logged as an error; under sendMu
+	dropped    atomic.Int64
+	flushes    atomic.Int64 // Flush calls that returned
+	failed     atomic.Int64 // of those, the ones that returned an error
 }
 
 // viewBatch is one request to the writer, as it is sent and as it is
@@ -76,8 +80,13 @@ type viewBatch struct {
 
 // maxBatchAge is how long a batch is retried: well within the writer's
 // IDEMPOTENCY_TTL (at least 24h), so that its key still guards against a
-// double count when it finally goes through.
+// double count when it finally goes through. An older batch, spooled ones
+// included, is dropped without being sent.
 const maxBatchAge = 12 * time.Hour
+
+// tokenAlarmEvery is how often a writer refusing INTERNAL_TOKEN (401, 403)
+// is logged as an error while it lasts.
+const tokenAlarmEvery = time.Minute
 
 // retryBase and retryMax bound the backoff between attempts at one batch.
 const (
@@ -181,25 +190,36 @@ func (v *ViewCounter) flush(ctx context.Context, all bool) error {
 		if ctx.Err() != nil {
 			return errors.Join(first, ctx.Err())
 		}
+		if now.Sub(b.Created) > maxBatchAge {
+			// Sending it now could count it twice: the writer may have
+			// pruned its key.
+			v.log.Error("view batch undelivered for too long; dropping it unsent",
+				zap.Int("ranges", b.Ranges), zap.Int64("views", b.Views), zap.Time("created", b.Created),
+				zap.Int("attempts", b.attempts), zap.Bool("spooled", b.file != ""))
+			v.dropped.Add(int64(b.Ranges))
+			v.settle(b)
+			continue
+		}
 		if !all && now.Before(b.next) {
 			continue
 		}
 		err := v.send(ctx, b)
-		var refused *refusedError
+		var status *statusError
+		isStatus := errors.As(err, &status)
 		switch {
 		case err == nil:
 			v.settle(b)
-		case errors.As(err, &refused):
-			v.log.Error("writer refused a view batch; dropping it", zap.Int("status", refused.status),
-				zap.String("body", refused.body), zap.Int("ranges", b.Ranges), zap.Int64("views", b.Views))
-			v.dropped.Add(int64(b.Ranges))
-			v.settle(b)
-		case now.Sub(b.Created) > maxBatchAge:
-			v.log.Error("view batch undelivered for too long; dropping it", zap.Error(err),
-				zap.Int("ranges", b.Ranges), zap.Int64("views", b.Views), zap.Time("created", b.Created))
+		case isStatus && status.refused():
+			v.log.Error("writer refused a view batch; dropping it", zap.Int("status", status.status),
+				zap.String("body", status.body), zap.Int("ranges", b.Ranges), zap.Int64("views", b.Views))
 			v.dropped.Add(int64(b.Ranges))
 			v.settle(b)
 		default:
+			if isStatus && status.token() && (v.tokenAlarm.IsZero() || now.Sub(v.tokenAlarm) >= tokenAlarmEvery) {
+				v.tokenAlarm = now
+				v.log.Error("writer refused this reader's INTERNAL_TOKEN: reader and writer must share one; keeping the views to retry",
+					zap.Int("status", status.status), zap.String("body", status.body), zap.Bool("token_set", v.token != ""))
+			}
 			b.attempts++
 			// Full jitter keeps readers that lost the writer together from
 			// coming back in step.
@@ -264,41 +284,96 @@ func (v *ViewCounter) seal() {
 			n -= c
 		}
 	}
+	batches := splitBatches(ranges)
 	now := v.now()
+	var files []string // of dropped spooled batches
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	for len(ranges) > 0 {
-		k := min(len(ranges), comment.MaxViewRanges)
-		body, _ := json.Marshal(comment.Views{Ranges: ranges[:k]})
-		var views int64
-		for _, r := range ranges[:k] {
-			views += r.Count
-		}
+	for _, b := range batches {
 		v.seq++
-		v.pending = append(v.pending, &viewBatch{Key: "views-" + v.instance + "-" + strconv.FormatInt(v.seq, 10),
-			Body: body, Ranges: k, Views: views, Created: now})
-		v.nranges += k
-		ranges = ranges[k:]
+		b.Key = "views-" + v.instance + "-" + strconv.FormatInt(v.seq, 10)
+		b.Created = now
+		v.pending = append(v.pending, b)
+		v.nranges += b.Ranges
 	}
 	for v.nranges > v.maxPending && len(v.pending) > 1 {
 		dropped := v.pending[0]
 		v.pending = v.pending[1:]
 		v.nranges -= dropped.Ranges
 		v.dropped.Add(int64(dropped.Ranges))
+		if dropped.file != "" {
+			files = append(files, dropped.file)
+		}
 		v.log.Warn("view buffer full while the writer is unreachable; dropped the oldest batch",
-			zap.Int("ranges", dropped.Ranges), zap.Int64("views", dropped.Views), zap.Int64("dropped_total", v.dropped.Load()))
+			zap.Int("ranges", dropped.Ranges), zap.Int64("views", dropped.Views), zap.Int64("dropped_total", v.dropped.Load()),
+			zap.Bool("spooled", dropped.file != ""))
+	}
+	v.mu.Unlock()
+	for _, f := range files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			v.log.Warn("could not remove a dropped batch's spool file", zap.String("file", f), zap.Error(err))
+		}
 	}
 }
 
-// refusedError is a batch the writer will never take (a 4xx other than
-// 429): retrying it would change nothing.
-type refusedError struct {
+// splitBatches encodes ranges into batch bodies of at most
+// comment.MaxViewRanges ranges and comment.MaxViewBatchBytes bytes each, the
+// writer's limits on /internal/views. Each range is encoded once; a body is
+// exactly what json.Marshal makes of a comment.Views. A range is far smaller
+// than the byte limit, but one over it would still go, alone.
+func splitBatches(ranges []comment.ViewRange) []*viewBatch {
+	const head, tail = `{"ranges":[`, `]}`
+	var out []*viewBatch
+	var cur *viewBatch
+	for _, r := range ranges {
+		enc, err := json.Marshal(r)
+		if err != nil {
+			continue // cannot happen: ids and paths always encode
+		}
+		if cur != nil && (cur.Ranges == comment.MaxViewRanges || len(cur.Body)+1+len(enc)+len(tail) > comment.MaxViewBatchBytes) {
+			cur.Body = append(cur.Body, tail...)
+			cur = nil
+		}
+		if cur == nil {
+			cur = &viewBatch{Body: append(make([]byte, 0, 64<<10), head...)}
+			out = append(out, cur)
+		} else {
+			cur.Body = append(cur.Body, ',')
+		}
+		cur.Body = append(cur.Body, enc...)
+		cur.Ranges++
+		cur.Views += r.Count
+	}
+	if cur != nil {
+		cur.Body = append(cur.Body, tail...)
+	}
+	return out
+}
+
+// statusError is a writer's answer other than 200.
+type statusError struct {
 	status int
 	body   string
 }
 
-func (e *refusedError) Error() string {
-	return fmt.Sprintf("writer refused the batch: %d %s", e.status, e.body)
+func (e *statusError) Error() string {
+	return fmt.Sprintf("writer answered %d: %s", e.status, e.body)
+}
+
+// refused reports whether the writer will never take the batch: a 4xx
+// other than 401 and 403 (INTERNAL_TOKEN disagrees, which an operator
+// fixes), 408 (the body was slow) and 429. Retrying it would change
+// nothing.
+func (e *statusError) refused() bool {
+	switch e.status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	}
+	return e.status >= 400 && e.status < 500
+}
+
+// token reports whether the writer refused the reader's INTERNAL_TOKEN.
+func (e *statusError) token() bool {
+	return e.status == http.StatusUnauthorized || e.status == http.StatusForbidden
 }
 
 func (v *ViewCounter) send(ctx context.Context, b *viewBatch) error {
@@ -317,13 +392,10 @@ func (v *ViewCounter) send(ctx context.Context, b *viewBatch) error {
 	}
 	defer res.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
-	switch {
-	case res.StatusCode == http.StatusOK:
+	if res.StatusCode == http.StatusOK {
 		return nil
-	case res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusTooManyRequests:
-		return &refusedError{status: res.StatusCode, body: string(msg)}
 	}
-	return fmt.Errorf("writer answered %d: %s", res.StatusCode, msg)
+	return &statusError{status: res.StatusCode, body: string(msg)}
 }
 
 // run flushes every interval until ctx ends.
@@ -393,7 +465,8 @@ func (v *ViewCounter) Close(ctx context.Context) {
 
 // spoolBatch writes a batch to its own file in the spool directory, made
 // whole before it gets its name (rename), so a reader never reads half a
-// batch. A batch that came from a spool file is already there.
+// batch, then syncs the directory so that the name survives a crash. A
+// batch that came from a spool file is already there.
 func (v *ViewCounter) spoolBatch(b *viewBatch) error {
 	if b.file != "" {
 		return nil
@@ -402,7 +475,7 @@ func (v *ViewCounter) spoolBatch(b *viewBatch) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(v.spool, ".partial-*")
+	tmp, err := os.CreateTemp(v.spool, spoolPartial+"*")
 	if err != nil {
 		return err
 	}
@@ -420,14 +493,49 @@ func (v *ViewCounter) spoolBatch(b *viewBatch) error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(v.spool, b.Key+spoolSuffix))
+	name := filepath.Join(v.spool, b.Key+spoolSuffix)
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := syncDir(v.spool); err != nil {
+		// The file is there; only a crash before the directory reaches
+		// the disk would lose it.
+		v.log.Warn("could not sync the spool directory; a crash may lose a spooled batch",
+			zap.String("file", name), zap.Error(err))
+	}
+	return nil
 }
 
-const spoolSuffix = ".views.json"
+const (
+	spoolSuffix  = ".views.json"
+	spoolPartial = ".partial-"
+)
 
-// unspool takes the batches an earlier reader spooled. Two readers started
-// on one directory may both take a file: the batch's key makes the writer
-// count it once.
+// stalePartial is the age past which a partial spool file is a leftover of
+// a reader that stopped while writing it (a crash, a full disk): writing one
+// takes milliseconds, and a younger one may be another reader's, still
+// being written.
+const stalePartial = time.Minute
+
+// syncDir makes a directory's entries durable (fsync); a variable for
+// tests.
+var syncDir = func(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// unspool takes the batches an earlier reader spooled, and removes the
+// partial files of a reader that stopped while spooling. Two readers
+// started on one directory may both take a file: the batch's key makes the
+// writer count it once.
 func (v *ViewCounter) unspool() error {
 	entries, err := os.ReadDir(v.spool)
 	if err != nil {
@@ -435,6 +543,10 @@ func (v *ViewCounter) unspool() error {
 	}
 	var ranges int
 	for _, e := range entries {
+		if !e.IsDir() && strings.HasPrefix(e.Name(), spoolPartial) {
+			v.removeStale(filepath.Join(v.spool, e.Name()), e)
+			continue
+		}
 		if e.IsDir() || !strings.HasSuffix(e.Name(), spoolSuffix) {
 			continue
 		}
@@ -460,4 +572,17 @@ func (v *ViewCounter) unspool() error {
 		v.log.Info("took spooled views to deliver", zap.String("dir", v.spool), zap.Int("ranges", ranges))
 	}
 	return nil
+}
+
+// removeStale removes a partial spool file older than stalePartial.
+func (v *ViewCounter) removeStale(path string, e os.DirEntry) {
+	info, err := e.Info()
+	if err != nil || time.Since(info.ModTime()) < stalePartial {
+		return // gone meanwhile, or perhaps still being written
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		v.log.Warn("could not remove a stale partial spool file", zap.String("file", path), zap.Error(err))
+		return
+	}
+	v.log.Info("removed a partial spool file left by a reader that stopped while spooling", zap.String("file", path))
 }

@@ -68,7 +68,7 @@ type TopicRow struct {
 type CommentRow struct {
 	Path    comment.Path
 	User    string
-	Author  string // the author's id; the user name for comments from before identities
+	Author  string // the author's id (a token's sub); "" for nobody's: written without tokens
 	Update  time.Time
 	Deleted bool
 }
@@ -212,9 +212,10 @@ func (a *Appender) appendOnce(ctx context.Context, lookup Lookup, decide func(St
 	return writeChanges(ctx, conn, ch)
 }
 
-// keyLockID maps an idempotency key to an advisory lock, so that two
-// requests with one key, on any writer, run one after the other. A
-// collision only makes two unrelated keys wait for each other.
+// keyLockID maps a name (an idempotency key, a user's bans) to an advisory
+// lock, so that two batches about one name, on any writer, run one after
+// the other. A collision only makes two unrelated names wait for each
+// other.
 func keyLockID(key string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(key))
@@ -229,7 +230,7 @@ const (
 	// A topic's next id only grows, so a check against it needs no lock.
 	qKnown    = `SELECT topic_id, next_comment_id, last_activity FROM topics WHERE topic_id = ANY($1)`
 	qBansOf   = `SELECT user_id, until FROM bans WHERE user_id = ANY($1)`
-	qComments = `SELECT c.topic_id, c.comment_id, c.path, c.user_name, coalesce(nullif(c.author_id, ''), c.user_name), c.update_time, c.deleted
+	qComments = `SELECT c.topic_id, c.comment_id, c.path, c.user_name, c.author_id, c.update_time, c.deleted
 		FROM comments c JOIN unnest($1::uuid[], $2::integer[]) AS r(t, id) ON c.topic_id = r.t AND c.comment_id = r.id`
 )
 
@@ -243,6 +244,7 @@ func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error
 	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	queueLocks(b, lk)
 	queueKeyReads(b, lk.Keys, st.Keys)
 	queueTopicReads(b, lk, st.Topics)
 	queueCommentReads(b, lk.Comments, st.Comments)
@@ -250,18 +252,31 @@ func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error
 	return st, conn.SendBatch(ctx, b).Close()
 }
 
-// queueKeyReads takes the keys' advisory locks and reads their records.
+// queueLocks takes, in one statement and a fixed order (so two batches
+// cannot deadlock on them), the advisory locks that make batches with one
+// idempotency key, or about one user's ban, run one after the other: a
+// write cannot read a user's bans while a ban of that user is being given
+// and commit after it.
+func queueLocks(b *pgx.Batch, lk Lookup) {
+	locks := make([]int64, 0, len(lk.Keys)+len(lk.Bans))
+	for _, k := range lk.Keys {
+		locks = append(locks, keyLockID("key\x00"+k))
+	}
+	for _, u := range lk.Bans {
+		locks = append(locks, keyLockID("ban\x00"+u))
+	}
+	if len(locks) == 0 {
+		return
+	}
+	slices.Sort(locks)
+	b.Queue(qLockKeys, slices.Compact(locks))
+}
+
+// queueKeyReads reads the keys' records (their locks are held).
 func queueKeyReads(b *pgx.Batch, keys []string, into map[string]KeyRecord) {
 	if len(keys) == 0 {
 		return
 	}
-	locks := make([]int64, len(keys))
-	for i, k := range keys {
-		locks[i] = keyLockID(k)
-	}
-	slices.Sort(locks)
-	locks = slices.Compact(locks)
-	b.Queue(qLockKeys, locks)
 	b.Queue(qKeys, keys).Query(func(rows pgx.Rows) error {
 		var key string
 		var r KeyRecord

@@ -15,6 +15,15 @@ type Actor struct {
 	Verified  bool   // named by a token (AUTH_MODE=jwt): ownership is enforced
 }
 
+// author is the id a new comment records as its author's: the token's
+// subject; nobody's ("") without a token, where a name proves nothing.
+func (a Actor) author() string {
+	if a.Verified {
+		return a.ID
+	}
+	return ""
+}
+
 // owns reports whether the actor may change comment c as its author. In
 // AUTH_MODE=none anyone may.
 func (a Actor) owns(c *store.CommentWrite) bool { return !a.Verified || a.ID == c.Author }

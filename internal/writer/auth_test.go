@@ -214,3 +214,46 @@ func TestNoneModeBans(t *testing.T) {
 	base, _ := newWriter(t)
 	wantError(t, post(t, base, "/ban_user", map[string]any{"user_id": "x"}), 403, "moderator")
 }
+
+// TestIdempotencyKeyPerSender: the same Idempotency-Key and body from two
+// users are two requests, each replayed to its own sender only.
+func TestIdempotencyKeyPerSender(t *testing.T) {
+	base, _ := jwtWriter(t)
+	alice, bob := token(t, "u-alice", "Alice", ""), token(t, "u-bob", "Bob", "")
+	topic := mustPost(t, base, "/post_comment", map[string]any{"content": "root"}, 201, bearer(alice)...)["topic_id"].(string)
+	body := `{"topic_id": "` + topic + `", "content": "same words"}`
+	send := func(tok string) response {
+		return post(t, base, "/post_comment", body, append(bearer(tok), "Idempotency-Key", "k-1")...)
+	}
+	a1, b1 := send(alice), send(bob)
+	if a1.Status != 201 || b1.Status != 201 {
+		t.Fatalf("alice %d %s, bob %d %s; want both 201", a1.Status, a1.Body, b1.Status, b1.Body)
+	}
+	if a1.json(t)["comment_id"] == b1.json(t)["comment_id"] {
+		t.Fatalf("alice %s and bob %s got the same comment", a1.Body, b1.Body)
+	}
+	a2, b2 := send(alice), send(bob)
+	if a2.Status != 201 || string(a2.Body) != string(a1.Body) || b2.Status != 201 || string(b2.Body) != string(b1.Body) {
+		t.Fatalf("retries: alice %d %s (first %s), bob %d %s (first %s); want each user's own response again",
+			a2.Status, a2.Body, a1.Body, b2.Status, b2.Body, b1.Body)
+	}
+}
+
+// TestBanRefusedBeforeBody: /ban_user answers a non-moderator 403 before
+// it reads the body: a malformed, incomplete or oversized body changes
+// nothing, in either AUTH_MODE.
+func TestBanRefusedBeforeBody(t *testing.T) {
+	base, dbURL := jwtWriter(t)
+	none, _ := newWriter(t)
+	bob := token(t, "u-bob", "Bob", "")
+	huge := `{"user_id": "u-x", "reason": "` + strings.Repeat("x", int(testConfig(t, dbURL).MaxBodyBytes())) + `"}`
+	for name, body := range map[string]string{"incomplete": `{}`, "malformed": `not json`, "oversized": huge} {
+		t.Run(name, func(t *testing.T) {
+			wantError(t, post(t, base, "/ban_user", body, bearer(bob)...), 403, "moderator")
+			wantError(t, post(t, none, "/ban_user", body), 403, "moderator")
+		})
+	}
+	// A token is still checked first, and a moderator's body still is.
+	wantError(t, post(t, base, "/ban_user", `{}`), 401, "")
+	wantError(t, post(t, base, "/ban_user", `{}`, bearer(token(t, "u-mod", "Mo", "moderator"))...), 400, "user_id")
+}

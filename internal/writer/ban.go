@@ -20,8 +20,12 @@ type BanUser struct {
 // Topic is none: a ban is about a user.
 func (BanUser) Topic() (comment.TopicID, bool) { return comment.TopicID{}, false }
 
-// Reads asks for the moderator's own ban.
-func (op BanUser) Reads(r *reads) { r.ban(op.By.ID) }
+// Reads asks for the moderator's own ban, and the user's: the latter
+// makes the user's writes wait for this ban (store.queueLocks).
+func (op BanUser) Reads(r *reads) {
+	r.ban(op.By.ID)
+	r.ban(op.User)
+}
 
 // NewResult is an empty PositionResult.
 func (BanUser) NewResult() Result { return &PositionResult{} }

@@ -125,7 +125,7 @@ func (h *Handlers) deleteComment(c echo.Context) error {
 // Readers flush their view counts here; nginx never routes /internal/.
 func (h *Handlers) recordViews(c echo.Context) error {
 	var req comment.Views
-	return h.handleInternal(c, &req, func() (Command, error) {
+	return h.handleInternal(c, &req, comment.MaxViewBatchBytes, func() (Command, error) {
 		if len(req.Ranges) == 0 {
 			return nil, errs.Invalid.New("ranges must not be empty")
 		}
@@ -151,9 +151,19 @@ type banRequest struct {
 const MaxReasonLen = 1000
 
 // POST /ban_user {user_id, until?, reason?} (moderators and admins)
+//
+// Anyone else is refused here, before the body is read or a batch is
+// run; BanUser.Decide checks again.
 func (h *Handlers) banUser(c echo.Context) error {
+	by, err := h.identify(c)
+	if err != nil {
+		return err
+	}
+	if !by.Moderator {
+		return errNotModerator
+	}
 	var req banRequest
-	return h.handle(c, http.StatusOK, &req, func(by Actor) (Command, error) {
+	return h.run(c, http.StatusOK, &req, by.ID, h.maxBody, func() (Command, error) {
 		if req.UserID == nil {
 			return nil, errs.Invalid.New("user_id is required")
 		}
@@ -223,20 +233,21 @@ func (h *Handlers) handle(c echo.Context, status int, req any, build func(Actor)
 	if err != nil {
 		return err
 	}
-	return h.run(c, status, req, by.ID, func() (Command, error) { return build(by) })
+	return h.run(c, status, req, by.ID, h.maxBody, func() (Command, error) { return build(by) })
 }
 
 // handleInternal is handle for the readers' routes, which InternalAuth
-// guards.
-func (h *Handlers) handleInternal(c echo.Context, req any, build func() (Command, error)) error {
-	return h.run(c, http.StatusOK, req, "", build)
+// guards; their bodies may be up to limit bytes.
+func (h *Handlers) handleInternal(c echo.Context, req any, limit int64, build func() (Command, error)) error {
+	return h.run(c, http.StatusOK, req, "", limit, build)
 }
 
-// run decodes, builds and runs a write. An Idempotency-Key names a request
-// of one route, one body and one sender (who): another user's request with
-// the same key and body is not a retry of the first.
-func (h *Handlers) run(c echo.Context, status int, req any, who string, build func() (Command, error)) error {
-	body, err := httpx.ReadBody(c.Request(), h.maxBody)
+// run reads (up to limit bytes), decodes, builds and runs a write. An
+// Idempotency-Key names a request of one route, one body and one sender
+// (who): another user's request with the same key and body is not a retry
+// of the first, so the key is stored and locked under the sender's id.
+func (h *Handlers) run(c echo.Context, status int, req any, who string, limit int64, build func() (Command, error)) error {
+	body, err := httpx.ReadBody(c.Request(), limit)
 	if err != nil {
 		return err
 	}
@@ -251,7 +262,7 @@ func (h *Handlers) run(c echo.Context, status int, req any, who string, build fu
 	if err != nil {
 		return err
 	}
-	r := &Request{Cmd: cmd, Key: key}
+	r := &Request{Cmd: cmd, Key: senderKey(who, key)}
 	if key != "" {
 		sum := sha256.New()
 		sum.Write([]byte(c.Path()))
@@ -268,6 +279,19 @@ func (h *Handlers) run(c echo.Context, status int, req any, who string, build fu
 	c.Response().Header().Set(httpx.HeaderPosition, strconv.FormatInt(out.Position, 10))
 	return httpx.WriteJSON(c, status, out.Body)
 }
+
+// senderKey is the Idempotency-Key as stored: the sender's own, when the
+// sender is known. A key is printable ASCII, so the separator cannot occur
+// in it and two senders' keys never meet.
+func senderKey(who, key string) string {
+	if who == "" || key == "" {
+		return key
+	}
+	return who + "\x1f" + key
+}
+
+// errNotModerator refuses a ban from anyone but a moderator or an admin.
+var errNotModerator = errs.Forbidden.New("only a moderator may ban users")
 
 // MaxKeyLen bounds an Idempotency-Key.
 const MaxKeyLen = 255

@@ -79,9 +79,10 @@ func (op Post) Decide(b *batch) (Result, error) {
 	}
 	t.NextID++
 	t.LastActivity = later(t.LastActivity, b.at)
-	b.newComment(&store.CommentWrite{Topic: topic, Path: path, User: op.User, Author: op.By.ID, Content: op.Content, Create: b.at, Update: b.at})
+	author := op.By.author()
+	b.newComment(&store.CommentWrite{Topic: topic, Path: path, User: op.User, Author: author, Content: op.Content, Create: b.at, Update: b.at})
 	b.addActivity(topic, 1, 0)
 	b.event(comment.Event{Kind: comment.EventCreated, Topic: topic,
-		Created: &comment.Created{Path: path, User: op.User, Content: op.Content, Author: op.By.ID}})
+		Created: &comment.Created{Path: path, User: op.User, Content: op.Content, Author: author}})
 	return &PostResult{CommentID: path.ID(), ParentPath: path.String(), TopicID: topic, NewTopic: op.TopicID == nil}, nil
 }

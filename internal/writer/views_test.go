@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/pgtest"
 )
 
@@ -143,4 +144,27 @@ func TestInternalViewsTrust(t *testing.T) {
 	if views != maxInt64 || activity != maxInt64 {
 		t.Fatalf("sums near the maximum became %d and %d, want both saturated at %d", views, activity, maxInt64)
 	}
+}
+
+// TestInternalViewsBodyLimit: /internal/views takes bodies up to
+// comment.MaxViewBatchBytes, beyond the public routes' limit, and no more.
+func TestInternalViewsBodyLimit(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	cfg := testConfig(t, dbURL)
+	base := startWriter(t, cfg)
+	topic := newTopic(t, base)
+	batch := `{"ranges": [{"topic_id": "` + topic + `", "first": "0", "last": "0", "max_id": 0, "count": 1}]}`
+	pad := func(n int) string { return batch + strings.Repeat(" ", n-len(batch)) }
+	if cfg.MaxBodyBytes() >= comment.MaxViewBatchBytes {
+		t.Fatalf("the public limit %d is not below MaxViewBatchBytes", cfg.MaxBodyBytes())
+	}
+	for _, n := range []int{int(cfg.MaxBodyBytes()) + 1, comment.MaxViewBatchBytes} {
+		if r := post(t, base, "/internal/views", pad(n), internalAuth...); r.Status != 200 {
+			t.Fatalf("a batch of %d bytes: %d %s, want 200", n, r.Status, r.Body)
+		}
+	}
+	wantError(t, post(t, base, "/internal/views", pad(comment.MaxViewBatchBytes+1), internalAuth...), 413, "")
+	// The public routes keep theirs.
+	content := `{"content": "x", "user": "u"}`
+	wantError(t, post(t, base, "/post_comment", content+strings.Repeat(" ", int(cfg.MaxBodyBytes()))), 413, "")
 }

@@ -21,7 +21,7 @@ func (t *Tree) Render(parent, after comment.Path, limit int) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	for !pg.Next(math.MaxInt) {
+	for !pg.Next(math.MaxInt, math.MaxInt) {
 	}
 	return pg.Page(), nil
 }
@@ -68,12 +68,12 @@ func (p *Pager) skipNew() {
 	}
 }
 
-// Next renders up to n more comments as one chunk and reports whether the
-// page is complete.
-func (p *Pager) Next(n int) bool {
+// Next renders up to n more comments, and about maxBytes at most (at least
+// one comment), as one chunk and reports whether the page is complete.
+func (p *Pager) Next(n, maxBytes int) bool {
 	p.skipNew()
 	size, k := 0, 0
-	for x := p.x; x != nil && k < n && k < p.left; x = next(x, p.top) {
+	for x := p.x; x != nil && k < n && k < p.left && (k == 0 || size < maxBytes); x = next(x, p.top) {
 		if x.id <= p.maxID {
 			size += len(x.buf) + itemOverhead
 			k++
@@ -110,6 +110,25 @@ func (p *Pager) Next(n int) bool {
 // MaxID is the newest comment id the page may hold: the topic's newest
 // when the pager started.
 func (p *Pager) MaxID() int32 { return p.maxID }
+
+// Measure walks up to n more comments of the page without rendering them
+// and returns the bytes they would take, and whether the page ends there.
+// Call it on a copy of a fresh Pager to size a page before rendering it.
+func (p *Pager) Measure(n int) (size int, done bool) {
+	for k := 0; p.x != nil && k < n && p.left > 0; p.x = next(p.x, p.top) {
+		if p.x.id <= p.maxID {
+			size += len(p.x.buf) + itemOverhead
+			k++
+			p.left--
+		}
+	}
+	p.skipNew()
+	return size, p.x == nil || p.left == 0
+}
+
+// EstimateAll is about the bytes of the whole tree rendered, for budgeting
+// a rendering before it starts.
+func EstimateAll(t *Tree) int64 { return t.bytes + int64(len(t.nodes))*(itemOverhead-nodeOverhead) + 2 }
 
 // Size is the number of bytes rendered so far.
 func (p *Pager) Size() int { return p.size }

@@ -205,7 +205,7 @@ func TestRender(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for !pg.Next(n) {
+			for !pg.Next(n, math.MaxInt) {
 			}
 			chunked := pg.Page()
 			if got, want := bytes.Join(chunked.Chunks, nil), bytes.Join(p.Chunks, nil); !bytes.Equal(got, want) || chunked.More != p.More {
@@ -347,7 +347,7 @@ func TestFullPages(t *testing.T) {
 		}
 	}
 	pg := tr.FullPager()
-	for !pg.Next(50) { // many chunks, so that pages span them
+	for !pg.Next(50, math.MaxInt) { // many chunks, so that pages span them
 	}
 	full := pg.Full()
 	check := func(parent, after comment.Path, limit int) {
