@@ -544,16 +544,15 @@ func TestViewSpoolHousekeeping(t *testing.T) {
 	}
 
 	var synced []string
-	defer func(f func(string) error) { syncDir = f }(syncDir)
-	syncDir = func(d string) error {
-		files, _ := filepath.Glob(filepath.Join(d, "*"+spoolSuffix))
-		synced = append(synced, fmt.Sprintf("%s:%d", d, len(files)))
-		return nil
-	}
 	down := newViewWriter(map[int32]int{1: http.StatusServiceUnavailable, 2: http.StatusServiceUnavailable, 3: http.StatusServiceUnavailable})
 	srv := httptest.NewServer(down)
 	defer srv.Close()
 	v := newTestCounter(t, ViewCounterConfig{WriterURL: srv.URL, MaxPending: 100, SpoolDir: dir})
+	v.syncDir = func(d string) error {
+		files, _ := filepath.Glob(filepath.Join(d, "*"+spoolSuffix))
+		synced = append(synced, fmt.Sprintf("%s:%d", d, len(files)))
+		return nil
+	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Fatalf("a stale partial file survived the start: %v", err)
 	}
