@@ -26,6 +26,7 @@ fuzz:
 	go test -run XXX -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME) ./internal/httpx/
 	go test -run XXX -fuzz FuzzParseTime -fuzztime $(FUZZTIME) ./internal/reader/
 	go test -run XXX -fuzz FuzzAppendString -fuzztime $(FUZZTIME) ./internal/reader/topictree/
+	go test -run XXX -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./internal/auth/
 
 clean:
 	rm -rf bin
