@@ -2,17 +2,12 @@ package auth
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
 )
-
-// MaxClaimBytes is the longest sub, preferred_username or name a token may
-// carry.
-const MaxClaimBytes = 255
 
 // moderatorRoles are the roles that grant moderation (SPEC §8).
 var moderatorRoles = []string{"moderator", "admin"}
@@ -36,8 +31,8 @@ func identity(c jwt.MapClaims) (Identity, error) {
 	case !isString:
 		return Identity{}, errs.Unauthorized.New("token's sub must be a string")
 	}
-	if !cleanText(sub) {
-		return Identity{}, errs.Unauthorized.New("token's sub must be at most %d bytes of text without control characters", MaxClaimBytes)
+	if comment.ValidateUserID(sub) != nil {
+		return Identity{}, errs.Unauthorized.New("token's sub must be at most %d bytes of text without control characters", comment.MaxUserIDLen)
 	}
 	id := Identity{Subject: sub, Name: sub}
 	for _, claim := range []string{"preferred_username", "name"} {
@@ -45,8 +40,8 @@ func identity(c jwt.MapClaims) (Identity, error) {
 		if strings.TrimSpace(s) == "" {
 			continue
 		}
-		if !cleanText(s) {
-			return Identity{}, errs.Unauthorized.New("token's %s must be at most %d bytes of text without control characters", claim, MaxClaimBytes)
+		if comment.ValidateUserID(s) != nil {
+			return Identity{}, errs.Unauthorized.New("token's %s must be at most %d bytes of text without control characters", claim, comment.MaxUserIDLen)
 		}
 		id.Name = s
 		break
@@ -76,18 +71,4 @@ func roles(v any) []string {
 		return out
 	}
 	return nil
-}
-
-// cleanText reports whether s is valid UTF-8 of at most MaxClaimBytes
-// without control characters.
-func cleanText(s string) bool {
-	if len(s) > MaxClaimBytes || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
 }

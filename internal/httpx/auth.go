@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/errs"
 )
 
@@ -32,4 +33,14 @@ func InternalAuth(token string) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// Authenticate verifies the request's bearer token with v (SPEC §8). A
+// request without a valid one gets the Bearer challenge with its 401.
+func Authenticate(c echo.Context, v *auth.Verifier) (auth.Identity, error) {
+	id, err := v.Verify(c.Request().Context(), c.Request().Header.Get("Authorization"))
+	if err != nil {
+		c.Response().Header().Set(auth.ChallengeHeader, auth.Challenge)
+	}
+	return id, err
 }

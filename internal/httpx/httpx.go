@@ -88,33 +88,32 @@ var jsonContentType = []string{echo.MIMEApplicationJSON}
 
 // WriteJSON writes an already encoded JSON body.
 func WriteJSON(c echo.Context, code int, body []byte) error {
-	h := c.Response().Header()
-	// Canonical keys, assigned directly: this runs on every response.
-	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	c.Response().WriteHeader(code)
-	if c.Request().Method == http.MethodHead {
+	if !writeHead(c, code, len(body)) {
 		return nil
 	}
 	_, err := c.Response().Write(body)
 	return err
 }
 
+// writeHead writes a JSON response's status and headers for a body of n
+// bytes and reports whether the body is to follow (not for HEAD).
+func writeHead(c echo.Context, code, n int) bool {
+	h := c.Response().Header()
+	// Canonical keys, assigned directly: this runs on every response.
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(n)}
+	c.Response().WriteHeader(code)
+	return c.Request().Method != http.MethodHead
+}
+
 // WriteJSONChunks writes an encoded JSON body given in pieces, one after
 // another, without joining them first.
 func WriteJSONChunks(c echo.Context, code int, chunks [][]byte) error {
-	if len(chunks) == 1 {
-		return WriteJSON(c, code, chunks[0])
-	}
 	n := 0
 	for _, b := range chunks {
 		n += len(b)
 	}
-	h := c.Response().Header()
-	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(n)}
-	c.Response().WriteHeader(code)
-	if c.Request().Method == http.MethodHead {
+	if !writeHead(c, code, n) {
 		return nil
 	}
 	for _, b := range chunks {

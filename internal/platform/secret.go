@@ -9,12 +9,13 @@ import (
 // can be guessed.
 const MinTokenLen = 16
 
-// CheckToken validates an optional bearer token's variable.
-func CheckToken(name, token string) error {
-	if token != "" && len(token) < MinTokenLen {
-		return fmt.Errorf("%s must be at least %d characters", name, MinTokenLen)
-	}
-	return nil
+// CheckInternalToken validates INTERNAL_TOKEN for a service listening on
+// listenAddr (SPEC §9): required unless the address is a loopback one, and
+// long enough when given.
+func (c *Checks) CheckInternalToken(token, listenAddr string) {
+	c.Check(token != "" || IsLoopback(listenAddr), "INTERNAL_TOKEN",
+		"must be set when LISTEN_ADDR is not a loopback address: /internal/ routes would be open to anyone who reaches the port")
+	c.Check(token == "" || len(token) >= MinTokenLen, "INTERNAL_TOKEN", fmt.Sprintf("must be at least %d characters", MinTokenLen))
 }
 
 // IsLoopback reports whether a listen address only accepts connections

@@ -45,9 +45,7 @@ func LoadConfig() (Config, error) {
 		check := c.Check
 		u, uerr := url.Parse(cfg.WriterURL)
 		check(uerr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "WRITER_URL", "must be an http:// or https:// URL")
-		check(cfg.InternalToken != "" || platform.IsLoopback(cfg.ListenAddr), "INTERNAL_TOKEN",
-			"must be set when LISTEN_ADDR is not a loopback address: /internal/ routes would be open to anyone who reaches the port")
-		c.Add(platform.CheckToken("INTERNAL_TOKEN", cfg.InternalToken))
+		c.CheckInternalToken(cfg.InternalToken, cfg.ListenAddr)
 		check(cfg.RefreshInterval > 0, "REFRESH_INTERVAL", "must be positive")
 		check(cfg.RefreshBatch >= 1 && cfg.RefreshBatch <= 100000, "REFRESH_BATCH", "must be between 1 and 100000")
 		check(cfg.MinPositionWait >= 0, "MIN_POSITION_WAIT", "must not be negative")

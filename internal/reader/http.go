@@ -248,9 +248,8 @@ func (h *Handlers) listBans(c echo.Context) error {
 	if !h.verifier.Enabled() {
 		return errs.Forbidden.New("there are no moderators with AUTH_MODE=none")
 	}
-	id, err := h.verifier.Verify(c.Request().Context(), c.Request().Header.Get("Authorization"))
+	id, err := httpx.Authenticate(c, h.verifier)
 	if err != nil {
-		c.Response().Header().Set(auth.ChallengeHeader, auth.Challenge)
 		return err
 	}
 	if !id.Moderator {

@@ -54,6 +54,14 @@ func (l *log) create(topic comment.TopicID, path, user string) {
 	l.createText(topic, path, user, "c"+path)
 }
 
+// createFlat creates a topic of n comments: its root and n-1 replies to it.
+func (l *log) createFlat(topic comment.TopicID, n int) {
+	l.create(topic, "0", "u")
+	for j := 1; j < n; j++ {
+		l.create(topic, fmt.Sprintf("0/%d", j), "u")
+	}
+}
+
 func (l *log) createText(topic comment.TopicID, path, user, content string) {
 	p := mustPath(path)
 	l.add(comment.Event{Kind: comment.EventCreated, Topic: topic,
@@ -643,11 +651,8 @@ func TestEvictionAndReload(t *testing.T) {
 func TestLargePageInChunks(t *testing.T) {
 	l := newLog()
 	topic := comment.NewTopicID()
-	l.create(topic, "0", "u")
 	n := 3*renderChunk + 17
-	for j := 1; j < n; j++ {
-		l.create(topic, fmt.Sprintf("0/%d", j), "u")
-	}
+	l.createFlat(topic, n)
 	p := newProj(t, 1<<40, nil)
 	apply(t, p, l)
 	items, page := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath})
@@ -718,11 +723,8 @@ func uncache(t *topic) {
 func TestLargePageFresh(t *testing.T) {
 	l := newLog()
 	topic := comment.NewTopicID()
-	l.create(topic, "0", "u")
 	n := 3*renderChunk + 5
-	for j := 1; j < n; j++ {
-		l.create(topic, fmt.Sprintf("0/%d", j), "u")
-	}
+	l.createFlat(topic, n)
 	p := newProj(t, 1<<40, nil)
 	apply(t, p, l)
 	gate := &renderGate{reached: make(chan struct{}), open: make(chan struct{})}
@@ -777,10 +779,7 @@ func TestPageBytesBounded(t *testing.T) {
 	}
 
 	big := comment.NewTopicID()
-	l.create(big, "0", "u")
-	for j := 1; j < 8*renderChunk; j++ {
-		l.create(big, fmt.Sprintf("0/%d", j), "u")
-	}
+	l.createFlat(big, 8*renderChunk)
 	apply(t, p, l)
 	if items, _ := query(t, p, TopicQuery{Topic: big, Parent: comment.RootPath, Limit: renderChunk + 1}); len(items) != renderChunk+1 {
 		t.Fatalf("%d items", len(items))
@@ -812,10 +811,7 @@ func TestOversizedTree(t *testing.T) {
 	l := newLog()
 	ref := newProj(t, 1<<40, nil)
 	big, small := comment.NewTopicID(), comment.NewTopicID()
-	l.create(big, "0", "u")
-	for j := 1; j <= 200; j++ {
-		l.create(big, fmt.Sprintf("0/%d", j), "u")
-	}
+	l.createFlat(big, 201)
 	l.create(small, "0", "u")
 	events := l.flush()
 	if err := ref.Apply(events); err != nil {

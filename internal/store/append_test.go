@@ -228,14 +228,7 @@ func TestLowerPositionCommitsLast(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); defer close(bDone); posB, errB = appendChanges(ctx, b, newTopic("b")) }()
 	// B is blocked on the log head A holds (or, if the log were broken, done).
-	waitFor(t, 10*time.Second, "B to wait for A", func() bool {
-		select {
-		case <-bDone:
-			return true
-		default:
-			return blockedBy(t, pool, pidA) > 0
-		}
-	})
+	waitBlocked(t, pool, pidA, bDone)
 
 	select {
 	case <-bDone:
@@ -262,6 +255,20 @@ func TestLowerPositionCommitsLast(t *testing.T) {
 	}
 }
 
+// waitBlocked waits until a batch is blocked by the backend pidA, or has
+// finished (bDone closed), which the caller then tells apart.
+func waitBlocked(t *testing.T, pool *pgxpool.Pool, pidA int32, bDone <-chan struct{}) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "B to wait for A", func() bool {
+		select {
+		case <-bDone:
+			return true
+		default:
+			return blockedBy(t, pool, pidA) > 0
+		}
+	})
+}
+
 // TestRolledBackAppendLeavesNoGap: a transaction that took positions and
 // rolled back gives them back, so the next commit fills them and a reader
 // never waits on a hole.
@@ -277,14 +284,7 @@ func TestRolledBackAppendLeavesNoGap(t *testing.T) {
 	pidA := g.waitStopped()
 	bDone := make(chan struct{})
 	go func() { defer wg.Done(); defer close(bDone); posB, errB = appendChanges(ctx, b, newTopic("b")) }()
-	waitFor(t, 10*time.Second, "B to wait for A", func() bool {
-		select {
-		case <-bDone:
-			return true
-		default:
-			return blockedBy(t, pool, pidA) > 0
-		}
-	})
+	waitBlocked(t, pool, pidA, bDone)
 	g.open()
 	wg.Wait()
 

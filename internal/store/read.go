@@ -128,7 +128,7 @@ const (
 	qRangesOf  = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges WHERE topic_id = ANY($1)`
 	qAllRanges = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges`
 	// The sum saturates as the writer's and the readers' own sums do.
-	qRootViews    = `SELECT topic_id, LEAST(sum(views), 9223372036854775807)::bigint FROM view_ranges WHERE first_path = '{0}' GROUP BY topic_id`
+	qRootViews    = `SELECT topic_id, LEAST(sum(views), ` + maxBigint + `)::bigint FROM view_ranges WHERE first_path = '{0}' GROUP BY topic_id`
 	qUserEntries  = `SELECT user_name, topic_id, comment_id, update_time FROM comments WHERE topic_id = ANY($1) AND NOT deleted`
 	qEventsAfter  = `SELECT position, kind, topic_id, at, payload FROM events WHERE position > $1 ORDER BY position LIMIT $2`
 	qHeadPosition = `SELECT position FROM log_head`

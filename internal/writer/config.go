@@ -37,9 +37,7 @@ func LoadConfig() (Config, error) {
 		check := c.Check
 		check(cfg.MaxContentBytes >= 1 && cfg.MaxContentBytes <= 16<<20, "MAX_CONTENT_BYTES", "must be between 1 and 16777216")
 		check(cfg.BodyTimeout > 0, "BODY_TIMEOUT", "must be positive")
-		check(cfg.InternalToken != "" || platform.IsLoopback(cfg.ListenAddr), "INTERNAL_TOKEN",
-			"must be set when LISTEN_ADDR is not a loopback address: /internal/ routes would be open to anyone who reaches the port")
-		c.Add(platform.CheckToken("INTERNAL_TOKEN", cfg.InternalToken))
+		c.CheckInternalToken(cfg.InternalToken, cfg.ListenAddr)
 		check(cfg.WriteWorkers >= 1 && cfg.WriteWorkers <= 64, "WRITE_WORKERS", "must be between 1 and 64")
 		check(cfg.WriteBatchMax >= 1 && cfg.WriteBatchMax <= 10000, "WRITE_BATCH_MAX", "must be between 1 and 10000")
 		check(cfg.IdempotencyTTL >= 24*time.Hour, "IDEMPOTENCY_TTL", "must be at least 24h")

@@ -196,9 +196,8 @@ func (h *Handlers) identify(c echo.Context) (Actor, error) {
 	if !h.verifier.Enabled() {
 		return Actor{}, nil
 	}
-	id, err := h.verifier.Verify(c.Request().Context(), c.Request().Header.Get("Authorization"))
+	id, err := httpx.Authenticate(c, h.verifier)
 	if err != nil {
-		c.Response().Header().Set(auth.ChallengeHeader, auth.Challenge)
 		return Actor{}, err
 	}
 	return Actor{ID: id.Subject, Name: id.Name, Moderator: id.Moderator, Verified: true}, nil
