@@ -19,6 +19,7 @@ const (
 	EventDeleted EventKind = "deleted" // a comment was soft-deleted
 	EventViews   EventKind = "views"   // a reader's batch of view counts
 	EventBanned  EventKind = "banned"  // a moderator banned a user, or lifted a ban
+	EventVoted   EventKind = "voted"   // a user voted on a comment, changed or withdrew a vote
 )
 
 // Event is one entry of the log. Exactly one of the payload fields is set,
@@ -34,6 +35,7 @@ type Event struct {
 	Deleted  *Deleted
 	Views    *Views
 	Banned   *Banned
+	Voted    *Voted
 }
 
 // Created is the payload of a posted comment. Author is the author's
@@ -57,12 +59,17 @@ type Edited struct {
 }
 
 // Deleted is the payload of a soft delete; User and Was as for Edited. By
-// is who deleted it (its author, or a moderator), when known.
+// is who deleted it (its author, or a moderator), when known. Up, Down and
+// Created (when it has votes) let a reader without the tree take the
+// comment out of the rankings of voted comments.
 type Deleted struct {
-	Path Path      `json:"path"`
-	User string    `json:"user"`
-	Was  time.Time `json:"was"`
-	By   string    `json:"by,omitempty"`
+	Path    Path      `json:"path"`
+	User    string    `json:"user"`
+	Was     time.Time `json:"was"`
+	By      string    `json:"by,omitempty"`
+	Up      int32     `json:"up,omitempty"`
+	Down    int32     `json:"down,omitempty"`
+	Created time.Time `json:"created,omitzero"`
 }
 
 // Banned is the payload of a ban: the user's writes are refused until
@@ -72,6 +79,22 @@ type Banned struct {
 	Until  *time.Time `json:"until,omitempty"`
 	Reason string     `json:"reason,omitempty"`
 	By     string     `json:"by"`
+}
+
+// Voted is the payload of a vote: Voter's vote on the comment at Path is
+// Value from now on (0: none, withdrawn), and was Was, given at WasAt
+// (when Was is not 0). Up and Down are the comment's counts after it, and
+// Created is the comment's create time: a reader that does not hold the
+// topic's tree still ranks the comment and moves the voter's list.
+type Voted struct {
+	Path    Path      `json:"path"`
+	Voter   string    `json:"voter"`
+	Value   int8      `json:"value"`
+	Was     int8      `json:"was,omitempty"`
+	WasAt   time.Time `json:"was_at,omitzero"`
+	Up      int32     `json:"up"`
+	Down    int32     `json:"down"`
+	Created time.Time `json:"created"`
 }
 
 // Views is the payload of a reader's view batch.
@@ -138,6 +161,8 @@ func (e *Event) Payload() ([]byte, error) {
 		v = e.Views
 	case EventBanned:
 		v = e.Banned
+	case EventVoted:
+		v = e.Voted
 	default:
 		return nil, fmt.Errorf("unknown event kind %q", e.Kind)
 	}
@@ -163,6 +188,9 @@ func (e *Event) DecodePayload(b []byte) error {
 	case EventBanned:
 		e.Banned = new(Banned)
 		dst = e.Banned
+	case EventVoted:
+		e.Voted = new(Voted)
+		dst = e.Voted
 	default:
 		return fmt.Errorf("event %d: unknown kind %q", e.Position, e.Kind)
 	}

@@ -19,6 +19,7 @@ var appliers = map[comment.EventKind]func(*Projection, *comment.Event){
 	comment.EventDeleted: (*Projection).applyDeleted,
 	comment.EventViews:   (*Projection).applyViews,
 	comment.EventBanned:  (*Projection).applyBanned,
+	comment.EventVoted:   (*Projection).applyVoted,
 }
 
 // apply applies one event; the caller holds the write lock.
@@ -65,7 +66,7 @@ func (p *Projection) applyCreated(e *comment.Event) {
 		t.count++
 		p.ranks.setActivity(t, e.At.UnixMilli())
 	}
-	p.ranks.addHeat(t, e.At, 1, 0)
+	p.ranks.addHeat(t, e.At, activity{comments: 1})
 	p.users[name].insert(userEntry{update: e.At.UnixMilli(), topic: t, id: c.Path.ID()})
 }
 
@@ -98,6 +99,7 @@ func (p *Projection) applyDeleted(e *comment.Event) {
 	}
 	d := e.Deleted
 	p.user(d.User).remove(userEntry{update: d.Was.UnixMilli(), topic: t, id: d.Path.ID()})
+	p.top.set(t, d.Path.ID(), d.Created.UnixMilli(), d.Up, d.Down, 0, 0, false)
 }
 
 func (p *Projection) applyViews(e *comment.Event) {
@@ -108,7 +110,7 @@ func (p *Projection) applyViews(e *comment.Event) {
 			continue // a range from a buggy reader; nothing to count
 		}
 		_ = p.applyTree(t, e, r)
-		p.ranks.addHeat(t, e.At, 0, r.Count)
+		p.ranks.addHeat(t, e.At, activity{views: r.Count})
 	}
 }
 

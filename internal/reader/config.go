@@ -34,6 +34,7 @@ type Config struct {
 	HotHalfLife       time.Duration `env:"HOT_HALF_LIFE" envDefault:"1h" help:"half-life of hot-topic activity (at least 1m)"`
 	HotCommentWeight  float64       `env:"HOT_COMMENT_WEIGHT" envDefault:"5" help:"weight of a comment in the hot score"`
 	HotViewWeight     float64       `env:"HOT_VIEW_WEIGHT" envDefault:"1" help:"weight of a read of the topic in the hot score"`
+	HotVoteWeight     float64       `env:"HOT_VOTE_WEIGHT" envDefault:"2" help:"weight of a vote given or changed in the hot score"`
 	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
 	DebugAddr         string        `env:"DEBUG_ADDR" help:"serve Go's pprof on this address (e.g. '127.0.0.1:6061'); never routed by nginx"`
 }
@@ -58,6 +59,7 @@ func LoadConfig() (Config, error) {
 		check(cfg.HotHalfLife >= time.Minute, "HOT_HALF_LIFE", "must be at least 1m (activity is kept per minute)")
 		check(cfg.HotCommentWeight >= 0, "HOT_COMMENT_WEIGHT", "must not be negative")
 		check(cfg.HotViewWeight >= 0, "HOT_VIEW_WEIGHT", "must not be negative")
+		check(cfg.HotVoteWeight >= 0, "HOT_VOTE_WEIGHT", "must not be negative")
 		c.Add(cfg.Store.Check()...)
 		cfg.Auth.Check(c)
 		c.Add(platform.CheckLevel(cfg.LogLevel))
@@ -65,7 +67,7 @@ func LoadConfig() (Config, error) {
 }
 
 func (c Config) hot() hotParams {
-	return hotParams{halfLife: c.HotHalfLife.Seconds(), commentWeight: c.HotCommentWeight, viewWeight: c.HotViewWeight}
+	return hotParams{halfLife: c.HotHalfLife.Seconds(), commentWeight: c.HotCommentWeight, viewWeight: c.HotViewWeight, voteWeight: c.HotVoteWeight}
 }
 
 // readStore is the database configuration for reads: the replica when

@@ -10,12 +10,14 @@ import (
 
 // Hot-topic score (docs/reader.md):
 //
-//	score(now) = Σ_b (Wc·comments_b + Wv·views_b) · 2^(−(now − b)/H)
+//	score(now) = Σ_b (Wc·comments_b + Wv·views_b + Wu·votes_b) · 2^(−(now − b)/H)
 //
 // over a topic's activity buckets b: the minutes in which comments were
-// posted and /topic_comments responses were served (the writer keeps
-// activity per minute, so a restarted reader sees the same buckets). H is
-// HOT_HALF_LIFE, Wc and Wv are HOT_COMMENT_WEIGHT and HOT_VIEW_WEIGHT.
+// posted, /topic_comments responses were served and votes given (the
+// writer keeps activity per minute, so a restarted reader sees the same
+// buckets). H is HOT_HALF_LIFE, Wc, Wv and Wu are HOT_COMMENT_WEIGHT,
+// HOT_VIEW_WEIGHT and HOT_VOTE_WEIGHT. A vote counts when it is given or
+// changed (up to down or back), not when it is withdrawn or given again.
 //
 // Every score decays by the same factor as time passes, so the ranking only
 // changes when activity is added. Each topic's score is kept as a time-free
@@ -32,6 +34,12 @@ type hotParams struct {
 	halfLife      float64 // seconds
 	commentWeight float64
 	viewWeight    float64
+	voteWeight    float64
+}
+
+// activity is what an event adds to a topic's activity.
+type activity struct {
+	comments, views, votes int64
 }
 
 // hotHorizon bounds the buckets a topic keeps, in half-lives. Activity that
@@ -56,12 +64,20 @@ type heatBucket struct {
 	minute   int64 // unix minutes
 	comments int64
 	views    int64
+	votes    int64
+}
+
+// addTo adds a's activity to the bucket.
+func (b *heatBucket) addTo(a activity) {
+	b.comments += a.comments
+	b.views = comment.AddCount(b.views, a.views)
+	b.votes += a.votes
 }
 
 func newHeat() heat { return heat{prefix: noHeat, key: noHeat} }
 
 func (h hotParams) term(b heatBucket) float64 {
-	w := h.commentWeight*float64(b.comments) + h.viewWeight*float64(b.views)
+	w := h.commentWeight*float64(b.comments) + h.viewWeight*float64(b.views) + h.voteWeight*float64(b.votes)
 	if w <= 0 {
 		return noHeat
 	}
@@ -69,7 +85,7 @@ func (h hotParams) term(b heatBucket) float64 {
 }
 
 // add records activity at time at.
-func (h hotParams) add(s *heat, at time.Time, comments, views int64) {
+func (h hotParams) add(s *heat, at time.Time, a activity) {
 	m := at.Unix() / 60
 	if at.Unix() < 0 && at.Unix()%60 != 0 {
 		m-- // floor for times before 1970, to match the writer's minute buckets
@@ -78,11 +94,11 @@ func (h hotParams) add(s *heat, at time.Time, comments, views int64) {
 	horizon := func(newest int64) int64 { return newest - int64(math.Ceil(hotHorizon*h.halfLife/60)) }
 	switch {
 	case n > 0 && s.buckets[n-1].minute == m:
-		s.buckets[n-1].comments += comments
-		s.buckets[n-1].views = comment.AddCount(s.buckets[n-1].views, views)
+		s.buckets[n-1].addTo(a)
 	case n == 0 || s.buckets[n-1].minute < m:
 		s.prefix = s.key
-		s.buckets = append(s.buckets, heatBucket{minute: m, comments: comments, views: views})
+		s.buckets = append(s.buckets, heatBucket{minute: m})
+		s.buckets[n].addTo(a)
 		if oldest := horizon(m); s.buckets[0].minute < oldest {
 			i, _ := slices.BinarySearchFunc(s.buckets, oldest, func(b heatBucket, t int64) int { return int(b.minute - t) })
 			s.buckets = slices.Delete(s.buckets, 0, i)
@@ -92,12 +108,10 @@ func (h hotParams) add(s *heat, at time.Time, comments, views int64) {
 		return // too old to matter, and dropped by the snapshot's fold too
 	default: // an older minute, from a batch that committed late
 		i, found := slices.BinarySearchFunc(s.buckets, m, func(b heatBucket, t int64) int { return int(b.minute - t) })
-		if found {
-			s.buckets[i].comments += comments
-			s.buckets[i].views = comment.AddCount(s.buckets[i].views, views)
-		} else {
-			s.buckets = slices.Insert(s.buckets, i, heatBucket{minute: m, comments: comments, views: views})
+		if !found {
+			s.buckets = slices.Insert(s.buckets, i, heatBucket{minute: m})
 		}
+		s.buckets[i].addTo(a)
 		h.refold(s)
 	}
 	s.key = logAdd2(s.prefix, h.term(s.buckets[len(s.buckets)-1]))

@@ -42,6 +42,8 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.Match(get, "/last_user_comments", h.lastUserComments)
 	e.Match(get, "/last_topics", h.lastTopics)
 	e.Match(get, "/hot_topics", h.hotTopics)
+	e.Match(get, "/top_comments", h.topComments)
+	e.Match(get, "/user_votes", h.userVotes)
 	e.Match(get, "/bans", h.listBans)
 	e.Match(get, "/healthz", h.healthz)
 	e.Match(get, "/readyz", h.readyz)
@@ -230,6 +232,76 @@ func (h *Handlers) hotTopics(c echo.Context) error {
 	body, pos := h.proj.HotTopics(limit, time.Now())
 	setPosition(c, pos)
 	return httpx.WriteJSON(c, http.StatusOK, body)
+}
+
+// GET /top_comments?limit=&topic_id=&from_time=&min_position=
+func (h *Handlers) topComments(c echo.Context) error {
+	q := c.QueryParams()
+	var topic *comment.TopicID
+	if q.Has("topic_id") {
+		id, err := comment.ParseTopicID(q.Get("topic_id"))
+		if err != nil {
+			return err
+		}
+		topic = &id
+	}
+	limit, from, _, err := listParams(q, true)
+	if err != nil {
+		return err
+	}
+	if q.Has("before") {
+		return errs.Invalid.New("before is not a parameter of /top_comments")
+	}
+	if err := h.ready(c, q); err != nil {
+		return err
+	}
+	body, pos, err := h.proj.TopComments(c.Request().Context(), topic, from, limit)
+	if err != nil {
+		return err
+	}
+	return h.list(c, body, pos)
+}
+
+// GET /user_votes?user=&limit=&before=&min_position=
+//
+// With AUTH_MODE=jwt a user's votes are their own: the request carries
+// their token, and user (their token's subject) may be left out.
+func (h *Handlers) userVotes(c echo.Context) error {
+	q := c.QueryParams()
+	user := q.Get("user")
+	if h.verifier.Enabled() {
+		id, err := httpx.Authenticate(c, h.verifier)
+		if err != nil {
+			return err
+		}
+		if q.Has("user") && user != id.Subject {
+			return errs.Forbidden.New("a user's votes are theirs alone to list")
+		}
+		user = id.Subject
+		c.Response().Header().Set("Cache-Control", "private, no-store")
+	} else {
+		if !q.Has("user") {
+			return errs.Invalid.New("user is required")
+		}
+		if err := comment.ValidateUser(user); err != nil {
+			return err
+		}
+	}
+	limit, _, before, err := listParams(q, true)
+	if err != nil {
+		return err
+	}
+	if q.Has("from_time") {
+		return errs.Invalid.New("from_time is not a parameter of /user_votes")
+	}
+	if err := h.ready(c, q); err != nil {
+		return err
+	}
+	body, pos, err := h.proj.UserVotes(c.Request().Context(), user, before, limit)
+	if err != nil {
+		return err
+	}
+	return h.list(c, body, pos)
 }
 
 // list writes a list whose content is fixed by the position it shows:

@@ -54,6 +54,8 @@ func (p *Projection) Load(ctx context.Context, src snapshotSource) error {
 func (p *Projection) reset() {
 	p.topics = map[comment.TopicID]*topic{}
 	p.users = map[string]*userList{}
+	p.voters = map[string]*userList{}
+	p.top.clear()
 	p.bans = map[string]store.BanRow{}
 	p.res.loading = map[*topic]struct{}{}
 	p.res.bytes = 0
@@ -88,6 +90,7 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 		t := &topic{id: r.Topic, count: r.Count, lastAct: r.LastActivity.UnixMilli(), heat: newHeat()}
 		t.lastRead.Store(now)
 		t.cold = topictree.NewRoot(r.User, r.Content, r.Deleted, r.Create, r.Update)
+		t.cold.Node().SetVotes(r.Up, r.Down)
 		p.topics[t.id] = t
 		b.order = append(b.order, t)
 		b.comments += int64(r.Count)
@@ -107,7 +110,7 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	b.mark("views", &since)
 	err = s.Activity(ctx, func(r *store.ActivityRow) error {
 		if t := p.topics[r.Topic]; t != nil {
-			p.ranks.hot.add(&t.heat, r.Bucket, int64(r.Comments), r.Views)
+			p.ranks.hot.add(&t.heat, r.Bucket, activity{comments: int64(r.Comments), views: r.Views, votes: int64(r.Votes)})
 		}
 		return nil
 	})
@@ -128,6 +131,19 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 		slices.SortFunc(l.entries, compareEntries)
 	}
 	b.mark("users", &since)
+	if err := s.Votes(ctx, func(r *store.VoteRow) error {
+		if t := p.topics[r.Topic]; t != nil {
+			l := p.voter(r.User)
+			l.entries = append(l.entries, userEntry{update: r.At.UnixMilli(), topic: t, id: r.ID, vote: r.Value})
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, l := range p.voters {
+		slices.SortFunc(l.entries, compareEntries)
+	}
+	b.mark("votes", &since)
 	for _, t := range b.order {
 		p.ranks.add(t)
 	}
@@ -194,6 +210,7 @@ func (b *builder) loadAll(ctx context.Context, s *store.Snap, parts int) error {
 type loadPart struct {
 	builders map[*topic]*topictree.Builder
 	users    map[string][]userEntry
+	top      []topItem // live comments with votes
 	cur      *topic // the topic of the last row; rows of a topic mostly come together
 	tb       *topictree.Builder
 }
@@ -212,11 +229,14 @@ func (pt *loadPart) add(topics map[comment.TopicID]*topic, r *store.TreeRow) err
 			pt.builders[pt.cur] = pt.tb
 		}
 	}
-	if err := pt.tb.Put(r.ID, r.Parent, bytesString(r.Path), bytesString(r.User), bytesString(r.Content), r.Deleted, r.Create, r.Update); err != nil {
+	if err := pt.tb.Put(treeRow(r)); err != nil {
 		return err
 	}
 	if !r.Deleted {
 		pt.users[string(r.User)] = append(pt.users[string(r.User)], userEntry{update: r.Update.UnixMilli(), topic: pt.cur, id: r.ID})
+		if r.Up != 0 || r.Down != 0 {
+			pt.top = append(pt.top, topItem{score: r.Up - r.Down, create: r.Create.UnixMilli(), topic: pt.cur, id: r.ID})
+		}
 	}
 	return nil
 }
@@ -252,6 +272,9 @@ func (b *builder) finish(topics []*topic, ps []*loadPart) error {
 		for name, entries := range pt.users {
 			l := p.user(name)
 			l.entries = append(l.entries, entries...)
+		}
+		for _, it := range pt.top {
+			p.top.insert(it)
 		}
 	}
 	return nil
@@ -292,10 +315,21 @@ func (b *builder) loadColdUsers(ctx context.Context, s *store.Snap) error {
 	}
 	p := b.p
 	return s.UserEntries(ctx, b.cold, func(r *store.UserRow) error {
+		t := p.topics[r.Topic]
 		l := p.user(r.User)
-		l.entries = append(l.entries, userEntry{update: r.Update.UnixMilli(), topic: p.topics[r.Topic], id: r.ID})
+		l.entries = append(l.entries, userEntry{update: r.Update.UnixMilli(), topic: t, id: r.ID})
+		if r.Up != 0 || r.Down != 0 {
+			p.top.insert(topItem{score: r.Up - r.Down, create: r.Create.UnixMilli(), topic: t, id: r.ID})
+		}
 		return nil
 	})
+}
+
+// treeRow is a loaded row as the tree takes it; its strings point into
+// the driver's buffer (bytesString).
+func treeRow(r *store.TreeRow) topictree.Row {
+	return topictree.Row{ID: r.ID, Parent: r.Parent, Path: bytesString(r.Path), User: bytesString(r.User),
+		Content: bytesString(r.Content), Deleted: r.Deleted, Create: r.Create, Update: r.Update, Up: r.Up, Down: r.Down}
 }
 
 // bytesString views b as a string without copying. Only for bytes that stay

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/btree"
 	"go.uber.org/zap"
 	"golang.org/x/sync/semaphore"
 
@@ -34,6 +35,7 @@ type topic struct {
 	full     atomic.Pointer[fullPage] // the whole tree rendered, while current
 	fullMu   sync.Mutex               // guards fullRun
 	fullRun  *fullRun                 // a rendering of the whole tree under way
+	top      *btree.BTreeG[topItem]   // the topic's live comments with votes; nil until the first (votes.go)
 }
 
 // root is the topic's root comment, resident or not.
@@ -54,6 +56,8 @@ type Projection struct {
 	topics   map[comment.TopicID]*topic
 	users    map[string]*userList
 	bans     map[string]store.BanRow // by user, lifted and expired ones included
+	voters   map[string]*userList    // votes in force by voter id, oldest first
+	top      topComments
 	ranks    rankings
 	res      residency
 	prog     *progress
@@ -99,6 +103,8 @@ func NewProjection(maxBytes int64, hot hotParams, src topicSource, log *zap.Logg
 		topics: map[comment.TopicID]*topic{},
 		users:  map[string]*userList{},
 		bans:   map[string]store.BanRow{},
+		voters: map[string]*userList{},
+		top:    newTopComments(),
 		ranks:  newRankings(hot),
 		res:    newResidency(maxBytes, src),
 		prog:   newProgress(),

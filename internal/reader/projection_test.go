@@ -466,7 +466,7 @@ func TestHeatArithmetic(t *testing.T) {
 	h := hotParams{halfLife: 60, commentWeight: 1, viewWeight: 1}
 	s := newHeat()
 	for i := range 10 {
-		h.add(&s, t0.Add(time.Duration(i)*time.Minute), 3, 0)
+		h.add(&s, t0.Add(time.Duration(i)*time.Minute), activity{comments: 3})
 	}
 	// Σ 3·2^(-(9-i)) for i = 0..9, at the time of the last.
 	want := 0.0
@@ -517,7 +517,7 @@ func TestHeatIsOrderFree(t *testing.T) {
 	snap := newHeat()
 	for _, m := range minutes {
 		r := rows[m]
-		h.add(&snap, r.at, r.comments, r.views)
+		h.add(&snap, r.at, activity{comments: r.comments, views: r.views})
 	}
 
 	for _, order := range []string{"as generated", "reversed", "interleaved"} {
@@ -530,7 +530,7 @@ func TestHeatIsOrderFree(t *testing.T) {
 			slices.SortStableFunc(seq, func(a, b act) int { return int(a.views%3) - int(b.views%3) })
 		}
 		for _, a := range seq {
-			h.add(&s, a.at, a.comments, a.views)
+			h.add(&s, a.at, activity{comments: a.comments, views: a.views})
 		}
 		if s.key != snap.key {
 			t.Errorf("%s: key %v, snapshot %v", order, s.key, snap.key)

@@ -74,6 +74,8 @@ type pageHits struct {
 	listed atomic.Bool // in the ViewCounter's list since its last flush
 }
 
+var errTopicNotFound = errs.NotFound.New("topic not found")
+
 type rendered struct {
 	version int64
 	key     string
@@ -94,7 +96,7 @@ func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage
 	}
 	p.mu.RUnlock()
 	if t == nil {
-		return TopicPage{}, errs.NotFound.New("topic not found")
+		return TopicPage{}, errTopicNotFound
 	}
 	var page TopicPage
 	err := p.withTree(ctx, t, func() (err error) {
@@ -106,33 +108,49 @@ func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage
 
 // UserComments answers /last_user_comments: the user's live comments with
 // from < update_time < before (unix ms), newest first. It returns the body
-// and the position it shows. Comments in evicted trees are rendered right
-// after their tree is loaded, one topic at a time, so a memory bound smaller
-// than the topics of one answer still answers (those comments may then show
-// a slightly later state than the position).
+// and the position it shows.
 func (p *Projection) UserComments(ctx context.Context, user string, from, before int64, limit int) ([]byte, int64, error) {
 	p.mu.RLock()
 	pos := p.Applied()
-	l := p.users[user]
-	if l == nil {
-		p.mu.RUnlock()
-		return []byte("[]"), pos, nil
+	var entries []userEntry
+	if l := p.users[user]; l != nil {
+		entries = l.page(from, before, limit)
 	}
-	entries := l.page(from, before, limit)
+	body, err := p.renderEntries(ctx, entries, func(b []byte, n *topictree.Node, e userEntry) []byte {
+		return n.AppendJSON(b, topictree.UserItem, e.topic.id)
+	})
+	return body, pos, err
+}
+
+// renderEntries renders the comments entries name as a JSON array, each
+// item by item. Called with the read lock held, which it lets go.
+// Comments in evicted trees are rendered right after their tree is
+// loaded, one topic at a time, so a memory bound smaller than the topics
+// of one answer still answers (those comments may then show a slightly
+// later state than the position the answer shows).
+func (p *Projection) renderEntries(ctx context.Context, entries []userEntry, item func([]byte, *topictree.Node, userEntry) []byte) ([]byte, error) {
 	parts := make([][]byte, len(entries))
 	var cold []*topic
 	for i, e := range entries {
 		if e.topic.tree != nil {
-			parts[i] = e.topic.tree.Node(e.id).AppendJSON(nil, topictree.UserItem, e.topic.id)
+			parts[i] = item(nil, e.topic.tree.Node(e.id), e)
 			e.topic.lastRead.Store(time.Now().UnixNano())
-		} else if !containsTopic(cold, e.topic) {
+		} else if !slices.Contains(cold, e.topic) {
 			cold = append(cold, e.topic)
 		}
 	}
 	p.mu.RUnlock()
 	for _, t := range cold {
-		if err := p.renderCold(ctx, t, entries, parts); err != nil {
-			return nil, 0, err
+		err := p.withTree(ctx, t, func() error {
+			for i, e := range entries {
+				if e.topic == t {
+					parts[i] = item(nil, t.tree.Node(e.id), e)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	size := 2
@@ -147,28 +165,7 @@ func (p *Projection) UserComments(ctx context.Context, user string, from, before
 		}
 		b = append(b, part...)
 	}
-	return append(b, ']'), pos, nil
-}
-
-// renderCold loads t's tree and renders the entries that are t's.
-func (p *Projection) renderCold(ctx context.Context, t *topic, entries []userEntry, parts [][]byte) error {
-	return p.withTree(ctx, t, func() error {
-		for i, e := range entries {
-			if e.topic == t {
-				parts[i] = t.tree.Node(e.id).AppendJSON(nil, topictree.UserItem, t.id)
-			}
-		}
-		return nil
-	})
-}
-
-func containsTopic(ts []*topic, t *topic) bool {
-	for _, x := range ts {
-		if x == t {
-			return true
-		}
-	}
-	return false
+	return append(b, ']'), nil
 }
 
 // LastTopics answers /last_topics: topics with from < last activity < before

@@ -59,9 +59,9 @@ func (r *rankings) setActivity(t *topic, at int64) {
 }
 
 // addHeat adds activity to a topic's hot score and moves it.
-func (r *rankings) addHeat(t *topic, at time.Time, comments, views int64) {
+func (r *rankings) addHeat(t *topic, at time.Time, a activity) {
 	r.byHot.Delete(hotItem{key: t.heat.key, id: t.id})
-	r.hot.add(&t.heat, at, comments, views)
+	r.hot.add(&t.heat, at, a)
 	r.byHot.ReplaceOrInsert(hotItem{key: t.heat.key, id: t.id, t: t})
 }
 

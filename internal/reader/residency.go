@@ -251,7 +251,7 @@ func loadTree(ctx context.Context, src topicSource, id comment.TopicID) (*topict
 	b := topictree.NewBuilder(0)
 	var ranges []comment.ViewRange
 	at, err := src.LoadTopic(ctx, id, func(r *store.TreeRow) error {
-		return b.Put(r.ID, r.Parent, bytesString(r.Path), bytesString(r.User), bytesString(r.Content), r.Deleted, r.Create, r.Update)
+		return b.Put(treeRow(r))
 	}, func(r *store.RangeRow) error {
 		ranges = append(ranges, *r)
 		return nil

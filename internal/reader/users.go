@@ -6,19 +6,22 @@ import (
 	"slices"
 )
 
-// userEntry places one live comment in its user's list.
+// userEntry places one live comment in its user's list, or one vote in
+// its voter's list.
 type userEntry struct {
-	update int64 // unix milliseconds
+	update int64 // unix milliseconds: the comment's update time, or the vote's time
 	topic  *topic
 	id     int32
+	vote   int8 // the vote, in a voter's list; not part of the order
 }
 
 func compareEntries(a, b userEntry) int {
 	return cmp.Or(cmp.Compare(a.update, b.update), bytes.Compare(a.topic.id[:], b.topic.id[:]), cmp.Compare(a.id, b.id))
 }
 
-// userList is a user's live comments, oldest update first. New comments
-// are the newest, so they append; only edits move an entry.
+// userList is a user's live comments, oldest update first, or a voter's
+// votes, oldest first. New entries are the newest, so they append; only
+// edits and votes given again move an entry.
 type userList struct {
 	name    string
 	entries []userEntry

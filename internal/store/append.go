@@ -30,6 +30,20 @@ type Lookup struct {
 	Known    []comment.TopicID // topics the batch only checks (that they exist, their next id); not locked
 	Comments []CommentRef      // comments the batch replies to, edits or deletes
 	Bans     []string          // users whose bans the batch checks or changes
+	Votes    []VoteRef         // votes the batch changes; their topics are in Topics
+}
+
+// VoteRef names one user's vote on a comment.
+type VoteRef struct {
+	Topic comment.TopicID
+	ID    int32
+	User  string
+}
+
+// VoteState is a vote in force, as the writer checks it.
+type VoteState struct {
+	Value int8 // 1 or -1
+	At    time.Time
 }
 
 // CommentRef names a comment.
@@ -44,6 +58,7 @@ type State struct {
 	Topics   map[comment.TopicID]TopicRow
 	Comments map[CommentRef]CommentRow
 	Bans     map[string]BanState
+	Votes    map[VoteRef]VoteState
 }
 
 // BanState is a user's ban as the writer checks it.
@@ -69,8 +84,11 @@ type CommentRow struct {
 	Path    comment.Path
 	User    string
 	Author  string // the author's id (a token's sub); "" for nobody's: written without tokens
+	Create  time.Time
 	Update  time.Time
 	Deleted bool
+	Up      int32
+	Down    int32
 }
 
 // Changes is everything one batch writes. Topics and Comments hold the final
@@ -83,6 +101,22 @@ type Changes struct {
 	Events   []comment.Event     // positions are set by Append
 	Keys     []KeyWrite
 	Bans     []BanWrite
+	Votes    []VoteWrite  // at most one per VoteRef, the last
+	Counts   []CountWrite // vote counts of existing comments, at most one per comment
+}
+
+// VoteWrite sets a user's vote on a comment; Value 0 withdraws it.
+type VoteWrite struct {
+	VoteRef
+	Value int8
+	At    time.Time
+}
+
+// CountWrite is a comment's vote counts after the batch.
+type CountWrite struct {
+	Topic    comment.TopicID
+	ID       int32
+	Up, Down int32
 }
 
 // BanWrite gives a user's ban (the last one counts).
@@ -114,6 +148,8 @@ type CommentWrite struct {
 	Deleted bool
 	Create  time.Time
 	Update  time.Time
+	Up      int32 // vote counts; written through Changes.Counts
+	Down    int32
 }
 
 // Activity adds to a topic's activity in one minute bucket.
@@ -122,6 +158,7 @@ type Activity struct {
 	Bucket   time.Time
 	Comments int32
 	Views    int64
+	Votes    int32
 }
 
 // KeyWrite stores the response to a command given with an idempotency key.
@@ -230,8 +267,11 @@ const (
 	// A topic's next id only grows, so a check against it needs no lock.
 	qKnown    = `SELECT topic_id, next_comment_id, last_activity FROM topics WHERE topic_id = ANY($1)`
 	qBansOf   = `SELECT user_id, until FROM bans WHERE user_id = ANY($1)`
-	qComments = `SELECT c.topic_id, c.comment_id, c.path, c.user_name, c.author_id, c.update_time, c.deleted
+	qComments = `SELECT c.topic_id, c.comment_id, c.path, c.user_name, c.author_id, c.create_time, c.update_time, c.deleted, c.up, c.down
 		FROM comments c JOIN unnest($1::uuid[], $2::integer[]) AS r(t, id) ON c.topic_id = r.t AND c.comment_id = r.id`
+	qVotesOf = `SELECT v.topic_id, v.comment_id, v.user_id, v.value, v.at
+		FROM votes v JOIN unnest($1::uuid[], $2::integer[], $3::text[]) AS r(t, id, u)
+			ON v.topic_id = r.t AND v.comment_id = r.id AND v.user_id = r.u`
 )
 
 // readState opens the transaction and reads, in one pipeline.
@@ -241,6 +281,7 @@ func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error
 		Topics:   make(map[comment.TopicID]TopicRow, len(lk.Topics)+len(lk.Known)),
 		Comments: make(map[CommentRef]CommentRow, len(lk.Comments)),
 		Bans:     make(map[string]BanState, len(lk.Bans)),
+		Votes:    make(map[VoteRef]VoteState, len(lk.Votes)),
 	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
@@ -249,6 +290,7 @@ func readState(ctx context.Context, conn *pgxpool.Conn, lk Lookup) (State, error
 	queueTopicReads(b, lk, st.Topics)
 	queueCommentReads(b, lk.Comments, st.Comments)
 	queueBanReads(b, lk.Bans, st.Bans)
+	queueVoteReads(b, lk.Votes, st.Votes)
 	return st, conn.SendBatch(ctx, b).Close()
 }
 
@@ -324,7 +366,7 @@ func queueCommentReads(b *pgx.Batch, refs []CommentRef, into map[CommentRef]Comm
 		var topic [16]byte
 		var row CommentRow
 		var path []int32
-		_, err := pgx.ForEachRow(rows, []any{&topic, &ref.ID, &path, &row.User, &row.Author, &row.Update, &row.Deleted}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&topic, &ref.ID, &path, &row.User, &row.Author, &row.Create, &row.Update, &row.Deleted, &row.Up, &row.Down}, func() error {
 			ref.Topic = topic
 			row.Path = path
 			into[ref] = row
@@ -352,6 +394,29 @@ func queueBanReads(b *pgx.Batch, users []string, into map[string]BanState) {
 	})
 }
 
+// queueVoteReads reads the votes the batch changes. Their topics' rows are
+// locked (Lookup.Votes), so no other batch changes them meanwhile.
+func queueVoteReads(b *pgx.Batch, refs []VoteRef, into map[VoteRef]VoteState) {
+	if len(refs) == 0 {
+		return
+	}
+	ts, ids, users := make([][16]byte, len(refs)), make([]int32, len(refs)), make([]string, len(refs))
+	for i, v := range refs {
+		ts[i], ids[i], users[i] = v.Topic, v.ID, v.User
+	}
+	b.Queue(qVotesOf, ts, ids, users).Query(func(rows pgx.Rows) error {
+		var ref VoteRef
+		var topic [16]byte
+		var row VoteState
+		_, err := pgx.ForEachRow(rows, []any{&topic, &ref.ID, &ref.User, &row.Value, &row.At}, func() error {
+			ref.Topic = topic
+			into[ref] = row
+			return nil
+		})
+		return err
+	})
+}
+
 // maxBigint is where stored view counts stop growing: a sum that would
 // overflow stays at the largest bigint instead of failing the batch.
 const maxBigint = "9223372036854775807"
@@ -371,15 +436,23 @@ const (
 	qUpdateComments = `UPDATE comments c SET content = x.c, deleted = x.d, update_time = x.ut
 		FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::boolean[], $5::timestamptz[]) AS x(t, id, c, d, ut)
 		WHERE c.topic_id = x.t AND c.comment_id = x.id`
-	qActivity = `INSERT INTO topic_activity AS a (topic_id, bucket, comments, views)
-		SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::integer[], $4::bigint[])
-		ON CONFLICT (topic_id, bucket) DO UPDATE SET comments = a.comments + excluded.comments,
+	qActivity = `INSERT INTO topic_activity AS a (topic_id, bucket, comments, views, votes)
+		SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::integer[], $4::bigint[], $5::integer[])
+		ON CONFLICT (topic_id, bucket) DO UPDATE SET comments = a.comments + excluded.comments, votes = a.votes + excluded.votes,
 			views = CASE WHEN a.views > ` + maxBigint + ` - excluded.views THEN ` + maxBigint + ` ELSE a.views + excluded.views END`
 	qViews = `INSERT INTO view_ranges AS v (topic_id, first_path, last_path, max_id, views)
 		SELECT x.t, x.f::integer[], x.l::integer[], x.m, x.n
 		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::bigint[]) AS x(t, f, l, m, n)
 		ON CONFLICT (topic_id, first_path, last_path, max_id) DO UPDATE
 			SET views = CASE WHEN v.views > ` + maxBigint + ` - excluded.views THEN ` + maxBigint + ` ELSE v.views + excluded.views END`
+	qSetVotes = `INSERT INTO votes (topic_id, comment_id, user_id, value, at)
+		SELECT * FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::smallint[], $5::timestamptz[])
+		ON CONFLICT (topic_id, comment_id, user_id) DO UPDATE SET value = excluded.value, at = excluded.at`
+	qWithdrawVotes = `DELETE FROM votes v USING unnest($1::uuid[], $2::integer[], $3::text[]) AS x(t, id, u)
+		WHERE v.topic_id = x.t AND v.comment_id = x.id AND v.user_id = x.u`
+	qCounts = `UPDATE comments c SET up = x.u, down = x.d
+		FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::integer[]) AS x(t, id, u, d)
+		WHERE c.topic_id = x.t AND c.comment_id = x.id`
 	// The head row is updated last: its row lock, held until COMMIT, is what
 	// orders positions by commit (docs/event-log.md). Statements after it in
 	// this transaction read the new head, so they need no round trip.
@@ -401,12 +474,13 @@ func writeChanges(ctx context.Context, conn *pgxpool.Conn, ch Changes) (int64, e
 	queueBans(b, ch.Bans)
 	if len(ch.Activity) > 0 {
 		n := len(ch.Activity)
-		ts, buckets, cs, vs := make([][16]byte, n), make([]time.Time, n), make([]int32, n), make([]int64, n)
+		ts, buckets, cs, vs, votes := make([][16]byte, n), make([]time.Time, n), make([]int32, n), make([]int64, n), make([]int32, n)
 		for i, a := range ch.Activity {
-			ts[i], buckets[i], cs[i], vs[i] = a.Topic, a.Bucket, a.Comments, a.Views
+			ts[i], buckets[i], cs[i], vs[i], votes[i] = a.Topic, a.Bucket, a.Comments, a.Views, a.Votes
 		}
-		b.Queue(qActivity, ts, buckets, cs, vs)
+		b.Queue(qActivity, ts, buckets, cs, vs, votes)
 	}
+	queueVotes(b, ch.Votes, ch.Counts)
 	if len(ch.Views) > 0 {
 		n := len(ch.Views)
 		ts, fs, ls, ms, cs := make([][16]byte, n), make([]string, n), make([]string, n), make([]int32, n), make([]int64, n)
@@ -531,6 +605,42 @@ func queueBans(b *pgx.Batch, bans []BanWrite) {
 		users[i], untils[i], reasons[i], bys[i], ats[i] = w.User, w.Until, w.Reason, w.By, w.At
 	}
 	b.Queue(qBanUsers, users, untils, reasons, bys, ats)
+}
+
+// queueVotes sets and withdraws votes and writes the counts they change.
+func queueVotes(b *pgx.Batch, votes []VoteWrite, counts []CountWrite) {
+	var set, drop struct {
+		ts     [][16]byte
+		ids    []int32
+		users  []string
+		values []int8
+		at     []time.Time
+	}
+	for _, v := range votes {
+		dst := &set
+		if v.Value == 0 {
+			dst = &drop
+		}
+		dst.ts = append(dst.ts, v.Topic)
+		dst.ids = append(dst.ids, v.ID)
+		dst.users = append(dst.users, v.User)
+		dst.values = append(dst.values, v.Value)
+		dst.at = append(dst.at, v.At)
+	}
+	if len(set.ts) > 0 {
+		b.Queue(qSetVotes, set.ts, set.ids, set.users, set.values, set.at)
+	}
+	if len(drop.ts) > 0 {
+		b.Queue(qWithdrawVotes, drop.ts, drop.ids, drop.users)
+	}
+	if len(counts) > 0 {
+		n := len(counts)
+		ts, ids, ups, downs := make([][16]byte, n), make([]int32, n), make([]int32, n), make([]int32, n)
+		for i, c := range counts {
+			ts[i], ids[i], ups[i], downs[i] = c.Topic, c.ID, c.Up, c.Down
+		}
+		b.Queue(qCounts, ts, ids, ups, downs)
+	}
 }
 
 // PruneKeys deletes idempotency keys older than ttl and activity buckets

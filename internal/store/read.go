@@ -77,6 +77,7 @@ type SummaryRow struct {
 	Deleted      bool
 	Create       time.Time
 	Update       time.Time
+	Up, Down     int32 // the root's votes
 }
 
 // TreeRow is one comment as a reader loads it. Path, User and Content point
@@ -93,6 +94,8 @@ type TreeRow struct {
 	Deleted bool
 	Create  time.Time
 	Update  time.Time
+	Up      int32
+	Down    int32
 }
 
 // ActivityRow is one topic's activity in one minute.
@@ -101,35 +104,49 @@ type ActivityRow struct {
 	Bucket   time.Time
 	Comments int32
 	Views    int64
+	Votes    int32
 }
 
 // RangeRow is an aggregated view range (comment.ViewRange).
 type RangeRow = comment.ViewRange
 
-// UserRow places a live comment in its user's list.
+// UserRow places a live comment in its user's list, and in the rankings
+// of voted comments.
 type UserRow struct {
-	User   string
-	Topic  comment.TopicID
-	ID     int32
-	Update time.Time
+	User     string
+	Topic    comment.TopicID
+	ID       int32
+	Create   time.Time
+	Update   time.Time
+	Up, Down int32
+}
+
+// VoteRow is a user's vote in force.
+type VoteRow struct {
+	User  string
+	Topic comment.TopicID
+	ID    int32
+	Value int8
+	At    time.Time
 }
 
 const (
 	qSummaries = `SELECT t.topic_id, t.next_comment_id, t.last_activity,
-			c.user_name, c.content, c.deleted, c.create_time, c.update_time
+			c.user_name, c.content, c.deleted, c.create_time, c.update_time, c.up, c.down
 		FROM topics t JOIN comments c ON c.topic_id = t.topic_id AND c.comment_id = 0
 		ORDER BY t.last_activity DESC, t.topic_id`
-	qActivityRows = `SELECT topic_id, bucket, comments, views FROM topic_activity ORDER BY topic_id, bucket`
+	qActivityRows = `SELECT topic_id, bucket, comments, views, votes FROM topic_activity ORDER BY topic_id, bucket`
 	// No ORDER BY: sorting a million rows would cost Postgres more than
 	// the reader spends linking them in id order itself.
 	qTreeColumns = `SELECT topic_id, comment_id, array_to_string(path, '/'), coalesce(path[cardinality(path) - 1], -1),
-			user_name, content, deleted, create_time, update_time FROM comments`
+			user_name, content, deleted, create_time, update_time, up, down FROM comments`
 	qTreesOf   = qTreeColumns + ` WHERE topic_id = ANY($1)`
 	qRangesOf  = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges WHERE topic_id = ANY($1)`
 	qAllRanges = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges`
 	// The sum saturates as the writer's and the readers' own sums do.
 	qRootViews    = `SELECT topic_id, LEAST(sum(views), ` + maxBigint + `)::bigint FROM view_ranges WHERE first_path = '{0}' GROUP BY topic_id`
-	qUserEntries  = `SELECT user_name, topic_id, comment_id, update_time FROM comments WHERE topic_id = ANY($1) AND NOT deleted`
+	qUserEntries  = `SELECT user_name, topic_id, comment_id, create_time, update_time, up, down FROM comments WHERE topic_id = ANY($1) AND NOT deleted`
+	qVotes        = `SELECT user_id, topic_id, comment_id, value, at FROM votes`
 	qEventsAfter  = `SELECT position, kind, topic_id, at, payload FROM events WHERE position > $1 ORDER BY position LIMIT $2`
 	qHeadPosition = `SELECT position FROM log_head`
 )
@@ -173,7 +190,7 @@ func (s *Snap) Summaries(ctx context.Context, fn func(*SummaryRow) error) error 
 	var r SummaryRow
 	var id [16]byte
 	_, err := pgx.ForEachRow(rows, []any{&id, &r.Count, &r.LastActivity,
-		&r.User, &r.Content, &r.Deleted, &r.Create, &r.Update}, func() error {
+		&r.User, &r.Content, &r.Deleted, &r.Create, &r.Update, &r.Up, &r.Down}, func() error {
 		r.Topic = id
 		return fn(&r)
 	})
@@ -185,7 +202,7 @@ func (s *Snap) Activity(ctx context.Context, fn func(*ActivityRow) error) error 
 	rows, _ := s.tx.Query(ctx, qActivityRows)
 	var r ActivityRow
 	var id [16]byte
-	_, err := pgx.ForEachRow(rows, []any{&id, &r.Bucket, &r.Comments, &r.Views}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&id, &r.Bucket, &r.Comments, &r.Views, &r.Votes}, func() error {
 		r.Topic = id
 		return fn(&r)
 	})
@@ -225,7 +242,7 @@ func scanTrees(rows pgx.Rows, fn func(*TreeRow) error) error {
 	var r TreeRow
 	var id [16]byte
 	var path, user, content pgtype.DriverBytes
-	_, err := pgx.ForEachRow(rows, []any{&id, &r.ID, &path, &r.Parent, &user, &content, &r.Deleted, &r.Create, &r.Update}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&id, &r.ID, &path, &r.Parent, &user, &content, &r.Deleted, &r.Create, &r.Update, &r.Up, &r.Down}, func() error {
 		r.Topic, r.Path, r.User, r.Content = id, path, user, content
 		return fn(&r)
 	})
@@ -267,7 +284,19 @@ func (s *Snap) UserEntries(ctx context.Context, topics []comment.TopicID, fn fun
 	rows, _ := s.tx.Query(ctx, qUserEntries, uuids(topics))
 	var r UserRow
 	var id [16]byte
-	_, err := pgx.ForEachRow(rows, []any{&r.User, &id, &r.ID, &r.Update}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&r.User, &id, &r.ID, &r.Create, &r.Update, &r.Up, &r.Down}, func() error {
+		r.Topic = id
+		return fn(&r)
+	})
+	return err
+}
+
+// Votes streams every vote in force, in no particular order.
+func (s *Snap) Votes(ctx context.Context, fn func(*VoteRow) error) error {
+	rows, _ := s.tx.Query(ctx, qVotes)
+	var r VoteRow
+	var id [16]byte
+	_, err := pgx.ForEachRow(rows, []any{&r.User, &id, &r.ID, &r.Value, &r.At}, func() error {
 		r.Topic = id
 		return fn(&r)
 	})

@@ -74,6 +74,7 @@ type reads struct {
 	keys        map[string]bool
 	knownTopics map[comment.TopicID]bool
 	bans        map[string]bool
+	votes       map[store.VoteRef]bool
 }
 
 // comment asks for the comment at path in topic, and the topic.
@@ -97,9 +98,18 @@ func (r *reads) known(t comment.TopicID) {
 	}
 }
 
+// vote asks for a user's vote on a comment; the comment's own read
+// (comment) locks its topic.
+func (r *reads) vote(v store.VoteRef) {
+	if !r.votes[v] {
+		r.votes[v] = true
+		r.lk.Votes = append(r.lk.Votes, v)
+	}
+}
+
 // lookup lists what a batch must read.
 func lookup(reqs []*Request) store.Lookup {
-	r := &reads{topics: map[comment.TopicID]bool{}, refs: map[store.CommentRef]bool{}, keys: map[string]bool{}, knownTopics: map[comment.TopicID]bool{}, bans: map[string]bool{}}
+	r := &reads{topics: map[comment.TopicID]bool{}, refs: map[store.CommentRef]bool{}, keys: map[string]bool{}, knownTopics: map[comment.TopicID]bool{}, bans: map[string]bool{}, votes: map[store.VoteRef]bool{}}
 	for _, q := range reqs {
 		if q.Key != "" && !r.keys[q.Key] {
 			r.keys[q.Key] = true
@@ -132,7 +142,9 @@ type batch struct {
 	activity map[activityKey]int
 	touched  map[*store.CommentWrite]bool
 	bans     map[string]store.BanState // bans given earlier in the batch
-	order    []any                     // touched rows in first-touch order: *TopicWrite or *CommentWrite
+	votes    map[store.VoteRef]int     // index in ch.Votes
+	counted  map[*store.CommentWrite]bool
+	order    []any // touched rows in first-touch order: *TopicWrite or *CommentWrite
 }
 
 type viewKey struct {
@@ -162,6 +174,8 @@ func decide(reqs []*Request, st store.State, at time.Time) (store.Changes, []dec
 		activity: map[activityKey]int{},
 		touched:  map[*store.CommentWrite]bool{},
 		bans:     map[string]store.BanState{},
+		votes:    map[store.VoteRef]int{},
+		counted:  map[*store.CommentWrite]bool{},
 	}
 	out := make([]decision, len(reqs))
 	for i, q := range reqs {
@@ -202,7 +216,12 @@ func (b *batch) changes() store.Changes {
 		case *store.TopicWrite:
 			b.ch.Topics = append(b.ch.Topics, *r)
 		case *store.CommentWrite:
-			b.ch.Comments = append(b.ch.Comments, *r)
+			if r.New || b.touched[r] {
+				b.ch.Comments = append(b.ch.Comments, *r)
+			}
+			if b.counted[r] {
+				b.ch.Counts = append(b.ch.Counts, store.CountWrite{Topic: r.Topic, ID: r.Path.ID(), Up: r.Up, Down: r.Down})
+			}
 		}
 	}
 	return b.ch
@@ -274,7 +293,8 @@ func (b *batch) comment(topic comment.TopicID, path comment.Path) *store.Comment
 	if !ok || !row.Path.Equal(path) {
 		return nil
 	}
-	c := &store.CommentWrite{Topic: topic, Path: row.Path, User: row.User, Author: row.Author, Update: row.Update, Deleted: row.Deleted}
+	c := &store.CommentWrite{Topic: topic, Path: row.Path, User: row.User, Author: row.Author,
+		Create: row.Create, Update: row.Update, Deleted: row.Deleted, Up: row.Up, Down: row.Down}
 	b.comments[ref] = c
 	return c
 }
@@ -290,7 +310,36 @@ func (b *batch) newComment(c *store.CommentWrite) {
 func (b *batch) touch(c *store.CommentWrite) {
 	if !c.New && !b.touched[c] {
 		b.touched[c] = true
-		b.order = append(b.order, c)
+		if !b.counted[c] {
+			b.order = append(b.order, c)
+		}
+	}
+}
+
+// voteOf is a user's vote on a comment as the batch has left it; Value 0
+// when there is none.
+func (b *batch) voteOf(ref store.VoteRef) store.VoteState {
+	if i, ok := b.votes[ref]; ok {
+		v := b.ch.Votes[i]
+		return store.VoteState{Value: v.Value, At: v.At}
+	}
+	return b.st.Votes[ref]
+}
+
+// setVote records a user's vote on comment c, whose counts it changed.
+func (b *batch) setVote(ref store.VoteRef, v store.VoteState, c *store.CommentWrite) {
+	w := store.VoteWrite{VoteRef: ref, Value: v.Value, At: v.At}
+	if i, ok := b.votes[ref]; ok {
+		b.ch.Votes[i] = w
+	} else {
+		b.votes[ref] = len(b.ch.Votes)
+		b.ch.Votes = append(b.ch.Votes, w)
+	}
+	if !b.counted[c] {
+		b.counted[c] = true
+		if !c.New && !b.touched[c] {
+			b.order = append(b.order, c)
+		}
 	}
 }
 
@@ -300,8 +349,15 @@ func (b *batch) event(e comment.Event) {
 	b.ch.Events = append(b.ch.Events, e)
 }
 
-// addActivity counts comments and views in the topic's current minute.
-func (b *batch) addActivity(topic comment.TopicID, comments int32, views int64) {
+// activity is what a command adds to its topic's activity.
+type activity struct {
+	comments int32
+	views    int64
+	votes    int32
+}
+
+// addActivity counts comments, views and votes in the topic's current minute.
+func (b *batch) addActivity(topic comment.TopicID, a activity) {
 	k := activityKey{topic: topic, bucket: b.at.Truncate(ActivityBucket)}
 	i, ok := b.activity[k]
 	if !ok {
@@ -309,8 +365,9 @@ func (b *batch) addActivity(topic comment.TopicID, comments int32, views int64) 
 		b.activity[k] = i
 		b.ch.Activity = append(b.ch.Activity, store.Activity{Topic: topic, Bucket: k.bucket})
 	}
-	b.ch.Activity[i].Comments += comments
-	b.ch.Activity[i].Views = comment.AddCount(b.ch.Activity[i].Views, views)
+	b.ch.Activity[i].Comments += a.comments
+	b.ch.Activity[i].Votes += a.votes
+	b.ch.Activity[i].Views = comment.AddCount(b.ch.Activity[i].Views, a.views)
 }
 
 // addViews adds a view range, merged with an equal one of the batch.
@@ -322,7 +379,7 @@ func (b *batch) addViews(r comment.ViewRange) {
 		b.views[k] = len(b.ch.Views)
 		b.ch.Views = append(b.ch.Views, r)
 	}
-	b.addActivity(r.Topic, 0, r.Count)
+	b.addActivity(r.Topic, activity{views: r.Count})
 }
 
 func later(a, b time.Time) time.Time {

@@ -46,7 +46,10 @@ func (op Delete) Decide(b *batch) (Result, error) {
 		b.touch(c)
 		c.Deleted, c.Content = true, ""
 	}
-	b.event(comment.Event{Kind: comment.EventDeleted, Topic: op.TopicID,
-		Deleted: &comment.Deleted{Path: op.Path, User: c.User, Was: c.Update, By: op.By.ID}})
+	d := &comment.Deleted{Path: op.Path, User: c.User, Was: c.Update, By: op.By.ID}
+	if c.Up != 0 || c.Down != 0 {
+		d.Up, d.Down, d.Created = c.Up, c.Down, c.Create
+	}
+	b.event(comment.Event{Kind: comment.EventDeleted, Topic: op.TopicID, Deleted: d})
 	return &PositionResult{}, nil
 }

@@ -37,6 +37,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.POST("/edit_comment", h.editComment)
 	e.POST("/delete_comment", h.deleteComment)
 	e.POST("/ban_user", h.banUser)
+	e.POST("/vote_comment", h.voteComment)
 	e.POST("/internal/views", h.recordViews, httpx.InternalAuth(h.internalToken))
 	e.GET("/healthz", func(c echo.Context) error { return httpx.WriteJSON(c, http.StatusOK, []byte(`{"status":"ok"}`)) })
 }
@@ -118,6 +119,35 @@ func (h *Handlers) deleteComment(c echo.Context) error {
 			return nil, err
 		}
 		return Delete{TopicID: topic, Path: path, By: by}, nil
+	})
+}
+
+type voteRequest struct {
+	TopicID    *string `json:"topic_id"`
+	ParentPath *string `json:"parent_path"`
+	Value      *int    `json:"value"`
+	User       *string `json:"user"`
+}
+
+// POST /vote_comment {topic_id, parent_path, value, user?}: the voter is
+// the token's subject, or with AUTH_MODE=none the body's user.
+func (h *Handlers) voteComment(c echo.Context) error {
+	var req voteRequest
+	return h.handle(c, http.StatusOK, &req, func(by Actor) (Command, error) {
+		topic, path, err := target(req.TopicID, req.ParentPath)
+		if err != nil {
+			return nil, err
+		}
+		if req.Value == nil {
+			return nil, errs.Invalid.New("value is required")
+		}
+		if v := *req.Value; v < -1 || v > 1 {
+			return nil, errs.Invalid.New("value must be 1, -1 or 0")
+		}
+		if by, err = h.author(by, req.User); err != nil {
+			return nil, err
+		}
+		return Vote{TopicID: topic, Path: path, Value: int8(*req.Value), By: by}, nil
 	})
 }
 

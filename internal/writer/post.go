@@ -81,7 +81,7 @@ func (op Post) Decide(b *batch) (Result, error) {
 	t.LastActivity = later(t.LastActivity, b.at)
 	author := op.By.author()
 	b.newComment(&store.CommentWrite{Topic: topic, Path: path, User: op.User, Author: author, Content: op.Content, Create: b.at, Update: b.at})
-	b.addActivity(topic, 1, 0)
+	b.addActivity(topic, activity{comments: 1})
 	b.event(comment.Event{Kind: comment.EventCreated, Topic: topic,
 		Created: &comment.Created{Path: path, User: op.User, Content: op.Content, Author: author}})
 	return &PostResult{CommentID: path.ID(), ParentPath: path.String(), TopicID: topic, NewTopic: op.TopicID == nil}, nil

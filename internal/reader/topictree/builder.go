@@ -15,19 +15,29 @@ func NewBuilder(count int32) *Builder {
 	return &Builder{t: &Tree{nodes: make([]*Node, count)}, parents: make([]int32, count)}
 }
 
-// Put places one comment; path is its text form, parent its parent's id
-// (-1 for the root).
-func (b *Builder) Put(id, parent int32, path, user, content string, deleted bool, create, update time.Time) error {
-	if id < 0 || (id == 0) != (parent < 0) || parent >= id {
+// Row is a comment as stored.
+type Row struct {
+	ID, Parent          int32  // Parent is -1 for the root
+	Path, User, Content string // Path in its text form, "0/4/17"
+	Deleted             bool
+	Create, Update      time.Time
+	Up, Down            int32
+}
+
+// Put places one comment.
+func (b *Builder) Put(r Row) error {
+	id := r.ID
+	if id < 0 || (id == 0) != (r.Parent < 0) || r.Parent >= id {
 		return CorruptError("comment row out of place")
 	}
 	b.grow(int(id) + 1)
 	if b.t.nodes[id] != nil {
 		return CorruptError("comment row twice")
 	}
-	n := newNode(id, path, user, content, deleted, create, update)
+	n := newNode(id, r.Path, r.User, r.Content, r.Deleted, r.Create, r.Update)
+	n.up, n.down = r.Up, r.Down
 	b.t.nodes[id] = n
-	b.parents[id] = parent
+	b.parents[id] = r.Parent
 	b.t.bytes += n.size()
 	return nil
 }

@@ -16,7 +16,8 @@ import (
 // A response appends these pieces between constant keys, so answering
 // copies bytes instead of encoding, and a view changes an integer, not the
 // encoding. Children are linked (first, last, next sibling) rather than
-// kept in slices, which keeps a node at 80 bytes.
+// kept in slices, which keeps a node at 80 bytes: the deleted flag is the
+// top bit of contEnd so that the vote counts fit in the same size class.
 type Node struct {
 	parent     *Node
 	firstChild *Node
@@ -25,11 +26,15 @@ type Node struct {
 	buf        string
 	views      int64
 	id         int32
-	pathEnd    int32 // buf[:pathEnd] is the path, "0/4/17"
-	userEnd    int32 // buf[pathEnd:userEnd] is the user as a JSON string
-	contEnd    int32 // buf[userEnd:contEnd] is the content as a JSON string
-	deleted    bool
+	pathEnd    int32  // buf[:pathEnd] is the path, "0/4/17"
+	userEnd    int32  // buf[pathEnd:userEnd] is the user as a JSON string
+	contEnd    uint32 // buf[userEnd:contEnd&^deletedBit] is the content as a JSON string
+	up, down   int32  // votes
 }
+
+// deletedBit marks a deleted comment in contEnd; content is far shorter
+// than 2 GiB.
+const deletedBit = 1 << 31
 
 // timeLen is the length of a time as clients see it: 2006-01-02T15:04:05.000Z.
 const timeLen = len("2006-01-02T15:04:05.000Z")
@@ -47,23 +52,34 @@ func (n *Node) ID() int32 { return n.id }
 func (n *Node) Path() string { return n.buf[:n.pathEnd] }
 
 // Deleted tells whether the comment was deleted.
-func (n *Node) Deleted() bool { return n.deleted }
+func (n *Node) Deleted() bool { return n.contEnd&deletedBit != 0 }
+
+// Votes are the comment's up and down votes.
+func (n *Node) Votes() (up, down int32) { return n.up, n.down }
+
+// SetVotes sets the comment's vote counts.
+func (n *Node) SetVotes(up, down int32) { n.up, n.down = up, down }
+
+func (n *Node) contentEnd() int { return int(n.contEnd &^ deletedBit) }
 
 // Views is the comment's view count.
 func (n *Node) Views() int64 { return n.views }
 
 func (n *Node) userJSON() string    { return n.buf[n.pathEnd:n.userEnd] }
-func (n *Node) contentJSON() string { return n.buf[n.userEnd:n.contEnd] }
-func (n *Node) createdText() string { return n.buf[n.contEnd : int(n.contEnd)+timeLen] }
-func (n *Node) updatedText() string { return n.buf[int(n.contEnd)+timeLen:] }
+func (n *Node) contentJSON() string { return n.buf[n.userEnd:n.contentEnd()] }
+func (n *Node) createdText() string { return n.buf[n.contentEnd() : n.contentEnd()+timeLen] }
+func (n *Node) updatedText() string { return n.buf[n.contentEnd()+timeLen:] }
 
 // newNode makes a node. path is its path as text; user and content are raw.
 func newNode(id int32, path, user, content string, deleted bool, create, update time.Time) *Node {
-	n := &Node{id: id, deleted: deleted}
+	n := &Node{id: id}
 	var created, updated [timeLen]byte
 	comment.AppendTime(created[:0], create)
 	comment.AppendTime(updated[:0], update)
 	n.build(path, user, false, content, &created, &updated)
+	if deleted {
+		n.contEnd |= deletedBit
+	}
 	return n
 }
 
@@ -78,14 +94,14 @@ func (n *Node) edit(content string, at time.Time) {
 // markDeleted clears the content and marks the comment deleted; its update
 // time stays.
 func (n *Node) markDeleted() {
-	if n.deleted {
+	if n.Deleted() {
 		return
 	}
 	var created, updated [timeLen]byte
 	copy(created[:], n.createdText())
 	copy(updated[:], n.updatedText())
-	n.deleted = true
 	n.build(n.Path(), n.userJSON(), true, "", &created, &updated)
+	n.contEnd |= deletedBit
 }
 
 // build lays out buf at its exact size. user is raw, or already escaped
@@ -102,7 +118,7 @@ func (n *Node) build(path, user string, userEscaped bool, content string, create
 	b = appendJSONString(b, user, userEscaped, userClean)
 	n.userEnd = int32(len(b))
 	b = appendJSONString(b, content, false, contClean)
-	n.contEnd = int32(len(b))
+	n.contEnd = uint32(len(b))
 	b = append(b, created[:]...)
 	b = append(b, updated[:]...)
 	n.buf = unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
@@ -124,7 +140,7 @@ func appendJSONString(b []byte, s string, escaped, isClean bool) []byte {
 
 // Fields selects the comment fields an item carries. They are written in
 // one fixed order, the API's: comment_id, topic_id, parent_id, parent_path,
-// user, content, view_count, create_time, update_time, deleted.
+// user, content, view_count, up, down, create_time, update_time, deleted.
 type Fields uint16
 
 // The fields of a comment.
@@ -136,6 +152,7 @@ const (
 	FieldUser                        // "user"
 	FieldContent                     // "content": "" once deleted
 	FieldViews                       // "view_count"
+	FieldVotes                       // "up" and "down"
 	FieldCreated                     // "create_time"
 	FieldUpdated                     // "update_time"
 	FieldDeleted                     // "deleted"
@@ -144,11 +161,13 @@ const (
 // The items of the read API.
 const (
 	// TopicItem is a /topic_comments item.
-	TopicItem = FieldID | FieldParentID | FieldPath | FieldUser | FieldContent | FieldViews | FieldCreated | FieldUpdated | FieldDeleted
+	TopicItem = FieldID | FieldParentID | FieldPath | FieldUser | FieldContent | FieldViews | FieldVotes | FieldCreated | FieldUpdated | FieldDeleted
 	// UserItem is a /last_user_comments item.
-	UserItem = FieldID | FieldTopic | FieldPath | FieldUser | FieldContent | FieldViews | FieldUpdated
+	UserItem = FieldID | FieldTopic | FieldPath | FieldUser | FieldContent | FieldViews | FieldVotes | FieldUpdated
+	// RankedItem is a /top_comments and /user_votes item.
+	RankedItem = UserItem | FieldCreated
 	// SummaryItem is the root's part of a /last_topics item.
-	SummaryItem = FieldTopic | FieldUser | FieldContent | FieldViews
+	SummaryItem = FieldTopic | FieldUser | FieldContent | FieldViews | FieldVotes
 )
 
 // itemOverhead is what AppendJSON adds around buf, at most, for sizing.
@@ -205,6 +224,12 @@ func (n *Node) AppendFields(b []byte, f Fields, topic comment.TopicID) []byte {
 		b = key(b, `"view_count":`)
 		b = strconv.AppendInt(b, n.views, 10)
 	}
+	if f&FieldVotes != 0 {
+		b = key(b, `"up":`)
+		b = strconv.AppendInt(b, int64(n.up), 10)
+		b = append(b, `,"down":`...)
+		b = strconv.AppendInt(b, int64(n.down), 10)
+	}
 	if f&FieldCreated != 0 {
 		b = key(b, `"create_time":"`)
 		b = append(b, n.createdText()...)
@@ -217,7 +242,7 @@ func (n *Node) AppendFields(b []byte, f Fields, topic comment.TopicID) []byte {
 	}
 	if f&FieldDeleted != 0 {
 		b = key(b, `"deleted":`)
-		b = strconv.AppendBool(b, n.deleted)
+		b = strconv.AppendBool(b, n.Deleted())
 	}
 	if sep == '{' {
 		b = append(b, '{')

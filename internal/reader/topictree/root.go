@@ -37,6 +37,8 @@ func (r *Root) Apply(e *comment.Event, vr *comment.ViewRange) {
 		r.n.edit(e.Edited.Content, e.At)
 	case e.Kind == comment.EventDeleted && len(e.Deleted.Path) == 1:
 		r.n.markDeleted()
+	case e.Kind == comment.EventVoted && len(e.Voted.Path) == 1:
+		r.n.up, r.n.down = e.Voted.Up, e.Voted.Down
 	case e.Kind == comment.EventViews && len(vr.First) == 1:
 		r.n.views = comment.AddCount(r.n.views, vr.Count) // the root is in every range that starts at it
 	}

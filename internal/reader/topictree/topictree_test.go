@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
@@ -32,6 +33,8 @@ type (
 		User       string `json:"user"`
 		Content    string `json:"content"`
 		ViewCount  int64  `json:"view_count"`
+		Up         int32  `json:"up"`
+		Down       int32  `json:"down"`
 		CreateTime string `json:"create_time"`
 		UpdateTime string `json:"update_time"`
 		Deleted    bool   `json:"deleted"`
@@ -43,6 +46,20 @@ type (
 		User       string `json:"user"`
 		Content    string `json:"content"`
 		ViewCount  int64  `json:"view_count"`
+		Up         int32  `json:"up"`
+		Down       int32  `json:"down"`
+		UpdateTime string `json:"update_time"`
+	}
+	rankedItem struct {
+		CommentID  int32  `json:"comment_id"`
+		TopicID    string `json:"topic_id"`
+		ParentPath string `json:"parent_path"`
+		User       string `json:"user"`
+		Content    string `json:"content"`
+		ViewCount  int64  `json:"view_count"`
+		Up         int32  `json:"up"`
+		Down       int32  `json:"down"`
+		CreateTime string `json:"create_time"`
 		UpdateTime string `json:"update_time"`
 	}
 	summaryItem struct {
@@ -50,6 +67,8 @@ type (
 		User      string `json:"user"`
 		Content   string `json:"content"`
 		ViewCount int64  `json:"view_count"`
+		Up        int32  `json:"up"`
+		Down      int32  `json:"down"`
 	}
 )
 
@@ -69,9 +88,13 @@ func TestItemJSON(t *testing.T) {
 		}
 	}
 	tr.AddViews(&comment.ViewRange{Topic: topic, First: comment.RootPath, Last: comment.Path{0, 1}, MaxID: 1, Count: 42})
+	vote := &comment.Event{Kind: comment.EventVoted, At: update, Voted: &comment.Voted{Path: comment.Path{0, 1}, Voter: "bo", Value: 1, Up: 3, Down: 1}}
+	if err := tr.Apply(vote, nil); err != nil {
+		t.Fatal(err)
+	}
 	n := tr.Find(comment.Path{0, 1})
 	zero := int32(0)
-	want := topicItem{1, &zero, "0/1", "Zoë <b>", text, 42, "2026-11-22T23:21:06.123Z", "2026-11-22T23:21:06.123Z", false}
+	want := topicItem{1, &zero, "0/1", "Zoë <b>", text, 42, 3, 1, "2026-11-22T23:21:06.123Z", "2026-11-22T23:21:06.123Z", false}
 	check := func() {
 		t.Helper()
 		for _, c := range []struct {
@@ -79,8 +102,9 @@ func TestItemJSON(t *testing.T) {
 			want any
 		}{
 			{TopicItem, want},
-			{UserItem, userItem{want.CommentID, topic.String(), want.ParentPath, want.User, want.Content, want.ViewCount, want.UpdateTime}},
-			{SummaryItem, summaryItem{topic.String(), want.User, want.Content, want.ViewCount}},
+			{UserItem, userItem{want.CommentID, topic.String(), want.ParentPath, want.User, want.Content, want.ViewCount, want.Up, want.Down, want.UpdateTime}},
+			{RankedItem, rankedItem{want.CommentID, topic.String(), want.ParentPath, want.User, want.Content, want.ViewCount, want.Up, want.Down, want.CreateTime, want.UpdateTime}},
+			{SummaryItem, summaryItem{topic.String(), want.User, want.Content, want.ViewCount, want.Up, want.Down}},
 		} {
 			got := n.AppendJSON(nil, c.f, topic)
 			exp, _ := json.Marshal(c.want)
@@ -88,7 +112,7 @@ func TestItemJSON(t *testing.T) {
 				t.Fatalf("fields %b:\n %s\nwant\n %s", c.f, got, exp)
 			}
 		}
-		if n.size() != int64(len(n.buf))+nodeOverhead || len(n.buf) != int(n.contEnd)+2*timeLen {
+		if n.size() != int64(len(n.buf))+nodeOverhead || len(n.buf) != n.contentEnd()+2*timeLen {
 			t.Fatal("buf layout")
 		}
 	}
@@ -106,12 +130,20 @@ func TestItemJSON(t *testing.T) {
 	check()
 
 	root := string(tr.Root().AppendJSON(nil, TopicItem, topic))
-	exp, _ := json.Marshal(topicItem{0, &zero, "0", "ann", "root", 42, "2026-11-22T23:19:36.123Z", "2026-11-22T23:19:36.123Z", false})
+	exp, _ := json.Marshal(topicItem{0, &zero, "0", "ann", "root", 42, 0, 0, "2026-11-22T23:19:36.123Z", "2026-11-22T23:19:36.123Z", false})
 	if root != string(exp) {
 		t.Fatalf("root item %s, want %s", root, exp)
 	}
 	if got := string(tr.Root().AppendJSON(nil, 0, topic)); got != "{}" {
 		t.Fatalf("no fields: %s", got)
+	}
+}
+
+// TestNodeSize: a node stays in the 80-byte size class with its vote
+// counts, so votes add no memory per stored comment.
+func TestNodeSize(t *testing.T) {
+	if n := unsafe.Sizeof(Node{}); n != 80 {
+		t.Fatalf("Node is %d bytes, want 80", n)
 	}
 }
 

@@ -136,6 +136,9 @@ func (t *Tree) Apply(e *comment.Event, r *comment.ViewRange) error {
 		return t.change(e.Deleted.Path, "delete of an unknown comment", (*Node).markDeleted)
 	case comment.EventViews:
 		t.AddViews(r)
+	case comment.EventVoted:
+		v := e.Voted
+		return t.change(v.Path, "vote on an unknown comment", func(n *Node) { n.up, n.down = v.Up, v.Down })
 	}
 	return nil
 }

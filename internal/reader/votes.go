@@ -1,0 +1,161 @@
+package reader
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/google/btree"
+
+	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/reader/topictree"
+)
+
+// topItem ranks a live comment with votes: by up − down, highest first,
+// then older first, then by topic and id, so that the order is total.
+type topItem struct {
+	score  int32 // up − down
+	create int64 // unix ms
+	topic  *topic
+	id     int32
+}
+
+func lessTop(a, b topItem) bool {
+	return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(a.create, b.create),
+		bytes.Compare(a.topic.id[:], b.topic.id[:]), cmp.Compare(a.id, b.id)) < 0
+}
+
+// topComments ranks the live comments that have votes, site-wide and in
+// each topic (/top_comments). Comments nobody voted on are not ranked: a
+// comment with no votes is nobody's top comment. The projection's lock
+// guards it.
+type topComments struct {
+	all *btree.BTreeG[topItem]
+}
+
+func newTopComments() topComments { return topComments{all: btree.NewG(32, lessTop)} }
+
+// set moves a comment from its old counts to its new ones; a count of
+// (0, 0) is unranked. live is false for a deleted comment, which leaves.
+func (r *topComments) set(t *topic, id int32, create int64, oldUp, oldDown, up, down int32, live bool) {
+	if oldUp != 0 || oldDown != 0 {
+		old := topItem{score: oldUp - oldDown, create: create, topic: t, id: id}
+		r.all.Delete(old)
+		if t.top != nil {
+			t.top.Delete(old)
+		}
+	}
+	if live && (up != 0 || down != 0) {
+		r.insert(topItem{score: up - down, create: create, topic: t, id: id})
+	}
+}
+
+// insert ranks a comment, site-wide and in its topic.
+func (r *topComments) insert(it topItem) {
+	r.all.ReplaceOrInsert(it)
+	if it.topic.top == nil {
+		it.topic.top = btree.NewG(8, lessTop)
+	}
+	it.topic.top.ReplaceOrInsert(it)
+}
+
+func (r *topComments) clear() { r.all.Clear(false) }
+
+// votes is the part of a vote the projection applies beside the tree: the
+// rankings, the voter's list, the hot score.
+func (p *Projection) applyVoted(e *comment.Event) {
+	t := p.topics[e.Topic]
+	if t == nil {
+		p.corrupt(e, topictree.CorruptError("vote in an unknown topic"))
+		return
+	}
+	if err := p.applyTree(t, e, nil); err != nil {
+		p.corrupt(e, err)
+		return
+	}
+	v := e.Voted
+	id := v.Path.ID()
+	oldUp := v.Up - count(v.Value, 1) + count(v.Was, 1)
+	oldDown := v.Down - count(v.Value, -1) + count(v.Was, -1)
+	p.top.set(t, id, v.Created.UnixMilli(), oldUp, oldDown, v.Up, v.Down, true)
+	l := p.voter(v.Voter)
+	if v.Was != 0 {
+		l.remove(userEntry{update: v.WasAt.UnixMilli(), topic: t, id: id})
+	}
+	if v.Value != 0 {
+		l.insert(userEntry{update: e.At.UnixMilli(), topic: t, id: id, vote: v.Value})
+	}
+	if v.Value != 0 && v.Value != v.Was {
+		p.ranks.addHeat(t, e.At, activity{votes: 1})
+	}
+}
+
+// count is 1 when a vote of value v counts as one of kind k.
+func count(v, k int8) int32 {
+	if v == k {
+		return 1
+	}
+	return 0
+}
+
+func (p *Projection) voter(id string) *userList {
+	l, ok := p.voters[id]
+	if !ok {
+		l = &userList{name: id}
+		p.voters[id] = l
+	}
+	return l
+}
+
+// TopComments answers /top_comments: live comments with votes created
+// after from (unix ms), by up − down, in topic (site-wide when nil).
+func (p *Projection) TopComments(ctx context.Context, topic *comment.TopicID, from int64, limit int) ([]byte, int64, error) {
+	p.mu.RLock()
+	pos := p.Applied()
+	tree := p.top.all
+	if topic != nil {
+		t := p.topics[*topic]
+		if t == nil {
+			p.mu.RUnlock()
+			return nil, 0, errTopicNotFound
+		}
+		tree = t.top
+	}
+	var entries []userEntry
+	if tree != nil {
+		tree.Ascend(func(it topItem) bool {
+			if it.create > from {
+				entries = append(entries, userEntry{update: it.create, topic: it.topic, id: it.id})
+			}
+			return len(entries) < limit
+		})
+	}
+	body, err := p.renderEntries(ctx, entries, func(b []byte, n *topictree.Node, e userEntry) []byte {
+		return n.AppendJSON(b, topictree.RankedItem, e.topic.id)
+	})
+	return body, pos, err
+}
+
+// UserVotes answers /user_votes: the comments a user voted on, with
+// before < the vote's time (unix ms), newest vote first, each with the
+// vote and its time.
+func (p *Projection) UserVotes(ctx context.Context, user string, before int64, limit int) ([]byte, int64, error) {
+	p.mu.RLock()
+	pos := p.Applied()
+	var entries []userEntry
+	if l := p.voters[user]; l != nil {
+		entries = l.page(math.MinInt64, before, limit)
+	}
+	body, err := p.renderEntries(ctx, entries, func(b []byte, n *topictree.Node, e userEntry) []byte {
+		b = n.AppendFields(b, topictree.RankedItem|topictree.FieldDeleted, e.topic.id)
+		b = append(b, `,"vote":`...)
+		b = strconv.AppendInt(b, int64(e.vote), 10)
+		b = append(b, `,"voted_at":"`...)
+		b = comment.AppendTime(b, time.UnixMilli(e.update))
+		return append(b, `"}`...)
+	})
+	return body, pos, err
+}
