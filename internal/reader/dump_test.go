@@ -19,6 +19,8 @@ type State struct {
 	ByActivity []string     // topic ids, most recent first
 	ByHot      []string     // topic ids, hottest first
 	Users      []UserState  // by name
+	Voters     []UserState  // by voter id; entries "topic/id@time=vote"
+	Top        []string     // voted comments, "topic/id score", top first
 }
 
 // TopicState is one topic's summary and, if resident, its tree as JSON.
@@ -72,5 +74,20 @@ func (p *Projection) Dump() State {
 		s.Users = append(s.Users, u)
 	}
 	slices.SortFunc(s.Users, func(a, b UserState) int { return bytes.Compare([]byte(a.Name), []byte(b.Name)) })
+	for id, l := range p.voters {
+		if len(l.entries) == 0 {
+			continue
+		}
+		u := UserState{Name: id}
+		for _, e := range l.entries {
+			u.Entries = append(u.Entries, fmt.Sprintf("%s/%d@%d=%d", e.topic.id, e.id, e.update, e.vote))
+		}
+		s.Voters = append(s.Voters, u)
+	}
+	slices.SortFunc(s.Voters, func(a, b UserState) int { return bytes.Compare([]byte(a.Name), []byte(b.Name)) })
+	p.top.all.Ascend(func(it topItem) bool {
+		s.Top = append(s.Top, fmt.Sprintf("%s/%d %d@%d", it.topic.id, it.id, it.score, it.create))
+		return true
+	})
 	return s
 }

@@ -467,6 +467,12 @@ func sameState(t *testing.T, a, b reader.State) {
 	if !slices.Equal(a.ByHot, b.ByHot) {
 		t.Fatal("hot order differs")
 	}
+	if fmt.Sprint(a.Voters) != fmt.Sprint(b.Voters) {
+		t.Fatalf("voters differ:\n%v\n%v", a.Voters, b.Voters)
+	}
+	if !slices.Equal(a.Top, b.Top) {
+		t.Fatalf("top comments differ:\n%v\n%v", a.Top, b.Top)
+	}
 }
 
 // quiet waits until each reader has no view left to send (every batch
@@ -498,7 +504,7 @@ func settle(t *testing.T, e env, readers ...*stacktest.Reader) int64 {
 	return head
 }
 
-// workload posts topics, replies, edits, deletes and reads (views) through
+// workload posts topics, replies, edits, deletes, votes and reads (views) through
 // several writers at once, and returns when done.
 func workload(t *testing.T, writers []string, readers []*stacktest.Reader, rounds int) {
 	t.Helper()
@@ -521,6 +527,9 @@ func workload(t *testing.T, writers []string, readers []*stacktest.Reader, round
 					t.Errorf("post: %d %s", r.Status, r.Body)
 				}
 				switch i % 5 {
+				case 0, 2:
+					stacktest.Do(t, http.MethodPost, base+"/vote_comment", map[string]any{"topic_id": c.Topic,
+						"parent_path": paths[(i*3)%len(paths)], "user": fmt.Sprint("voter", i%3), "value": []int{1, -1, 0, 1}[(i/5)%4]})
 				case 1:
 					stacktest.Do(t, http.MethodPost, base+"/edit_comment", map[string]any{"topic_id": c.Topic, "parent_path": paths[i%len(paths)], "content": "edited"})
 				case 3:
@@ -564,8 +573,8 @@ func TestReadersConverge(t *testing.T) {
 	settle(t, e, all, late, again, fresh)
 
 	ref := fresh.Proj.Dump()
-	if len(ref.Topics) != 12 {
-		t.Fatalf("%d topics", len(ref.Topics))
+	if len(ref.Topics) != 12 || len(ref.Voters) != 3 || len(ref.Top) == 0 {
+		t.Fatalf("%d topics, %d voters, %d voted comments", len(ref.Topics), len(ref.Voters), len(ref.Top))
 	}
 	for name, r := range map[string]*stacktest.Reader{"running all along": all, "started mid-way": late, "restarted": again} {
 		t.Run(name, func(t *testing.T) { sameState(t, r.Proj.Dump(), ref) })

@@ -3,12 +3,17 @@ package writer_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/pgtest"
+	"github.com/parley/parley/internal/stacktest"
 )
 
 // voteState is what the store holds of the votes on one comment.
@@ -179,5 +184,41 @@ func TestVoteIdentity(t *testing.T) {
 	wantError(t, post(t, base, "/vote_comment", map[string]any{"topic_id": topic, "parent_path": "0", "value": 0}, bearer(ann2)...), 403, "banned")
 	if s := readVotes(t, dbURL, topic, 0); s.Up != 2 || fmt.Sprint(s.Votes) != "map[u-ann:1 u-ann-2:1]" {
 		t.Fatalf("stored %+v", s)
+	}
+}
+
+// TestUserVotesOwn: with tokens a user's votes are listed to that user
+// alone, with their token, privately.
+func TestUserVotesOwn(t *testing.T) {
+	base, dbURL := jwtWriter(t)
+	ann := token(t, "u-ann", "ann", "")
+	topic := mustPost(t, base, "/post_comment", map[string]any{"content": "root"}, 201, bearer(ann)...)["topic_id"].(string)
+	last := mustPost(t, base, "/vote_comment", map[string]any{"topic_id": topic, "parent_path": "0", "value": 1}, 200, bearer(ann)...)
+	rcfg := stacktest.ReaderConfig(t, dbURL, base)
+	rcfg.Auth = auth.Config{Mode: auth.ModeJWT, JWTSecret: string(jwtSecret), JWKSRefresh: time.Minute}
+	rd := stacktest.StartReader(t, rcfg)
+	rd.WaitReady(t, int64(last["position"].(float64)))
+	for _, c := range []struct {
+		query  string
+		tok    string
+		status int
+	}{
+		{"", "", 401},
+		{"?user=u-ann", "", 401},
+		{"?user=u-ann", token(t, "u-bo", "bo", "moderator"), 403},
+		{"?user=u-ann", ann, 200},
+		{"", ann, 200},
+	} {
+		var h []string
+		if c.tok != "" {
+			h = bearer(c.tok)
+		}
+		r := stacktest.Do(t, http.MethodGet, rd.Base+"/user_votes"+c.query, nil, h...)
+		if r.Status != c.status {
+			t.Fatalf("%s: %d %s, want %d", c.query, r.Status, r.Body, c.status)
+		}
+		if r.Status == 200 && (!strings.Contains(string(r.Body), `"vote":1`) || r.Header.Get("Cache-Control") != "private, no-store") {
+			t.Fatalf("%s: %s %v", c.query, r.Body, r.Header)
+		}
 	}
 }
