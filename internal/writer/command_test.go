@@ -2,6 +2,7 @@ package writer
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +195,64 @@ func TestBatcherLanes(t *testing.T) {
 	}
 	if len(seen) != 4 {
 		t.Fatalf("200 topics used lanes %v of 4", seen)
+	}
+}
+
+// TestDecideVotesInOneBatch: votes in one batch see each other: one row
+// per vote and one count per comment, in their final state; a vote on a
+// comment posted or deleted earlier in the batch is counted or refused;
+// the events carry the counts after each vote.
+func TestDecideVotesInOneBatch(t *testing.T) {
+	topic := comment.NewTopicID()
+	st := existing(topic, 2, store.CommentRow{Path: comment.Path{0}, Up: 5, Down: 2}, store.CommentRow{Path: comment.Path{0, 1}})
+	st.Votes = map[store.VoteRef]store.VoteState{{Topic: topic, ID: 0, User: "ann"}: {Value: -1, At: at.Add(-time.Hour)}}
+	ann, bo := Actor{ID: "ann", Name: "ann"}, Actor{ID: "bo", Name: "bo"}
+	root, one, two := comment.Path{0}, comment.Path{0, 1}, comment.Path{0, 2}
+	cmds := requests(
+		Vote{TopicID: topic, Path: root, Value: 1, By: ann},                  // -1 → 1: 6/1
+		Vote{TopicID: topic, Path: root, Value: 0, By: ann},                  // withdrawn: 5/1
+		Vote{TopicID: topic, Path: root, Value: -1, By: bo},                  // 5/2
+		Post{TopicID: &topic, Parent: root, User: "cy", Content: "new"},      // gets 2
+		Vote{TopicID: topic, Path: two, Value: 1, By: bo},                    // 1/0 on the new comment
+		Delete{TopicID: topic, Path: one},                                    //
+		Vote{TopicID: topic, Path: one, Value: 1, By: bo},                    // 409
+		Vote{TopicID: topic, Path: comment.Path{0, 7}, Value: 1, By: bo},     // 404
+		Vote{TopicID: comment.NewTopicID(), Path: root, Value: 1, By: bo},    // 404
+		Vote{TopicID: topic, Path: comment.Path{0, 1, 2}, Value: 1, By: ann}, // 404: 2 is at 0/2
+	)
+	ch, out := decide(cmds, st, at)
+	wantErr := []*errs.Kind{nil, nil, nil, nil, nil, nil, errs.Conflict, errs.NotFound, errs.NotFound, errs.NotFound}
+	for i, d := range out {
+		if (wantErr[i] == nil) != (d.err == nil) || (wantErr[i] != nil && !errors.Is(d.err, wantErr[i])) {
+			t.Errorf("command %d: error %v, want kind %v", i, d.err, wantErr[i])
+		}
+	}
+	for i, want := range map[int]string{0: "6/1", 1: "5/1", 2: "5/2", 4: "1/0"} {
+		r := out[i].result.(*VoteResult)
+		if got := fmt.Sprintf("%d/%d", r.Up, r.Down); got != want {
+			t.Errorf("vote %d answered %s, want %s", i, got, want)
+		}
+		v := ch.Events[out[i].event].Voted
+		if got := fmt.Sprintf("%d/%d", v.Up, v.Down); got != want {
+			t.Errorf("vote %d event %s, want %s", i, got, want)
+		}
+	}
+	if v := ch.Events[out[1].event].Voted; v.Was != 1 || !v.WasAt.Equal(at) || v.Value != 0 {
+		t.Errorf("the withdrawal's event %+v", v)
+	}
+	votes := fmt.Sprint(ch.Votes)
+	if len(ch.Votes) != 3 || !strings.Contains(votes, "ann} 0") || !strings.Contains(votes, "bo} -1") || !strings.Contains(votes, "bo} 1") {
+		t.Fatalf("vote writes %v", ch.Votes)
+	}
+	if fmt.Sprint(ch.Counts) != fmt.Sprintf("[{%v 0 5 2} {%v 2 1 0}]", topic, topic) {
+		t.Fatalf("count writes %v", ch.Counts)
+	}
+	for _, c := range ch.Comments {
+		if c.Path.ID() == 0 {
+			t.Fatalf("the root's row is rewritten for its votes: %+v", c)
+		}
+	}
+	if len(ch.Activity) != 1 || ch.Activity[0].Votes != 3 || ch.Activity[0].Comments != 1 {
+		t.Fatalf("activity %+v (a withdrawal is no activity)", ch.Activity)
 	}
 }
