@@ -21,7 +21,7 @@ import (
 // comments through the API would take the whole benchmark's time budget.
 // Each comment replies to a random earlier comment of its topic, which
 // gives trees of logarithmic depth.
-func bulkStore(ctx context.Context, dbURL string, topics, perTopic, contentSize int) error {
+func bulkStore(ctx context.Context, dbURL string, topics, perTopic, contentSize, votesPer int) error {
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
 		return err
@@ -42,16 +42,17 @@ func bulkStore(ctx context.Context, dbURL string, topics, perTopic, contentSize 
 	}
 	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 	type row struct {
-		topic comment.TopicID
-		id    int32
-		path  comment.Path
-		user  string
-		text  string
-		at    time.Time
+		topic    comment.TopicID
+		id       int32
+		path     comment.Path
+		user     string
+		text     string
+		at       time.Time
+		up, down int32
 	}
 	var pos int64
 	var rows []row
-	var topicRows, activityRows [][]any
+	var topicRows, activityRows, voteRows [][]any
 	flush := func() error {
 		if len(rows) == 0 {
 			return nil
@@ -65,12 +66,16 @@ func bulkStore(ctx context.Context, dbURL string, topics, perTopic, contentSize 
 			return err
 		}
 		_, err := pool.CopyFrom(ctx, pgx.Identifier{"comments"},
-			[]string{"topic_id", "comment_id", "path", "user_name", "content", "deleted", "create_time", "update_time"},
+			[]string{"topic_id", "comment_id", "path", "user_name", "content", "deleted", "create_time", "update_time", "up", "down"},
 			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 				r := rows[i]
-				return []any{[16]byte(r.topic), r.id, []int32(r.path), r.user, r.text, false, r.at, r.at}, nil
+				return []any{[16]byte(r.topic), r.id, []int32(r.path), r.user, r.text, false, r.at, r.at, r.up, r.down}, nil
 			}))
 		if err != nil {
+			return err
+		}
+		if _, err := pool.CopyFrom(ctx, pgx.Identifier{"votes"}, []string{"topic_id", "comment_id", "user_id", "value", "at"},
+			pgx.CopyFromRows(voteRows)); err != nil {
 			return err
 		}
 		_, err = pool.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"position", "kind", "topic_id", "at", "payload"},
@@ -83,7 +88,7 @@ func bulkStore(ctx context.Context, dbURL string, topics, perTopic, contentSize 
 			return err
 		}
 		pos += int64(len(rows))
-		rows, topicRows, activityRows = rows[:0], topicRows[:0], activityRows[:0]
+		rows, topicRows, activityRows, voteRows = rows[:0], topicRows[:0], activityRows[:0], voteRows[:0]
 		return nil
 	}
 	for t := range topics {
@@ -97,7 +102,21 @@ func bulkStore(ctx context.Context, dbURL string, topics, perTopic, contentSize 
 				paths[i] = paths[rng.IntN(i)].Child(int32(i))
 			}
 			last = start.Add(time.Duration(t*perTopic+i) * time.Microsecond).Truncate(time.Millisecond)
-			rows = append(rows, row{topic: topic, id: int32(i), path: paths[i], user: fmt.Sprint("user", rng.IntN(10000)), text: text(), at: last})
+			r := row{topic: topic, id: int32(i), path: paths[i], user: fmt.Sprint("user", rng.IntN(10000)), text: text(), at: last}
+			// Each comment gets votesPer votes from distinct voters, each up
+			// two times in three. The log does not hold them: the snapshot
+			// is what readers load, and the head sits past the comments.
+			for v := range votesPer {
+				value := int16(1)
+				if rng.IntN(3) == 0 {
+					value = -1
+					r.down++
+				} else {
+					r.up++
+				}
+				voteRows = append(voteRows, []any{[16]byte(topic), int32(i), fmt.Sprint("voter", (i+v*7919)%100000), value, last})
+			}
+			rows = append(rows, r)
 		}
 		topicRows = append(topicRows, []any{[16]byte(topic), int32(perTopic), last})
 		activityRows = append(activityRows, []any{[16]byte(topic), last.Truncate(time.Minute), int32(perTopic), int64(0)})

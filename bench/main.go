@@ -67,7 +67,7 @@ func main() {
 		if _, err := fmt.Sscanf(*fill, "%dx%d", &topics, &per); err != nil {
 			fail(fmt.Errorf("-fill: %w", err))
 		}
-		fail(bulkStore(context.Background(), h.admin, topics, per, 300))
+		fail(bulkStore(context.Background(), h.admin, topics, per, 300, 0))
 		return
 	}
 	if *static != "" {

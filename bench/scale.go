@@ -22,22 +22,23 @@ func mb(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/1e6) }
 // the cost of one refresh with a million comments stored against a thousand.
 func (h *harness) scale(ctx context.Context) error {
 	type store_ struct {
-		name             string
-		topics, perTopic int
+		name                      string
+		topics, perTopic, votesPer int
 	}
 	refresh := map[string]time.Duration{}
-	for _, st := range []store_{{"bench_1m", 10000, 100}, {"bench_1k", 10, 100}, {"bench_50k", 1, 50000}} {
+	rssPer := map[string]int64{}
+	for _, st := range []store_{{"bench_1m", 10000, 100, 0}, {"bench_1m_votes", 10000, 100, 1}, {"bench_1k", 10, 100, 0}, {"bench_50k", 1, 50000, 3}} {
 		db, err := h.newDB(ctx, st.name)
 		if err != nil {
 			return err
 		}
 		began := time.Now()
-		if err := bulkStore(ctx, db, st.topics, st.perTopic, 300); err != nil {
+		if err := bulkStore(ctx, db, st.topics, st.perTopic, 300, st.votesPer); err != nil {
 			return fmt.Errorf("bulk load: %w", err)
 		}
 		n := st.topics * st.perTopic
-		h.notes = append(h.notes, fmt.Sprintf("%s: %d comments in %d topics (300-byte contents) bulk-loaded with COPY in %s",
-			st.name, n, st.topics, time.Since(began).Round(100*time.Millisecond)))
+		h.notes = append(h.notes, fmt.Sprintf("%s: %d comments in %d topics (300-byte contents), %d votes, bulk-loaded with COPY in %s",
+			st.name, n, st.topics, n*st.votesPer, time.Since(began).Round(100*time.Millisecond)))
 		raw, table, err := rawBytes(ctx, db)
 		if err != nil {
 			return err
@@ -53,6 +54,10 @@ func (h *harness) scale(ctx context.Context) error {
 		time.Sleep(time.Second)
 		rss := rssBytes(r.Pid())
 		label := fmt.Sprintf("%d comments in %d topics", n, st.topics)
+		if st.votesPer > 0 {
+			label += fmt.Sprintf(", %d votes", n*st.votesPer)
+		}
+		rssPer[st.name] = rss / int64(n)
 		if st.name != "bench_1k" {
 			h.add("scale", "reader start-up (to /readyz), "+label, fmt.Sprintf("%.2f s", startup.Seconds()), "", "", "≤ 5 s")
 			h.add("scale", "reader RSS after load, "+label, mb(rss), "raw data "+mb(raw)+", table "+mb(table),
@@ -60,11 +65,13 @@ func (h *harness) scale(ctx context.Context) error {
 			h.add("scale", "reader RSS per stored comment, "+label, fmt.Sprintf("%d B", rss/int64(n)),
 				fmt.Sprintf("raw %d B", raw/int64(n)), "", "")
 		}
-		if st.name == "bench_50k" {
+		switch st.name {
+		case "bench_50k":
 			if err := h.bigTopic(r, w); err != nil {
 				return err
 			}
-		} else {
+		case "bench_1m_votes":
+		default:
 			d, err := h.refreshCost(ctx, db, w.Addr, r.Addr)
 			if err != nil {
 				return err
@@ -74,6 +81,8 @@ func (h *harness) scale(ctx context.Context) error {
 		r.Stop()
 		w.Stop()
 	}
+	h.add("scale", "reader RSS per stored comment: 1M votes added to 1M comments", fmt.Sprintf("%+d B", rssPer["bench_1m_votes"]-rssPer["bench_1m"]),
+		"", "", "≤ +16 B per comment")
 	h.add("scale", "one refresh (read 1 new event + apply), 1,000,000 stored", ms(refresh["bench_1m"]),
 		ms(refresh["bench_1k"])+" with 1,000 stored", ratio(float64(refresh["bench_1m"]), float64(refresh["bench_1k"])), "≈ 1× (not growing with the store)")
 	return nil

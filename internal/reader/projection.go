@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/btree"
 	"go.uber.org/zap"
 	"golang.org/x/sync/semaphore"
 
@@ -35,7 +34,6 @@ type topic struct {
 	full     atomic.Pointer[fullPage] // the whole tree rendered, while current
 	fullMu   sync.Mutex               // guards fullRun
 	fullRun  *fullRun                 // a rendering of the whole tree under way
-	top      *btree.BTreeG[topItem]   // the topic's live comments with votes; nil until the first (votes.go)
 }
 
 // root is the topic's root comment, resident or not.

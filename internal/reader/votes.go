@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,11 +16,12 @@ import (
 )
 
 // topItem ranks a live comment with votes: by up − down, highest first,
-// then older first, then by topic and id, so that the order is total.
+// then older first, then by topic and id, so that the order is total. It
+// is 24 bytes, one per voted comment.
 type topItem struct {
-	score  int32 // up − down
 	create int64 // unix ms
 	topic  *topic
+	score  int32 // up − down
 	id     int32
 }
 
@@ -28,10 +30,9 @@ func lessTop(a, b topItem) bool {
 		bytes.Compare(a.topic.id[:], b.topic.id[:]), cmp.Compare(a.id, b.id)) < 0
 }
 
-// topComments ranks the live comments that have votes, site-wide and in
-// each topic (/top_comments). Comments nobody voted on are not ranked: a
-// comment with no votes is nobody's top comment. The projection's lock
-// guards it.
+// topComments ranks the live comments that have votes, site-wide
+// (/top_comments). Comments nobody voted on are not ranked: a comment
+// with no votes is nobody's top comment. The projection's lock guards it.
 type topComments struct {
 	all *btree.BTreeG[topItem]
 }
@@ -42,25 +43,14 @@ func newTopComments() topComments { return topComments{all: btree.NewG(32, lessT
 // (0, 0) is unranked. live is false for a deleted comment, which leaves.
 func (r *topComments) set(t *topic, id int32, create int64, oldUp, oldDown, up, down int32, live bool) {
 	if oldUp != 0 || oldDown != 0 {
-		old := topItem{score: oldUp - oldDown, create: create, topic: t, id: id}
-		r.all.Delete(old)
-		if t.top != nil {
-			t.top.Delete(old)
-		}
+		r.all.Delete(topItem{score: oldUp - oldDown, create: create, topic: t, id: id})
 	}
 	if live && (up != 0 || down != 0) {
 		r.insert(topItem{score: up - down, create: create, topic: t, id: id})
 	}
 }
 
-// insert ranks a comment, site-wide and in its topic.
-func (r *topComments) insert(it topItem) {
-	r.all.ReplaceOrInsert(it)
-	if it.topic.top == nil {
-		it.topic.top = btree.NewG(8, lessTop)
-	}
-	it.topic.top.ReplaceOrInsert(it)
-}
+func (r *topComments) insert(it topItem) { r.all.ReplaceOrInsert(it) }
 
 func (r *topComments) clear() { r.all.Clear(false) }
 
@@ -113,28 +103,61 @@ func (p *Projection) voter(id string) *userList {
 // TopComments answers /top_comments: live comments with votes created
 // after from (unix ms), by up − down, in topic (site-wide when nil).
 func (p *Projection) TopComments(ctx context.Context, topic *comment.TopicID, from int64, limit int) ([]byte, int64, error) {
+	if topic != nil {
+		return p.topOfTopic(ctx, *topic, from, limit)
+	}
 	p.mu.RLock()
 	pos := p.Applied()
-	tree := p.top.all
-	if topic != nil {
-		t := p.topics[*topic]
-		if t == nil {
-			p.mu.RUnlock()
-			return nil, 0, errTopicNotFound
-		}
-		tree = t.top
-	}
 	var entries []userEntry
-	if tree != nil {
-		tree.Ascend(func(it topItem) bool {
-			if it.create > from {
-				entries = append(entries, userEntry{update: it.create, topic: it.topic, id: it.id})
-			}
-			return len(entries) < limit
-		})
+	p.top.all.Ascend(func(it topItem) bool {
+		if it.create > from {
+			entries = append(entries, userEntry{update: it.create, topic: it.topic, id: it.id})
+		}
+		return len(entries) < limit
+	})
+	body, err := p.renderEntries(ctx, entries, appendRanked)
+	return body, pos, err
+}
+
+func appendRanked(b []byte, n *topictree.Node, e userEntry) []byte {
+	return n.AppendJSON(b, topictree.RankedItem, e.topic.id)
+}
+
+// topOfTopic is TopComments in one topic, from its tree: within a topic,
+// ids are in creation order, so the order is up − down, then id.
+func (p *Projection) topOfTopic(ctx context.Context, id comment.TopicID, from int64, limit int) ([]byte, int64, error) {
+	p.mu.RLock()
+	t := p.topics[id]
+	p.mu.RUnlock()
+	if t == nil {
+		return nil, 0, errTopicNotFound
 	}
-	body, err := p.renderEntries(ctx, entries, func(b []byte, n *topictree.Node, e userEntry) []byte {
-		return n.AppendJSON(b, topictree.RankedItem, e.topic.id)
+	after := string(comment.AppendTime(nil, time.UnixMilli(from)))
+	var body []byte
+	var pos int64
+	err := p.withTree(ctx, t, func() error {
+		pos = p.Applied()
+		var top []*topictree.Node
+		t.tree.Walk(func(n *topictree.Node) bool {
+			if up, down := n.Votes(); (up != 0 || down != 0) && !n.Deleted() && (from == math.MinInt64 || n.CreatedText() > after) {
+				top = append(top, n)
+			}
+			return true
+		})
+		slices.SortFunc(top, func(a, b *topictree.Node) int {
+			au, ad := a.Votes()
+			bu, bd := b.Votes()
+			return cmp.Or(cmp.Compare(bu-bd, au-ad), cmp.Compare(a.ID(), b.ID()))
+		})
+		b := append(make([]byte, 0, 512*min(limit, len(top))), '[')
+		for i, n := range top[:min(limit, len(top))] {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = n.AppendJSON(b, topictree.RankedItem, t.id)
+		}
+		body = append(b, ']')
+		return nil
 	})
 	return body, pos, err
 }

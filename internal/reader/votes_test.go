@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -17,6 +18,7 @@ type votedItem struct {
 	TopicID string `json:"topic_id"`
 	Path    string `json:"parent_path"`
 	User    string `json:"user"`
+	Create  string `json:"create_time"`
 	Up      *int32 `json:"up"`
 	Down    *int32 `json:"down"`
 	Vote    int    `json:"vote"`
@@ -113,6 +115,33 @@ func TestVotesOnReaders(t *testing.T) {
 		inTopic := getVoted(t, r.Base+"/top_comments?limit=2&topic_id="+root.Topic)
 		if len(inTopic) != 2 || inTopic[0].Path != a.Path || inTopic[1].Path != "0" {
 			t.Fatalf("top comments of the topic %+v", inTopic)
+		}
+		// Created after the first reply (the second reply and the other
+		// topic, unless created in the same millisecond).
+		var want []string
+		for _, it := range top {
+			if it.Create > top[0].Create {
+				want = append(want, it.TopicID+it.Path)
+			}
+		}
+		for _, topic := range []string{"", root.Topic} {
+			u := r.Base + "/top_comments?from_time=" + url.QueryEscape(top[0].Create)
+			var wantHere []string
+			for _, w := range want {
+				if topic == "" || strings.HasPrefix(w, topic) {
+					wantHere = append(wantHere, w)
+				}
+			}
+			if topic != "" {
+				u += "&topic_id=" + topic
+			}
+			var got []string
+			for _, it := range getVoted(t, u) {
+				got = append(got, it.TopicID+it.Path)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(wantHere) {
+				t.Fatalf("%s: %v, want %v", u, got, wantHere)
+			}
 		}
 		mine := getVoted(t, r.Base+"/user_votes?user=ann")
 		if len(mine) != 3 || mine[0].TopicID != other.Topic || mine[1].Path != b.Path || mine[1].Vote != -1 || mine[2].Path != "0" || mine[2].Vote != 1 {

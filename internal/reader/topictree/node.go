@@ -67,6 +67,10 @@ func (n *Node) Views() int64 { return n.views }
 
 func (n *Node) userJSON() string    { return n.buf[n.pathEnd:n.userEnd] }
 func (n *Node) contentJSON() string { return n.buf[n.userEnd:n.contentEnd()] }
+// CreatedText is the create time as clients see it: in that fixed layout,
+// times compare as text.
+func (n *Node) CreatedText() string { return n.createdText() }
+
 func (n *Node) createdText() string { return n.buf[n.contentEnd() : n.contentEnd()+timeLen] }
 func (n *Node) updatedText() string { return n.buf[n.contentEnd()+timeLen:] }
 
