@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,7 +23,7 @@ func mb(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/1e6) }
 // the cost of one refresh with a million comments stored against a thousand.
 func (h *harness) scale(ctx context.Context) error {
 	type store_ struct {
-		name                      string
+		name                       string
 		topics, perTopic, votesPer int
 	}
 	refresh := map[string]time.Duration{}
@@ -129,7 +130,8 @@ func (h *harness) bigTopic(r, w *procs.Proc) error {
 	if _, err := fmt.Sscanf(string(b), `[{"topic_id":%q`, &topic); err != nil {
 		topic = string(b[14:50])
 	}
-	url := "http://" + r.Addr + "/topic_comments?topic_id=" + topic
+	base := "http://" + r.Addr + "/topic_comments?topic_id=" + topic
+	url := base
 	get := func() (ttfb, total time.Duration, n int64, err error) {
 		var first time.Time
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
@@ -160,6 +162,65 @@ func (h *harness) bigTopic(r, w *procs.Proc) error {
 	}
 	t50, tot50 := percentiles(ttfbs, 0.5)[0], percentiles(totals, 0.5)[0]
 	h.add("scale", "full GET of the 50,000-comment topic, again (median of 10)", fmt.Sprintf("TTFB %s, %s in %s, %.0f MB/s", ms(t50), mb(n), ms(tot50), float64(n)/tot50.Seconds()/1e6), "", "", "")
+	if err := h.sortedBigTopic(r, w, topic, base, &url, get); err != nil {
+		return err
+	}
+	url = base
 	runtime.GC()
 	return h.concurrentBigReads(r, w, topic)
+}
+
+// sortedBigTopic compares whole GETs of the big topic, whose comments all
+// have votes, in sort=best and in the default order: again (cached), and
+// the first after a vote on one comment (the order is moved for that
+// comment's siblings, then the topic is rendered).
+func (h *harness) sortedBigTopic(r, w *procs.Proc, topic, base string, url *string, get func() (time.Duration, time.Duration, int64, error)) error {
+	api := apiClient{"http://" + w.Addr}
+	firstAfterVote := func(sort string, i int) (time.Duration, error) {
+		res, err := api.post("/vote_comment", map[string]any{"topic_id": topic, "parent_path": "0", "user": fmt.Sprint("bench-voter-", sort, i), "value": 1})
+		if err != nil {
+			return 0, err
+		}
+		pos := int64(res["position"].(float64))
+		for applied("http://"+r.Addr) < pos {
+			time.Sleep(time.Millisecond)
+		}
+		*url = base + "&sort=" + sort
+		_, total, _, err := get()
+		return total, err
+	}
+	again := func(sort string) (time.Duration, error) {
+		*url = base + "&sort=" + sort
+		var totals []time.Duration
+		for range 10 {
+			_, tot, _, err := get()
+			if err != nil {
+				return 0, err
+			}
+			totals = append(totals, tot)
+		}
+		return percentiles(totals, 0.5)[0], nil
+	}
+	*url = base + "&sort=best"
+	_, firstBest, n, err := get() // builds the order and renders
+	if err != nil {
+		return err
+	}
+	var old, best, oldVote, bestVote []time.Duration
+	for i := range 5 {
+		o, err1 := again("old")
+		b, err2 := again("best")
+		ov, err3 := firstAfterVote("old", i)
+		bv, err4 := firstAfterVote("best", i)
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return err
+		}
+		old, best, oldVote, bestVote = append(old, o), append(best, b), append(oldVote, ov), append(bestVote, bv)
+	}
+	o, b := percentiles(old, 0.5)[0], percentiles(best, 0.5)[0]
+	ov, bv := percentiles(oldVote, 0.5)[0], percentiles(bestVote, 0.5)[0]
+	h.add("scale", "full GET of the 50,000-comment topic (150,000 votes), sort=best, first ever (builds the order)", fmt.Sprintf("%s in %s", mb(n), ms(firstBest)), "", "", "")
+	h.add("scale", "full GET of the 50,000-comment topic, sort=best, again (median of 5×10)", ms(b), ms(o)+" (sort=old)", ratio(float64(b), float64(o)), "≤ 1.1×")
+	h.add("scale", "full GET of the 50,000-comment topic, sort=best, first after a vote (median of 5)", ms(bv), ms(ov)+" (sort=old, first after a vote)", ratio(float64(bv), float64(ov)), "< 2×")
+	return nil
 }

@@ -292,20 +292,39 @@ func (h *harness) writes(ctx context.Context, s *services, db string, topics []s
 		t.Header = http.Header{"Content-Type": {"application/json"}}
 		return nil
 	}
-	var posts, inserts []loadResult
-	var postCPU, insertCPU []string
+	// Votes: on the roots and first replies of the topics, by 10,000
+	// voters, up two times in three; most are new votes, some change one.
+	var nv atomic.Int64
+	vote := func(t *vegeta.Target) error {
+		i := nv.Add(1)
+		value := 1
+		if i%3 == 0 {
+			value = -1
+		}
+		t.Method, t.URL = http.MethodPost, s.url+"/vote_comment"
+		t.Body = []byte(fmt.Sprintf(`{"topic_id":%q,"parent_path":"0","user":"v%d","value":%d}`, topics[int(i)%len(topics)], (i*7919)%10000, value))
+		t.Header = http.Header{"Content-Type": {"application/json"}}
+		return nil
+	}
+	var posts, inserts, votes []loadResult
+	var postCPU, insertCPU, voteCPU []string
 	for range h.rounds {
 		m := h.meter(s)
 		r := attack("writes", conc, h.dur, post)
 		posts, postCPU = append(posts, r), append(postCPU, m.perRequest(float64(r.requests)))
 		m = h.meter(s)
+		r = attack("votes", conc, h.dur, vote)
+		votes, voteCPU = append(votes, r), append(voteCPU, m.perRequest(float64(r.requests)))
+		m = h.meter(s)
 		r = insertCeiling(ctx, pool, conc, h.dur)
 		inserts, insertCPU = append(inserts, r), append(insertCPU, m.perRequest(float64(r.requests)))
 	}
-	p, c := median(posts), median(inserts)
+	p, c, v := median(posts), median(inserts), median(votes)
 	h.notes = append(h.notes, "CPU per comment written through nginx (last round): "+postCPU[len(postCPU)-1],
+		"CPU per vote through nginx (last round): "+voteCPU[len(voteCPU)-1],
 		"CPU per single-row INSERT of the ceiling (last round): "+insertCPU[len(insertCPU)-1])
 	h.add("writes", "POST /post_comment via nginx, concurrency 32", loadFig(p), loadFig(c)+" (INSERTs)", ratio(p.rps, c.rps), "≥ 1.0×")
+	h.add("writes", "POST /vote_comment via nginx, concurrency 32", loadFig(v), loadFig(p)+" (comment posts)", ratio(v.rps, p.rps), "≥ 1.0× of posts")
 	h.charts = append(h.charts, bar{"writes c=32", "parley", p.rps, p.p50, p.p99, false},
 		bar{"writes c=32", "ceiling", c.rps, c.p50, c.p99, true})
 	return nil
