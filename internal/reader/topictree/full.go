@@ -2,25 +2,28 @@ package topictree
 
 import (
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
 )
 
-// Full is the whole tree rendered once, with where each comment's item
-// lies. Every page of the topic, whatever its subtree, start and limit, is
-// a contiguous run of it in tree order, so a Full answers any number of
-// large pages, concurrently, with slices of one rendering instead of a
-// rendering each. It is immutable once made.
+// Full is the whole tree rendered once, in one order, with where each
+// comment's item lies. Every page of the topic in that order, whatever its
+// subtree, start and limit, is a contiguous stretch of it, as every order
+// keeps pre-order, so a Full answers any number of large pages,
+// concurrently, with slices of one rendering instead of a rendering each.
+// It is immutable once made.
 type Full struct {
 	chunks [][]byte
 	idx    index
 	maxID  int32
 	size   int
+	sort   Sort
 }
 
-// index locates the items of a Full: comments by their position in tree
+// index locates the items of a Full: comments by their position in its
 // order.
 type index struct {
 	pos   []int32 // id → position; -1 for an id the rendering does not hold
@@ -29,6 +32,9 @@ type index struct {
 	ends  []int32 // position → the first position after its subtree
 	open  []int32 // positions whose subtree end is not known yet, deepest last
 	depth []int32 // position → depth, while open
+	// breaks are the positions where a run (see Run) begins, ascending:
+	// 0 alone for a rendering in old order.
+	breaks []int32
 }
 
 type span struct {
@@ -44,7 +50,7 @@ func newIndex(maxID int32) *index {
 	return &index{pos: pos, depth: make([]int32, 0, 64)}
 }
 
-// add records the item of n, the next comment in tree order.
+// add records the item of n, the next comment in the rendering's order.
 func (x *index) add(n *Node, chunk, start, end int) {
 	i := int32(len(x.nodes))
 	x.pos[n.id] = i
@@ -67,19 +73,40 @@ func (x *index) close() {
 	x.open, x.depth = nil, nil
 }
 
+// runs are the runs of positions [from, to), a slice of the rendering.
+func (x *index) runs(from, to int32) []Run {
+	r0, _ := slices.BinarySearch(x.breaks, from+1) // breaks[0] is 0: r0 ≥ 1
+	r1, _ := slices.BinarySearch(x.breaks, to)
+	runs := make([]Run, 0, r1-r0+1)
+	for r := r0 - 1; r < r1; r++ {
+		end := to
+		if r+1 < len(x.breaks) {
+			end = min(end, x.breaks[r+1])
+		}
+		runs = append(runs, Run{x.nodes[max(x.breaks[r], from)], x.nodes[end-1]})
+	}
+	return runs
+}
+
 // FullPager starts rendering the whole tree as a Full, a chunk at a time.
-func (t *Tree) FullPager() Pager {
-	root := t.nodes[0]
-	maxID := int32(len(t.nodes) - 1)
-	return Pager{top: root, x: root, left: math.MaxInt, maxID: maxID, index: newIndex(maxID)}
+func (t *Tree) FullPager() Pager { return t.FullPagerIn(nil) }
+
+// FullPagerIn starts rendering the whole tree in o's order (nil: old
+// order) as a Full, a chunk at a time.
+func (t *Tree) FullPagerIn(o *Order) Pager {
+	c := t.cursor(o, t.nodes[0])
+	return Pager{cur: c, left: math.MaxInt, index: newIndex(c.maxID)}
 }
 
 // Full returns the rendering; call it once Next has reported it complete.
 func (p *Pager) Full() *Full {
 	pg := p.Page()
 	p.index.close()
-	return &Full{chunks: pg.Chunks, idx: *p.index, maxID: p.maxID, size: p.size}
+	return &Full{chunks: pg.Chunks, idx: *p.index, maxID: p.cur.maxID, size: p.size, sort: p.cur.order.Sort()}
 }
+
+// Sort is the order the rendering is in.
+func (f *Full) Sort() Sort { return f.sort }
 
 // Size is the bytes of the rendering.
 func (f *Full) Size() int { return f.size }
@@ -87,10 +114,11 @@ func (f *Full) Size() int { return f.size }
 // MaxID is the newest comment id the rendering holds.
 func (f *Full) MaxID() int32 { return f.maxID }
 
-// Page slices the page Render would give out of the rendering. t is the
-// tree it was rendered from, read under its owner's lock, at the same or a
-// later state; ok is false when the page starts at a comment the rendering
-// does not hold (newer than it), and the page must be rendered directly.
+// Page slices out of the rendering the page RenderIn would give in its
+// order, at its state. t is the tree it was rendered from, read under its
+// owner's lock, at the same or a later state; ok is false when the page
+// starts at a comment the rendering does not hold (newer than it), and the
+// page must be rendered directly.
 func (f *Full) Page(t *Tree, parent, after comment.Path, limit int) (pg Page, ok bool, err error) {
 	top := t.Find(parent)
 	if top == nil {
@@ -128,7 +156,7 @@ func (f *Full) Page(t *Tree, parent, after comment.Path, limit int) (pg Page, ok
 		chunks = append(chunks, f.chunks[e.chunk][:e.end])
 	}
 	chunks = append(chunks, shut)
-	return Page{Chunks: chunks, First: x.nodes[from], Last: x.nodes[to-1], More: to < end}, true, nil
+	return Page{Chunks: chunks, First: x.nodes[from], Last: x.nodes[to-1], More: to < end, Runs: x.runs(from, to)}, true, nil
 }
 
 var open, shut = []byte("["), []byte("]")

@@ -1,6 +1,7 @@
 package topictree
 
 import (
+	"errors"
 	"math"
 
 	"github.com/parley/parley/internal/comment"
@@ -12,12 +13,27 @@ type Page struct {
 	Chunks      [][]byte // together, a JSON array of TopicItem objects
 	First, Last *Node    // the page's first and last comments; nil when empty
 	More        bool     // comments of the subtree follow Last
+	// Runs are the page's comments cut where they stop following each
+	// other in old order: views are counted as old-order ranges, and a
+	// sorted page is several. An old-order page is one run, {First, Last};
+	// an empty page, none.
+	Runs []Run
 }
+
+// Run is a stretch of a page that is consecutive in old order over the
+// whole tree, comments newer than the page left out: the comments from
+// First to Last that a comment.ViewRange with the page's max id stands for.
+type Run struct{ First, Last *Node }
 
 // Render renders the subtree at parent in tree order: from its root, or
 // from the comment after after, at most limit comments (0: all), in one go.
 func (t *Tree) Render(parent, after comment.Path, limit int) (Page, error) {
-	pg, err := t.Pager(parent, after, limit)
+	return t.RenderIn(nil, parent, after, limit)
+}
+
+// RenderIn is Render in o's order (nil: old order).
+func (t *Tree) RenderIn(o *Order, parent, after comment.Path, limit int) (Page, error) {
+	pg, err := t.PagerIn(o, parent, after, limit)
 	if err != nil {
 		return Page{}, err
 	}
@@ -30,100 +46,210 @@ func (t *Tree) Render(parent, after comment.Path, limit int) (Page, error) {
 // let the tree change between chunks (and apply events) instead of holding
 // it for a whole large page. Each chunk is allocated at its exact size.
 // Comments created after the pager started are left out, so a page never
-// holds a comment newer than its range's max id; edits and deletes made
-// between chunks show in the chunks rendered after them.
+// holds a comment newer than its range's max id; edits, deletes and votes
+// made between chunks show in the chunks rendered after them. In a sorted
+// order, each group of siblings is walked as it was when the pager entered
+// it, so votes between chunks neither repeat nor skip a comment.
 type Pager struct {
-	top, x, last, first *Node
-	left                int   // comments the limit still allows
-	maxID               int32 // the newest id when the pager started
-	chunks              [][]byte
-	size                int
-	index               *index // where each item is, when rendering a Full
+	cur         cursor
+	scratch     []frame // the measuring walk's frames, kept for the next chunk
+	first, last *Node
+	left        int // comments the limit still allows
+	chunks      [][]byte
+	size        int
+	runs        [][2]int32 // sorted: the page's runs, by first and last id
+	index       *index     // where each item is, when rendering a Full
+}
+
+// cursor walks a subtree in pre-order, ids up to maxID: by the links in
+// old order (order nil), or by an Order's groups.
+type cursor struct {
+	top, x *Node // x is the next comment, nil at the end
+	maxID  int32 // the newest id when the walk started
+	order  *Order
+	nodes  []*Node // the tree's comments by id, for the order's ids
+	stack  []frame // sorted: the groups the walk is in, outermost first
+}
+
+// cursor starts a walk of the subtree at top in o's order. A stale order
+// (behind its tree, a bug of its owner) bounds the walk to the comments it
+// holds, so the page is right for an older state.
+func (t *Tree) cursor(o *Order, top *Node) cursor {
+	maxID := int32(len(t.nodes) - 1)
+	if o != nil {
+		maxID = min(maxID, int32(o.Len()-1))
+	}
+	c := cursor{top: top, x: top, maxID: maxID, order: o}
+	if o != nil {
+		c.nodes = t.nodes
+	}
+	return c
+}
+
+// step moves to the next comment.
+func (c *cursor) step() {
+	if c.order != nil {
+		c.x = c.sortedNext(c.x)
+		return
+	}
+	c.x = next(c.x, c.top)
+	c.skipNew()
+}
+
+// skipNew moves past comments newer than the walk, in old order; a sorted
+// walk never stops at one.
+func (c *cursor) skipNew() {
+	for c.order == nil && c.x != nil && c.x.id > c.maxID {
+		c.x = next(c.x, c.top)
+	}
 }
 
 // Pager starts a page of the subtree at parent, as Render would render it.
 func (t *Tree) Pager(parent, after comment.Path, limit int) (Pager, error) {
+	return t.PagerIn(nil, parent, after, limit)
+}
+
+// PagerIn starts a page of the subtree at parent in o's order (nil: old
+// order): from its root, or from the comment after after in that order, at
+// most limit comments (0: all). o must follow t: every comment t holds
+// Added, every vote Voted.
+func (t *Tree) PagerIn(o *Order, parent, after comment.Path, limit int) (Pager, error) {
 	top := t.Find(parent)
 	if top == nil {
 		return Pager{}, errs.NotFound.New("no comment at parent_path in this topic")
 	}
-	start := top
+	var a *Node
 	if after != nil {
-		a := t.Find(after)
-		if a == nil || !after.Within(parent) {
+		if a = t.Find(after); a == nil || !after.Within(parent) {
 			return Pager{}, errs.Invalid.New("after must be a comment in the requested subtree")
 		}
-		start = next(a, top)
 	}
 	if limit <= 0 {
 		limit = math.MaxInt
 	}
-	return Pager{top: top, x: start, left: limit, maxID: int32(len(t.nodes) - 1)}, nil
+	p := Pager{cur: t.cursor(o, top), left: limit}
+	switch {
+	case o == nil:
+		if a != nil {
+			p.cur.x = next(a, top)
+		}
+	case top.id > p.cur.maxID || a != nil && a.id > p.cur.maxID:
+		return Pager{}, errStaleOrder
+	case a != nil:
+		p.cur.seekAfter(a)
+	}
+	return p, nil
 }
 
-// skipNew moves past comments newer than the pager.
-func (p *Pager) skipNew() {
-	for p.x != nil && p.x.id > p.maxID {
-		p.x = next(p.x, p.top)
-	}
-}
+// errStaleOrder is a page asked of an order that has not taken in the
+// comments it starts at: a bug of the order's owner, not of the request.
+var errStaleOrder = errors.New("topictree: the order is behind its tree")
 
 // Next renders up to n more comments, and about maxBytes at most (at least
 // one comment), as one chunk and reports whether the page is complete.
 func (p *Pager) Next(n, maxBytes int) bool {
-	p.skipNew()
-	size, k := 0, 0
-	for x := p.x; x != nil && k < n && k < p.left && (k == 0 || size < maxBytes); x = next(x, p.top) {
-		if x.id <= p.maxID {
-			size += len(x.buf) + itemOverhead
-			k++
-		}
+	p.cur.skipNew()
+	if k, size := p.measure(n, maxBytes); k > 0 {
+		p.render(k, size)
 	}
-	if k > 0 {
-		b := make([]byte, 0, size+2)
-		for k2 := 0; k2 < k; p.x = next(p.x, p.top) {
-			if p.x.id > p.maxID {
-				continue
-			}
-			if p.first == nil {
-				p.first = p.x
-				b = append(b, '[')
-			} else {
-				b = append(b, ',')
-			}
-			start := len(b)
-			b = p.x.AppendJSON(b, TopicItem, comment.TopicID{})
-			if p.index != nil {
-				p.index.add(p.x, len(p.chunks), start, len(b))
-			}
-			p.last = p.x
-			k2++
-		}
-		p.left -= k
-		p.size += len(b)
-		p.chunks = append(p.chunks, b)
+	p.cur.skipNew()
+	return p.cur.x == nil || p.left == 0
+}
+
+// measure counts the comments of the next chunk and their bytes, walking a
+// copy of the cursor.
+func (p *Pager) measure(n, maxBytes int) (k, size int) {
+	m := p.cur
+	m.stack = append(p.scratch[:0], p.cur.stack...)
+	for ; m.x != nil && k < n && k < p.left && (k == 0 || size < maxBytes); m.step() {
+		size += len(m.x.buf) + itemOverhead
+		k++
 	}
-	p.skipNew()
-	return p.x == nil || p.left == 0
+	p.scratch = m.stack
+	return k, size
+}
+
+// render renders the next k comments, size bytes at most, as a chunk.
+func (p *Pager) render(k, size int) {
+	b := make([]byte, 0, size+2)
+	for range k {
+		x := p.cur.x
+		if p.first == nil {
+			p.first = x
+			b = append(b, '[')
+		} else {
+			b = append(b, ',')
+		}
+		start := len(b)
+		b = x.AppendJSON(b, TopicItem, comment.TopicID{})
+		p.addToRun(x)
+		if p.index != nil {
+			p.index.add(x, len(p.chunks), start, len(b))
+		}
+		p.last = x
+		p.cur.step()
+	}
+	p.left -= k
+	p.size += len(b)
+	p.chunks = append(p.chunks, b)
+}
+
+// addToRun puts x, the next comment of the page, in the page's runs: in
+// the last one when it follows the comment before it in old order, which
+// an old-order walk always does (its run is made from First and Last). A
+// Full keeps where runs begin instead. Runs are kept by id while
+// rendering: pointers written for every comment would cost the garbage
+// collector's write barrier, with a page's allocations running it.
+func (p *Pager) addToRun(x *Node) {
+	sorted := p.cur.order != nil
+	if p.last != nil && (!sorted || followsOld(p.last, x, p.cur.maxID)) {
+		if sorted && p.index == nil {
+			p.runs[len(p.runs)-1][1] = x.id
+		}
+		return
+	}
+	switch {
+	case p.index != nil:
+		p.index.breaks = append(p.index.breaks, int32(len(p.index.nodes)))
+	case sorted:
+		p.runs = append(p.runs, [2]int32{x.id, x.id})
+	}
+}
+
+// pageRuns are the runs of the page rendered.
+func (p *Pager) pageRuns() []Run {
+	switch {
+	case p.first == nil || p.index != nil:
+		return nil
+	case p.cur.order == nil:
+		return []Run{{p.first, p.last}}
+	}
+	runs := make([]Run, len(p.runs))
+	for i, r := range p.runs {
+		runs[i] = Run{p.cur.nodes[r[0]], p.cur.nodes[r[1]]}
+	}
+	return runs
 }
 
 // MaxID is the newest comment id the page may hold: the topic's newest
 // when the pager started.
-func (p *Pager) MaxID() int32 { return p.maxID }
+func (p *Pager) MaxID() int32 { return p.cur.maxID }
 
 // Measure walks up to n more comments of the page without rendering them
 // and returns the bytes they would take, and whether the page ends there.
 // Call it on a copy of a fresh Pager to size a page before rendering it.
 func (p *Pager) Measure(n int) (size int, done bool) {
-	for k := 0; p.x != nil && k < n && p.left > 0; p.x = next(p.x, p.top) {
-		if p.x.id <= p.maxID {
-			size += len(p.x.buf) + itemOverhead
-			k++
-			p.left--
-		}
+	// The copy shares its frames' array with the pager it was copied
+	// from: walk on frames of its own.
+	p.cur.stack = append([]frame(nil), p.cur.stack...)
+	p.scratch = nil
+	p.cur.skipNew()
+	for k := 0; p.cur.x != nil && k < n && p.left > 0; p.cur.step() {
+		size += len(p.cur.x.buf) + itemOverhead
+		k++
+		p.left--
 	}
-	p.skipNew()
-	return size, p.x == nil || p.left == 0
+	return size, p.cur.x == nil || p.left == 0
 }
 
 // EstimateAll is about the bytes of the whole tree rendered, for budgeting
@@ -142,5 +268,5 @@ func (p *Pager) Page() Page {
 		last := &p.chunks[len(p.chunks)-1]
 		*last = append(*last, ']') // room was reserved
 	}
-	return Page{Chunks: p.chunks, First: p.first, Last: p.last, More: p.x != nil}
+	return Page{Chunks: p.chunks, First: p.first, Last: p.last, More: p.cur.x != nil, Runs: p.pageRuns()}
 }
