@@ -48,6 +48,57 @@ func TestPublicAPI(t *testing.T) {
 	}
 }
 
+// TestVotesThroughNginx: votes through nginx reorder a thread under
+// sort=best and show in every list, with paging in that order.
+func TestVotesThroughNginx(t *testing.T) {
+	s := newStack(t, stackOpts{})
+	c := stacktest.PostComment(t, s.nginx, "", "", "ann", "Which sort is best?")
+	first := stacktest.PostComment(t, s.nginx, c.Topic, "0", "bob", "old, always")
+	second := stacktest.PostComment(t, s.nginx, c.Topic, "0", "cy", "best, surely")
+	order := func(min float64, sort string) string {
+		var items []map[string]any
+		stacktest.Get(t, fmt.Sprintf("%s/topic_comments?topic_id=%s&sort=%s&min_position=%.0f", s.nginx, c.Topic, sort, min)).JSON(t, &items)
+		var paths []string
+		for _, it := range items {
+			paths = append(paths, fmt.Sprintf("%s:%v/%v", it["parent_path"], it["up"], it["down"]))
+		}
+		return strings.Join(paths, " ")
+	}
+	if got := order(float64(second.Position), "best"); got != "0:0/0 "+first.Path+":0/0 "+second.Path+":0/0" {
+		t.Fatalf("before votes: %s", got)
+	}
+	var last map[string]any
+	for _, voter := range []string{"dee", "eve", "fay"} {
+		last = stacktest.Post(t, s.nginx, "/vote_comment", map[string]any{"topic_id": c.Topic, "parent_path": second.Path, "value": 1, "user": voter}, 200)
+	}
+	stacktest.Post(t, s.nginx, "/vote_comment", map[string]any{"topic_id": c.Topic, "parent_path": first.Path, "value": -1, "user": "dee"}, 200)
+	last = stacktest.Post(t, s.nginx, "/vote_comment", map[string]any{"topic_id": c.Topic, "parent_path": first.Path, "value": 0, "user": "dee"}, 200)
+	if last["up"] != 0.0 || last["down"] != 0.0 {
+		t.Fatalf("withdrawn vote answered %v", last)
+	}
+	pos := last["position"].(float64)
+	if got := order(pos, "best"); got != "0:0/0 "+second.Path+":3/0 "+first.Path+":0/0" {
+		t.Fatalf("sort=best after votes: %s", got)
+	}
+	if got := order(pos, "old"); got != "0:0/0 "+first.Path+":0/0 "+second.Path+":3/0" {
+		t.Fatalf("sort=old after votes: %s", got)
+	}
+	page := stacktest.Get(t, fmt.Sprintf("%s/topic_comments?topic_id=%s&sort=best&limit=2&min_position=%.0f", s.nginx, c.Topic, pos))
+	if link := page.Header.Get("Link"); !strings.Contains(link, "sort=best") || !strings.Contains(link, "after="+strings.ReplaceAll(second.Path, "/", "%2F")) {
+		t.Fatalf("Link %q", link)
+	}
+	var top []map[string]any
+	stacktest.Get(t, fmt.Sprintf("%s/top_comments?min_position=%.0f", s.nginx, pos)).JSON(t, &top)
+	if len(top) != 1 || top[0]["parent_path"] != second.Path || top[0]["up"] != 3.0 {
+		t.Fatalf("top comments %v", top)
+	}
+	var votes []map[string]any
+	stacktest.Get(t, fmt.Sprintf("%s/user_votes?user=eve&min_position=%.0f", s.nginx, pos)).JSON(t, &votes)
+	if len(votes) != 1 || votes[0]["vote"] != 1.0 || votes[0]["parent_path"] != second.Path {
+		t.Fatalf("eve's votes %v", votes)
+	}
+}
+
 // TestRoutingAndErrors: methods, unknown and internal paths, and the
 // errors nginx produces itself, all JSON.
 func TestRoutingAndErrors(t *testing.T) {
@@ -76,6 +127,9 @@ func TestRoutingAndErrors(t *testing.T) {
 		{"GET", "/healthz", nil, 404, ""},
 		{"GET", "/readyz", nil, 404, ""},
 		{"GET", "/topic_comments/extra", nil, 404, ""},
+		{"GET", "/vote_comment", nil, 405, "POST"},
+		{"POST", "/top_comments", "{}", 405, "GET, HEAD"},
+		{"PUT", "/user_votes?user=ann", nil, 405, "GET, HEAD"},
 		{"POST", "/post_comment", `{"content":"` + big + `","user":"a"}`, 413, ""},
 		// Errors of the services pass through as they are.
 		{"POST", "/post_comment", `{"content":`, 400, ""},

@@ -124,6 +124,7 @@ func (p *Projection) applyTree(t *topic, e *comment.Event, r *comment.ViewRange)
 			return err
 		}
 		p.res.bytes += t.tree.Bytes() - before
+		t.follow(e)
 	} else {
 		t.cold.Apply(e, r)
 		if t.pending != nil {
@@ -131,8 +132,28 @@ func (p *Projection) applyTree(t *topic, e *comment.Event, r *comment.ViewRange)
 		}
 	}
 	t.version = e.Position
-	t.full.Store(nil) // no longer current; let its memory go
+	for i := range t.sorts {
+		t.sorts[i].full.Store(nil) // no longer current; let its memory go
+	}
 	return nil
+}
+
+// follow keeps the topic's sibling orders up to date with an event its
+// resident tree has just applied: a new comment takes its place among its
+// siblings, a vote moves its comment among its siblings only.
+func (t *topic) follow(e *comment.Event) {
+	for i := range t.sorts {
+		o := t.sorts[i].order.Load()
+		if o == nil {
+			continue
+		}
+		switch e.Kind {
+		case comment.EventCreated:
+			o.Added(t.tree, t.tree.Node(e.Created.Path.ID()))
+		case comment.EventVoted:
+			o.Voted(t.tree, t.tree.Node(e.Voted.Path.ID()))
+		}
+	}
 }
 
 func (p *Projection) applyBanned(e *comment.Event) {

@@ -17,6 +17,7 @@ import (
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/httpx"
+	"github.com/parley/parley/internal/reader/topictree"
 )
 
 // Handlers serve the read API from the projection.
@@ -96,7 +97,7 @@ func (h *Handlers) ready(c echo.Context, q url.Values) error {
 	return nil
 }
 
-// GET /topic_comments?topic_id=&parent_path=&limit=&after=&min_position=
+// GET /topic_comments?topic_id=&parent_path=&limit=&after=&sort=&min_position=
 func (h *Handlers) topicComments(c echo.Context) error {
 	q := c.QueryParams()
 	var tq TopicQuery
@@ -120,6 +121,11 @@ func (h *Handlers) topicComments(c echo.Context) error {
 	}
 	if q.Has("limit") {
 		if tq.Limit, err = queryLimit(q, MaxPageLimit); err != nil {
+			return err
+		}
+	}
+	if q.Has("sort") {
+		if tq.Sort, err = topictree.ParseSort(q.Get("sort")); err != nil {
 			return err
 		}
 	}
@@ -158,6 +164,9 @@ func nextLink(q TopicQuery, after []byte) string {
 	v.Set("parent_path", q.Parent.String())
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Sort != topictree.SortOld {
+		v.Set("sort", q.Sort.String())
 	}
 	v.Set("after", string(after))
 	return "</topic_comments?" + v.Encode() + `>; rel="next"`

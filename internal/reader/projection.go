@@ -29,11 +29,30 @@ type topic struct {
 	pending  *pendingLoad
 	version  int64 // position of the last event that changed what the tree renders
 	lastRead atomic.Int64
-	users    atomic.Int32             // requests that loaded the tree and use it (residency.go)
-	cache    atomic.Pointer[rendered] // the last answer (query.go)
-	full     atomic.Pointer[fullPage] // the whole tree rendered, while current
-	fullMu   sync.Mutex               // guards fullRun
-	fullRun  *fullRun                 // a rendering of the whole tree under way
+	users    atomic.Int32                   // requests that loaded the tree and use it (residency.go)
+	sorts    [topictree.NumSorts]sortState // per sort of /topic_comments (render.go)
+	sortMu   sync.Mutex                     // guards each sortState's run, and building orders
+}
+
+// sortState is what a topic keeps for one sort of its pages.
+type sortState struct {
+	order atomic.Pointer[topictree.Order] // the sibling order, while the tree is resident; none for old
+	cache atomic.Pointer[rendered]        // the last answer (query.go)
+	full  atomic.Pointer[fullPage]        // the whole tree rendered, while current
+	run   *fullRun                        // a rendering of the whole tree under way
+}
+
+// forget drops the topic's renderings, and with keepOrders false its
+// orders too (the tree they follow is gone).
+func (t *topic) forget(keepOrders bool) {
+	for i := range t.sorts {
+		s := &t.sorts[i]
+		s.cache.Store(nil)
+		s.full.Store(nil)
+		if !keepOrders {
+			s.order.Store(nil)
+		}
+	}
 }
 
 // root is the topic's root comment, resident or not.

@@ -83,6 +83,12 @@ func (l *log) del(topic comment.TopicID, path string) {
 		Deleted: &comment.Deleted{Path: mustPath(path), User: l.users[k], Was: l.times[k]}})
 }
 
+// vote sets the counts of the comment at path, as a vote by voter would.
+func (l *log) vote(topic comment.TopicID, path, voter string, up, down int32) {
+	l.add(comment.Event{Kind: comment.EventVoted, Topic: topic,
+		Voted: &comment.Voted{Path: mustPath(path), Voter: voter, Value: 1, Up: up, Down: down, Created: l.times[topic.String()+path]}})
+}
+
 func (l *log) views(rs ...comment.ViewRange) {
 	l.add(comment.Event{Kind: comment.EventViews, Views: &comment.Views{Ranges: rs}})
 }
@@ -264,7 +270,7 @@ func TestPaging(t *testing.T) {
 	}
 	// After the last comment: an empty page without a next link.
 	items, page := query(t, p, TopicQuery{Topic: topic, Parent: mustPath("0/3/13"), After: mustPath("0/3/13/35"), Limit: 5})
-	if len(items) != 0 || page.Next != nil || page.View.First != "" {
+	if len(items) != 0 || page.Next != nil || len(page.Views) != 0 {
 		t.Fatalf("after the end: %v, next %q", items, page.Next)
 	}
 	for _, bad := range []string{"0/4", "0/99", "0/3"} { // outside the subtree, unknown, the subtree root's parent
@@ -301,8 +307,8 @@ func TestViewArithmetic(t *testing.T) {
 	_, whole := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath})
 	_, sub := query(t, p, TopicQuery{Topic: topic, Parent: mustPath("0/1")})
 	_, page := query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath, After: mustPath("0/1"), Limit: 2})
-	if whole.View.MaxID != 3 || page.View.First != "0/1/2" || page.View.Last != "0/3" {
-		t.Fatalf("views: whole %+v page %+v", whole.View, page.View)
+	if len(whole.Views) != 1 || len(sub.Views) != 1 || len(page.Views) != 1 || whole.Views[0].MaxID != 3 || page.Views[0].First != "0/1/2" || page.Views[0].Last != "0/3" {
+		t.Fatalf("views: whole %+v page %+v", whole.Views, page.Views)
 	}
 	// A comment created after those reads, inside every range: 0/1/4 sits
 	// between 0/1/2 and 0/3 in tree order.
@@ -310,7 +316,7 @@ func TestViewArithmetic(t *testing.T) {
 	rng := func(v View, n int64) comment.ViewRange {
 		return comment.ViewRange{Topic: topic, First: mustPath(v.First), Last: mustPath(v.Last), MaxID: v.MaxID, Count: n}
 	}
-	l.views(rng(whole.View, 2), rng(sub.View, 1), rng(page.View, 1))
+	l.views(rng(whole.Views[0], 2), rng(sub.Views[0], 1), rng(page.Views[0], 1))
 	apply(t, p, l)
 
 	want := map[string]int64{"0": 2, "0/1": 3, "0/1/2": 4, "0/1/4": 0, "0/3": 3}
@@ -685,9 +691,9 @@ func TestLargePageInChunks(t *testing.T) {
 	close(gate.open)
 	pg := <-done
 	got := decode(t, pg.Bytes())
-	if len(got) != n || got[n-1].Content != "edited mid-render" || pg.ETag != "" || p.topics[topic].cache.Load() != nil {
+	if len(got) != n || got[n-1].Content != "edited mid-render" || pg.ETag != "" || p.topics[topic].sorts[0].cache.Load() != nil {
 		t.Fatalf("a page rendered across events: %d items (want %d), last content %q, ETag %q, cached %v",
-			len(got), n, got[n-1].Content, pg.ETag, p.topics[topic].cache.Load() != nil)
+			len(got), n, got[n-1].Content, pg.ETag, p.topics[topic].sorts[0].cache.Load() != nil)
 	}
 	// The render bound: while another rendering holds all of it, a large
 	// page waits RENDER_WAIT, then is refused; once it is free, a page
@@ -712,10 +718,7 @@ func TestLargePageInChunks(t *testing.T) {
 }
 
 // uncache forgets a topic's rendered answers, so the next query renders.
-func uncache(t *topic) {
-	t.cache.Store(nil)
-	t.full.Store(nil)
-}
+func uncache(t *topic) { t.forget(true) }
 
 // TestLargePageFresh: a request never gets a whole-topic rendering that
 // began before the state it must show (read-your-writes): one that arrives
@@ -784,11 +787,11 @@ func TestPageBytesBounded(t *testing.T) {
 	if items, _ := query(t, p, TopicQuery{Topic: big, Parent: comment.RootPath, Limit: renderChunk + 1}); len(items) != renderChunk+1 {
 		t.Fatalf("%d items", len(items))
 	}
-	if p.topics[big].full.Load() != nil {
+	if p.topics[big].sorts[0].full.Load() != nil {
 		t.Fatal("a page of an eighth of the topic rendered the whole topic")
 	}
-	if items, _ := query(t, p, TopicQuery{Topic: big, Parent: comment.RootPath}); len(items) != 8*renderChunk || p.topics[big].full.Load() == nil {
-		t.Fatalf("the whole topic: %d items, kept %v", len(items), p.topics[big].full.Load() != nil)
+	if items, _ := query(t, p, TopicQuery{Topic: big, Parent: comment.RootPath}); len(items) != 8*renderChunk || p.topics[big].sorts[0].full.Load() == nil {
+		t.Fatalf("the whole topic: %d items, kept %v", len(items), p.topics[big].sorts[0].full.Load() != nil)
 	}
 }
 

@@ -21,11 +21,13 @@ import (
 type TopicQuery struct {
 	Topic  comment.TopicID
 	Parent comment.Path // the subtree's root; RootPath for the whole topic
-	After  comment.Path // nil: from the subtree's root; else the comments after it
+	After  comment.Path // nil: from the subtree's root; else the comments after it in Sort's order
 	Limit  int          // 0: no limit
+	Sort   topictree.Sort
 }
 
-// appendKey appends what identifies the query's page within its topic.
+// appendKey appends what identifies the query's page within its topic and
+// sort.
 func (q TopicQuery) appendKey(b []byte) []byte {
 	b = q.Parent.AppendText(b)
 	b = append(b, '|')
@@ -39,7 +41,7 @@ type TopicPage struct {
 	Chunks  [][]byte // the body, a JSON array, in pieces rendered one after another
 	Version int64    // position of the topic's last change: the same for the same content on any reader
 	Next    []byte   // when more comments follow, the path to continue after
-	View    View     // the comments the page returned, to be counted as viewed
+	Views   []View   // the comments the page returned, to be counted as viewed
 	ETag    string   // "v<Version>"; "" for a page rendered while the topic changed
 	hits    *pageHits
 	done    func() // releases the page's share of the render bound
@@ -69,7 +71,7 @@ type View struct {
 // add, with no lock and no hashing, which keeps view counting off the read
 // path's costs. The ViewCounter collects the counters with hits.
 type pageHits struct {
-	view   View
+	views  []View
 	n      atomic.Int64
 	listed atomic.Bool // in the ViewCounter's list since its last flush
 }

@@ -45,27 +45,28 @@ var errRenderBusy = errs.Unavailable.New("too many large pages are being rendere
 func (p *Projection) renderPage(ctx context.Context, t *topic, q TopicQuery) (TopicPage, error) {
 	var kb [64]byte
 	key := q.appendKey(kb[:0])
-	if c := t.cache.Load(); c != nil && c.version == t.version && c.key == string(key) {
+	ss := &t.sorts[q.Sort]
+	if c := ss.cache.Load(); c != nil && c.version == t.version && c.key == string(key) {
 		return c.page, nil
 	}
 	tr := t.tree
-	if f := t.full.Load(); f != nil && f.version == t.version {
+	if f := ss.full.Load(); f != nil && f.version == t.version {
 		if page, ok, err := p.fromFull(t, tr, f, q, key); ok || err != nil {
 			return page, err
 		}
 	}
 	version := t.version
-	pg, err := tr.Pager(q.Parent, q.After, q.Limit)
+	pg, err := tr.PagerIn(t.order(q.Sort), q.Parent, q.After, q.Limit)
 	if err != nil {
 		return TopicPage{}, err
 	}
 	if pg.Next(renderChunk, renderChunkBytes) {
 		page := pageOf(t.id, pg.Page(), version, pg.MaxID(), true)
-		t.cache.Store(&rendered{version: version, key: string(key), page: page})
+		ss.cache.Store(&rendered{version: version, key: string(key), page: page})
 		return page, nil
 	}
 	if q.Parent.Equal(comment.RootPath) && (q.Limit <= 0 || q.Limit*4 >= tr.Len()) {
-		f, err := p.fullOf(ctx, t, tr)
+		f, err := p.fullOf(ctx, t, tr, q.Sort)
 		if err != nil {
 			return TopicPage{}, err
 		}
@@ -112,7 +113,7 @@ func (p *Projection) chunked(pg *topictree.Pager) {
 // the page's Done.
 func (p *Projection) renderDirect(ctx context.Context, t *topic, tr *topictree.Tree, q TopicQuery) (TopicPage, error) {
 	version := t.version
-	pg, err := tr.Pager(q.Parent, q.After, q.Limit)
+	pg, err := tr.PagerIn(t.order(q.Sort), q.Parent, q.After, q.Limit)
 	if err != nil {
 		return TopicPage{}, err
 	}
@@ -136,17 +137,22 @@ func (p *Projection) renderDirect(ctx context.Context, t *topic, tr *topictree.T
 	return page, nil
 }
 
-// pageOf makes the answer of a rendered page.
+// pageOf makes the answer of a rendered page. Its views are its runs: one
+// for a page in old order or a whole subtree, and one for every stretch
+// of a sorted page that follows old order.
 func pageOf(topic comment.TopicID, tp topictree.Page, version int64, maxID int32, stable bool) TopicPage {
 	page := TopicPage{Chunks: tp.Chunks, Version: version}
 	if stable {
 		page.ETag = `"v` + strconv.FormatInt(version, 10) + `"`
 	}
 	if tp.First != nil {
-		page.View = View{Topic: topic, First: tp.First.Path(), Last: tp.Last.Path(), MaxID: maxID}
-		page.hits = &pageHits{view: page.View}
+		page.Views = make([]View, len(tp.Runs))
+		for i, r := range tp.Runs {
+			page.Views[i] = View{Topic: topic, First: r.First.Path(), Last: r.Last.Path(), MaxID: maxID}
+		}
+		page.hits = &pageHits{views: page.Views}
 		if tp.More {
-			page.Next = []byte(page.View.Last)
+			page.Next = []byte(tp.Last.Path())
 		}
 	}
 	return page
@@ -170,7 +176,7 @@ func (p *Projection) fromFull(t *topic, tr *topictree.Tree, f *fullPage, q Topic
 	current := f.stable && f.version == t.version
 	page := pageOf(t.id, tp, f.version, f.MaxID(), current)
 	if current {
-		t.cache.Store(&rendered{version: f.version, key: string(key), page: page})
+		t.sorts[f.Sort()].cache.Store(&rendered{version: f.version, key: string(key), page: page})
 	}
 	return page, true, nil
 }
@@ -189,17 +195,18 @@ type fullRun struct {
 // topic's present version shows an older state than this request may have
 // been promised (min_position): the request waits for it to end, then
 // renders anew. Called, and returns, with the read lock held.
-func (p *Projection) fullOf(ctx context.Context, t *topic, tr *topictree.Tree) (*fullPage, error) {
+func (p *Projection) fullOf(ctx context.Context, t *topic, tr *topictree.Tree, sort topictree.Sort) (*fullPage, error) {
+	ss := &t.sorts[sort]
 	for {
-		t.fullMu.Lock()
-		run := t.fullRun
+		t.sortMu.Lock()
+		run := ss.run
 		if run == nil {
 			run = &fullRun{version: t.version, done: make(chan struct{})}
-			t.fullRun = run
-			t.fullMu.Unlock()
-			return p.runFull(ctx, t, tr, run)
+			ss.run = run
+			t.sortMu.Unlock()
+			return p.runFull(ctx, t, tr, sort, run)
 		}
-		t.fullMu.Unlock()
+		t.sortMu.Unlock()
 		fresh := run.version >= t.version
 		p.mu.RUnlock()
 		select {
@@ -213,7 +220,7 @@ func (p *Projection) fullOf(ctx context.Context, t *topic, tr *topictree.Tree) (
 		if fresh {
 			return run.page, run.err
 		}
-		if f := t.full.Load(); f != nil && f.version >= t.version {
+		if f := ss.full.Load(); f != nil && f.version >= t.version {
 			return f, nil
 		}
 	}
@@ -221,34 +228,59 @@ func (p *Projection) fullOf(ctx context.Context, t *topic, tr *topictree.Tree) (
 
 // runFull makes the rendering of run, whatever happens to it, and hands it
 // to the requests that wait for it.
-func (p *Projection) runFull(ctx context.Context, t *topic, tr *topictree.Tree, run *fullRun) (*fullPage, error) {
+func (p *Projection) runFull(ctx context.Context, t *topic, tr *topictree.Tree, sort topictree.Sort, run *fullRun) (*fullPage, error) {
 	defer func() {
-		t.fullMu.Lock()
-		t.fullRun = nil
-		t.fullMu.Unlock()
+		t.sortMu.Lock()
+		t.sorts[sort].run = nil
+		t.sortMu.Unlock()
 		close(run.done)
 	}()
 	// Others wait for this rendering: it does not stop with this request's
 	// client.
-	run.page, run.err = p.renderFull(context.WithoutCancel(ctx), t, tr)
+	run.page, run.err = p.renderFull(context.WithoutCancel(ctx), t, tr, sort)
 	return run.page, run.err
 }
 
 // renderFull renders tr whole, a chunk at a time, with its size reserved
 // under RENDER_MAX_BYTES while it renders. The rendering is the topic's from
 // then on if the topic did not change meanwhile.
-func (p *Projection) renderFull(ctx context.Context, t *topic, tr *topictree.Tree) (*fullPage, error) {
+func (p *Projection) renderFull(ctx context.Context, t *topic, tr *topictree.Tree, sort topictree.Sort) (*fullPage, error) {
 	version := t.version
 	held, err := p.reserve(ctx, topictree.EstimateAll(tr))
 	if err != nil {
 		return nil, err
 	}
 	defer p.renderMem.Release(held)
-	pg := tr.FullPager()
+	if sort != topictree.SortOld && t.tree != tr { // evicted while this waited: the topic's orders follow another tree
+		return nil, errs.Unavailable.New("topic evicted while it waited to render; retry")
+	}
+	pg := tr.FullPagerIn(t.order(sort))
 	p.chunked(&pg)
 	f := &fullPage{Full: pg.Full(), version: version, stable: t.version == version}
 	if f.stable && t.tree == tr {
-		t.full.Store(f)
+		t.sorts[sort].full.Store(f)
 	}
 	return f, nil
+}
+
+// order is the topic's sibling order for sort, built on first use (nil
+// for old order). Called with the read lock held and the tree resident:
+// the order then follows the tree's events (topic.follow) until the tree
+// is dropped.
+func (t *topic) order(sort topictree.Sort) *topictree.Order {
+	if sort == topictree.SortOld {
+		return nil
+	}
+	ss := &t.sorts[sort]
+	if o := ss.order.Load(); o != nil {
+		return o
+	}
+	t.sortMu.Lock()
+	defer t.sortMu.Unlock()
+	if o := ss.order.Load(); o != nil {
+		return o
+	}
+	o := t.tree.NewOrder(sort)
+	ss.order.Store(o)
+	return o
 }

@@ -90,8 +90,7 @@ func (p *Projection) install(t *topic, pl *pendingLoad) {
 	t.pending = nil
 	delete(p.res.loading, t)
 	t.version = max(t.version, pl.at)
-	t.cache.Store(nil)
-	t.full.Store(nil)
+	t.forget(false)
 	p.res.bytes += t.tree.Bytes()
 	p.res.reloads.Add(1)
 	close(pl.done)
@@ -134,8 +133,7 @@ func (p *Projection) evict(keep *topic) {
 func (p *Projection) drop(t *topic) {
 	p.res.bytes -= t.tree.Bytes()
 	t.cold, t.tree = t.tree.DetachRoot(), nil
-	t.cache.Store(nil)
-	t.full.Store(nil)
+	t.forget(false)
 }
 
 // maxRetries bounds how often a request loads trees that the memory bound

@@ -101,7 +101,7 @@ func TestViewCounterBound(t *testing.T) {
 	topic := comment.NewTopicID()
 	ctx := context.Background()
 	for i := range 5 { // five flushes of one range each; room for three
-		page := TopicPage{hits: &pageHits{view: View{Topic: topic, First: "0", Last: "0", MaxID: int32(i)}}}
+		page := TopicPage{hits: &pageHits{views: []View{{Topic: topic, First: "0", Last: "0", MaxID: int32(i)}}}}
 		v.Record(page)
 		v.Record(page)
 		if err := v.Flush(ctx); err == nil {
@@ -180,7 +180,7 @@ func newViewWriter(status map[int32]int) *viewWriter {
 // record counts n responses of the page of topic with newest id maxID,
 // then seals them into a batch of its own.
 func record(v *ViewCounter, topic comment.TopicID, maxID int32, n int) {
-	page := TopicPage{hits: &pageHits{view: View{Topic: topic, First: "0", Last: "0", MaxID: maxID}}}
+	page := TopicPage{hits: &pageHits{views: []View{{Topic: topic, First: "0", Last: "0", MaxID: maxID}}}}
 	for range n {
 		v.Record(page)
 	}
@@ -328,7 +328,7 @@ func TestViewCounterConcurrentExact(t *testing.T) {
 	v := newTestCounter(t, ViewCounterConfig{WriterURL: srv.URL, MaxPending: 1 << 20})
 	pages := make([]TopicPage, 5)
 	for i := range pages {
-		pages[i] = TopicPage{hits: &pageHits{view: View{Topic: comment.NewTopicID(), First: "0", Last: "0", MaxID: int32(i)}}}
+		pages[i] = TopicPage{hits: &pageHits{views: []View{{Topic: comment.NewTopicID(), First: "0", Last: "0", MaxID: int32(i)}}}}
 	}
 	done := make(chan struct{})
 	go func() {
@@ -400,7 +400,7 @@ func TestViewBatchesSplitBySize(t *testing.T) {
 	topic := comment.NewTopicID()
 	const n = 6000 // ~300 bytes each: ~1.8 MB, well under MaxViewRanges
 	for i := range n {
-		v.Record(TopicPage{hits: &pageHits{view: deepView(topic, int32(1000+i))}})
+		v.Record(TopicPage{hits: &pageHits{views: []View{deepView(topic, int32(1000+i))}}})
 	}
 	v.seal()
 	v.mu.Lock()

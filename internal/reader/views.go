@@ -266,7 +266,9 @@ func (v *ViewCounter) seal() {
 	for _, h := range pages {
 		h.listed.Store(false)
 		if n := h.n.Swap(0); n > 0 {
-			counts[h.view] += n
+			for _, view := range h.views {
+				counts[view] += n
+			}
 		}
 	}
 	ranges := make([]comment.ViewRange, 0, len(counts))

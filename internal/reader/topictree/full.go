@@ -156,7 +156,11 @@ func (f *Full) Page(t *Tree, parent, after comment.Path, limit int) (pg Page, ok
 		chunks = append(chunks, f.chunks[e.chunk][:e.end])
 	}
 	chunks = append(chunks, shut)
-	return Page{Chunks: chunks, First: x.nodes[from], Last: x.nodes[to-1], More: to < end, Runs: x.runs(from, to)}, true, nil
+	runs := x.runs(from, to)
+	if a == nil && to == end && len(runs) > 1 { // a whole subtree: one run in any order
+		runs = []Run{{top, lastOld(top, f.maxID)}}
+	}
+	return Page{Chunks: chunks, First: x.nodes[from], Last: x.nodes[to-1], More: to < end, Runs: runs}, true, nil
 }
 
 var open, shut = []byte("["), []byte("]")

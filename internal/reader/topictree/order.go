@@ -23,6 +23,8 @@ const (
 	SortTop                       // up − down
 	SortBest                      // Wilson, the lower bound of the 95 % interval of up/(up+down)
 	SortControversial             // Controversy, (up+down)^(min/max)
+
+	NumSorts = int(SortControversial) + 1 // how many sorts there are
 )
 
 // sortNames are the sorts as requests name them, by Sort.

@@ -289,6 +289,12 @@ func checkRuns(tb testing.TB, pg Page, nodes []*Node, maxID int32) {
 			tb.Fatalf("runs %d and %d could be one: %s follows %s", i-1, i, r.First.Path(), pg.Runs[i-1].Last.Path())
 		}
 	}
+	// A whole subtree is one run in old order, whatever the page's order:
+	// the runs count the same comments.
+	if len(pg.Runs) == 1 && !pg.More && nodes[0] == pg.First && len(got) == len(nodes) {
+		byID := func(a, b *Node) int { return cmp.Compare(a.id, b.id) }
+		got, nodes = slices.SortedFunc(slices.Values(got), byID), slices.SortedFunc(slices.Values(nodes), byID)
+	}
 	if !slices.Equal(got, nodes) {
 		tb.Fatalf("runs give %s, the page is %s", pathsOf(got), pathsOf(nodes))
 	}

@@ -216,19 +216,37 @@ func (p *Pager) addToRun(x *Node) {
 	}
 }
 
-// pageRuns are the runs of the page rendered.
+// pageRuns are the runs of the page rendered. A whole subtree is one run
+// in any order: the same comments as in old order.
 func (p *Pager) pageRuns() []Run {
 	switch {
 	case p.first == nil || p.index != nil:
 		return nil
 	case p.cur.order == nil:
 		return []Run{{p.first, p.last}}
+	case p.first == p.cur.top && p.cur.x == nil:
+		return []Run{{p.first, lastOld(p.first, p.cur.maxID)}}
 	}
 	runs := make([]Run, len(p.runs))
 	for i, r := range p.runs {
 		runs[i] = Run{p.cur.nodes[r[0]], p.cur.nodes[r[1]]}
 	}
 	return runs
+}
+
+// lastOld is the last comment of top's subtree in old order whose id is at
+// most maxID. Siblings are linked in id order, so the newer ones are last.
+func lastOld(top *Node, maxID int32) *Node {
+	for n := top; ; {
+		var last *Node
+		for c := n.firstChild; c != nil && c.id <= maxID; c = c.next {
+			last = c
+		}
+		if last == nil {
+			return n
+		}
+		n = last
+	}
 }
 
 // MaxID is the newest comment id the page may hold: the topic's newest
