@@ -210,11 +210,14 @@ func (p *Projection) Apply(events []comment.Event) error {
 	return nil
 }
 
-func (p *Projection) user(name string) *userList {
-	l, ok := p.users[name]
+func (p *Projection) user(name string) *userList { return listOf(p.users, name) }
+
+// listOf is name's list in lists, made if it is new.
+func listOf(lists map[string]*userList, name string) *userList {
+	l, ok := lists[name]
 	if !ok {
 		l = &userList{name: name}
-		p.users[name] = l
+		lists[name] = l
 	}
 	return l
 }

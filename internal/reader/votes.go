@@ -91,14 +91,7 @@ func count(v, k int8) int32 {
 	return 0
 }
 
-func (p *Projection) voter(id string) *userList {
-	l, ok := p.voters[id]
-	if !ok {
-		l = &userList{name: id}
-		p.voters[id] = l
-	}
-	return l
-}
+func (p *Projection) voter(id string) *userList { return listOf(p.voters, id) }
 
 // TopComments answers /top_comments: live comments with votes created
 // after from (unix ms), by up − down, in topic (site-wide when nil).
