@@ -61,13 +61,14 @@ func main() {
 	static := flag.String("static", "", "internal: serve -file at this address and nothing else")
 	file := flag.String("file", "", "internal: the body -static serves")
 	fill := flag.String("fill", "", "only bulk-load the database -db into this shape, topics×comments (e.g. 10000x100), and exit")
+	fillVotes := flag.Int("fill-votes", 0, "with -fill: votes on every comment")
 	flag.Parse()
 	if *fill != "" {
 		var topics, per int
 		if _, err := fmt.Sscanf(*fill, "%dx%d", &topics, &per); err != nil {
 			fail(fmt.Errorf("-fill: %w", err))
 		}
-		fail(bulkStore(context.Background(), h.admin, topics, per, 300, 0))
+		fail(bulkStore(context.Background(), h.admin, topics, per, 300, *fillVotes))
 		return
 	}
 	if *static != "" {

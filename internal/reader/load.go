@@ -131,13 +131,7 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 		slices.SortFunc(l.entries, compareEntries)
 	}
 	b.mark("users", &since)
-	if err := s.Votes(ctx, func(r *store.VoteRow) error {
-		if t := p.topics[r.Topic]; t != nil {
-			l := p.voter(r.User)
-			l.entries = append(l.entries, userEntry{update: r.At.UnixMilli(), topic: t, id: r.ID, vote: r.Value})
-		}
-		return nil
-	}); err != nil {
+	if err := b.loadVotes(ctx, s); err != nil {
 		return err
 	}
 	for _, l := range p.voters {
@@ -150,6 +144,29 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	b.mark("rankings", &since)
 	p.lastLoad = b.phases
 	return nil
+}
+
+// loadVotes fills the voters' lists. Rows come in storage order, where a
+// topic's votes mostly sit together: the last topic and voter are kept,
+// and a voter's name is copied once, when its list is made.
+func (b *builder) loadVotes(ctx context.Context, s *store.Snap) error {
+	p := b.p
+	var t *topic
+	var l *userList
+	return s.Votes(ctx, func(r *store.VoteRow) error {
+		if t == nil || t.id != r.Topic {
+			if t = p.topics[r.Topic]; t == nil {
+				return nil // a vote row without its topic: nothing to list it under
+			}
+		}
+		if l == nil || l.name != string(r.User) {
+			if l = p.voters[string(r.User)]; l == nil {
+				l = listOf(p.voters, string(r.User))
+			}
+		}
+		l.entries = append(l.entries, userEntry{update: r.At.UnixMilli(), topic: t, id: r.ID, vote: r.Value})
+		return nil
+	})
 }
 
 // estimatedNodeBytes guesses a comment's memory before it is loaded, to
@@ -268,14 +285,19 @@ func (b *builder) finish(topics []*topic, ps []*loadPart) error {
 		t.tree, t.cold = tr, nil
 		p.res.bytes += tr.Bytes()
 	}
+	var top []topItem
 	for _, pt := range ps {
 		for name, entries := range pt.users {
 			l := p.user(name)
 			l.entries = append(l.entries, entries...)
 		}
-		for _, it := range pt.top {
-			p.top.insert(it)
-		}
+		top = append(top, pt.top...)
+	}
+	// In order, each insert lands where the last one did: a million
+	// voted comments rank in a fraction of the time random inserts take.
+	slices.SortFunc(top, compareTop)
+	for _, it := range top {
+		p.top.insert(it)
 	}
 	return nil
 }

@@ -25,9 +25,20 @@ type topItem struct {
 	id     int32
 }
 
-func lessTop(a, b topItem) bool {
-	return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(a.create, b.create),
-		bytes.Compare(a.topic.id[:], b.topic.id[:]), cmp.Compare(a.id, b.id)) < 0
+func lessTop(a, b topItem) bool { return compareTop(a, b) < 0 }
+
+// compareTop orders voted comments, comparing no further than it must: a
+// start-up load ranks a million of them.
+func compareTop(a, b topItem) int {
+	switch {
+	case a.score != b.score:
+		return cmp.Compare(b.score, a.score)
+	case a.create != b.create:
+		return cmp.Compare(a.create, b.create)
+	case a.topic != b.topic:
+		return bytes.Compare(a.topic.id[:], b.topic.id[:])
+	}
+	return cmp.Compare(a.id, b.id)
 }
 
 // topComments ranks the live comments that have votes, site-wide

@@ -121,9 +121,10 @@ type UserRow struct {
 	Up, Down int32
 }
 
-// VoteRow is a user's vote in force.
+// VoteRow is a user's vote in force. User points into the driver's
+// buffer, valid only during the callback that receives the row.
 type VoteRow struct {
-	User  string
+	User  []byte
 	Topic comment.TopicID
 	ID    int32
 	Value int8
@@ -296,8 +297,9 @@ func (s *Snap) Votes(ctx context.Context, fn func(*VoteRow) error) error {
 	rows, _ := s.tx.Query(ctx, qVotes)
 	var r VoteRow
 	var id [16]byte
-	_, err := pgx.ForEachRow(rows, []any{&r.User, &id, &r.ID, &r.Value, &r.At}, func() error {
-		r.Topic = id
+	var user pgtype.DriverBytes
+	_, err := pgx.ForEachRow(rows, []any{&user, &id, &r.ID, &r.Value, &r.At}, func() error {
+		r.Topic, r.User = id, user
 		return fn(&r)
 	})
 	return err
