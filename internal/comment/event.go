@@ -97,6 +97,24 @@ type Voted struct {
 	Created time.Time `json:"created"`
 }
 
+// Tally is what a vote of value v counts: one up, one down, or nothing.
+func Tally(v int8) (up, down int32) {
+	switch v {
+	case 1:
+		return 1, 0
+	case -1:
+		return 0, 1
+	}
+	return 0, 0
+}
+
+// Before is the comment's counts before the vote.
+func (v *Voted) Before() (up, down int32) {
+	nu, nd := Tally(v.Value)
+	wu, wd := Tally(v.Was)
+	return v.Up - nu + wu, v.Down - nd + wd
+}
+
 // Views is the payload of a reader's view batch.
 type Views struct {
 	Ranges []ViewRange `json:"ranges"`

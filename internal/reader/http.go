@@ -254,12 +254,12 @@ func (h *Handlers) topComments(c echo.Context) error {
 		}
 		topic = &id
 	}
+	if q.Has("before") {
+		return errs.Invalid.New("before is not a parameter of /top_comments")
+	}
 	limit, from, _, err := listParams(q, true)
 	if err != nil {
 		return err
-	}
-	if q.Has("before") {
-		return errs.Invalid.New("before is not a parameter of /top_comments")
 	}
 	if err := h.ready(c, q); err != nil {
 		return err
@@ -296,12 +296,12 @@ func (h *Handlers) userVotes(c echo.Context) error {
 			return err
 		}
 	}
+	if q.Has("from_time") {
+		return errs.Invalid.New("from_time is not a parameter of /user_votes")
+	}
 	limit, _, before, err := listParams(q, true)
 	if err != nil {
 		return err
-	}
-	if q.Has("from_time") {
-		return errs.Invalid.New("from_time is not a parameter of /user_votes")
 	}
 	if err := h.ready(c, q); err != nil {
 		return err

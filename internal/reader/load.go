@@ -227,8 +227,8 @@ func (b *builder) loadAll(ctx context.Context, s *store.Snap, parts int) error {
 type loadPart struct {
 	builders map[*topic]*topictree.Builder
 	users    map[string][]userEntry
-	top      []topItem // live comments with votes
-	cur      *topic // the topic of the last row; rows of a topic mostly come together
+	top      []topItem // live comments with more up than down votes
+	cur      *topic    // the topic of the last row; rows of a topic mostly come together
 	tb       *topictree.Builder
 }
 
@@ -251,7 +251,7 @@ func (pt *loadPart) add(topics map[comment.TopicID]*topic, r *store.TreeRow) err
 	}
 	if !r.Deleted {
 		pt.users[string(r.User)] = append(pt.users[string(r.User)], userEntry{update: r.Update.UnixMilli(), topic: pt.cur, id: r.ID})
-		if r.Up != 0 || r.Down != 0 {
+		if r.Up > r.Down {
 			pt.top = append(pt.top, topItem{score: r.Up - r.Down, create: r.Create.UnixMilli(), topic: pt.cur, id: r.ID})
 		}
 	}
@@ -340,7 +340,7 @@ func (b *builder) loadColdUsers(ctx context.Context, s *store.Snap) error {
 		t := p.topics[r.Topic]
 		l := p.user(r.User)
 		l.entries = append(l.entries, userEntry{update: r.Update.UnixMilli(), topic: t, id: r.ID})
-		if r.Up != 0 || r.Down != 0 {
+		if r.Up > r.Down {
 			p.top.insert(topItem{score: r.Up - r.Down, create: r.Create.UnixMilli(), topic: t, id: r.ID})
 		}
 		return nil

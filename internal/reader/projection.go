@@ -29,9 +29,9 @@ type topic struct {
 	pending  *pendingLoad
 	version  int64 // position of the last event that changed what the tree renders
 	lastRead atomic.Int64
-	users    atomic.Int32                   // requests that loaded the tree and use it (residency.go)
+	users    atomic.Int32                  // requests that loaded the tree and use it (residency.go)
 	sorts    [topictree.NumSorts]sortState // per sort of /topic_comments (render.go)
-	sortMu   sync.Mutex                     // guards each sortState's run, and building orders
+	sortMu   sync.Mutex                    // guards each sortState's run, and building orders
 }
 
 // sortState is what a topic keeps for one sort of its pages.

@@ -259,6 +259,15 @@ func (p *Projection) renderFull(ctx context.Context, t *topic, tr *topictree.Tre
 	f := &fullPage{Full: pg.Full(), version: version, stable: t.version == version}
 	if f.stable && t.tree == tr {
 		t.sorts[sort].full.Store(f)
+		if sort != topictree.SortOld {
+			// One sorted rendering besides the old one: a topic read
+			// whole in every sort would otherwise hold five.
+			for s := range t.sorts {
+				if s != int(sort) && s != int(topictree.SortOld) {
+					t.sorts[s].full.Store(nil)
+				}
+			}
+		}
 	}
 	return f, nil
 }

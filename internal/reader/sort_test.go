@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -198,4 +199,65 @@ func decodeQuiet(b []byte) []string {
 		out = append(out, part[:strings.IndexByte(part, '"')])
 	}
 	return out
+}
+
+// TestTopCommentsScan: the site-wide ranking, scanned in steps that let go
+// of the lock, lists exactly the best comments created after from_time,
+// and a topic's own list agrees with it.
+func TestTopCommentsScan(t *testing.T) {
+	l := newLog()
+	topic := comment.NewTopicID()
+	const n = 3*scanStep + 10
+	l.createFlat(topic, n)
+	for i := 1; i < n; i++ {
+		l.vote(topic, fmt.Sprintf("0/%d", i), "v", int32(i%7), 1) // scores -1..5
+	}
+	p := newProj(t, 1<<30, nil)
+	apply(t, p, l)
+	from := l.times[topic.String()+fmt.Sprintf("0/%d", n-20)].UnixMilli() // the last 19 comments
+	var want []string
+	for score := int32(5); score > 0; score-- {
+		for i := n - 19; i < n; i++ {
+			if int32(i%7)-1 == score {
+				want = append(want, fmt.Sprintf("0/%d", i))
+			}
+		}
+	}
+	for _, in := range []*comment.TopicID{nil, &topic} {
+		body, _, err := p.TopComments(context.Background(), in, from, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := paths(decode(t, body)); !slices.Equal(got, want) {
+			t.Fatalf("topic %v: %v, want %v", in, got, want)
+		}
+	}
+	body, _, _ := p.TopComments(context.Background(), nil, math.MinInt64, 3)
+	if got := paths(decode(t, body)); !slices.Equal(got, []string{"0/6", "0/13", "0/20"}) {
+		t.Fatalf("best three: %v", got)
+	}
+}
+
+// TestOneSortedFull: a topic keeps its old-order whole rendering and one
+// sorted one, the last made.
+func TestOneSortedFull(t *testing.T) {
+	l := newLog()
+	topic := comment.NewTopicID()
+	l.createFlat(topic, 2*renderChunk)
+	p := newProj(t, 1<<30, nil)
+	apply(t, p, l)
+	held := func() (out []string) {
+		for s := range p.topics[topic].sorts {
+			if p.topics[topic].sorts[s].full.Load() != nil {
+				out = append(out, topictree.Sort(s).String())
+			}
+		}
+		return out
+	}
+	for _, s := range []topictree.Sort{topictree.SortOld, topictree.SortBest, topictree.SortTop} {
+		query(t, p, TopicQuery{Topic: topic, Parent: comment.RootPath, Sort: s})
+	}
+	if got := held(); !slices.Equal(got, []string{"old", "top"}) {
+		t.Fatalf("whole renderings held: %v", got)
+	}
 }

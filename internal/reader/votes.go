@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/btree"
@@ -41,22 +42,23 @@ func compareTop(a, b topItem) int {
 	return cmp.Compare(a.id, b.id)
 }
 
-// topComments ranks the live comments that have votes, site-wide
-// (/top_comments). Comments nobody voted on are not ranked: a comment
-// with no votes is nobody's top comment. The projection's lock guards it.
+// topComments ranks the live comments whose up − down is above zero,
+// site-wide (/top_comments): every comment left out scores no higher
+// than every comment listed. The projection's lock guards it.
 type topComments struct {
 	all *btree.BTreeG[topItem]
 }
 
 func newTopComments() topComments { return topComments{all: btree.NewG(32, lessTop)} }
 
-// set moves a comment from its old counts to its new ones; a count of
-// (0, 0) is unranked. live is false for a deleted comment, which leaves.
+// set moves a comment from its old counts to its new ones; a score of
+// zero or less is unranked. live is false for a deleted comment, which
+// leaves.
 func (r *topComments) set(t *topic, id int32, create int64, oldUp, oldDown, up, down int32, live bool) {
-	if oldUp != 0 || oldDown != 0 {
+	if oldUp > oldDown {
 		r.all.Delete(topItem{score: oldUp - oldDown, create: create, topic: t, id: id})
 	}
-	if live && (up != 0 || down != 0) {
+	if live && up > down {
 		r.insert(topItem{score: up - down, create: create, topic: t, id: id})
 	}
 }
@@ -65,8 +67,8 @@ func (r *topComments) insert(it topItem) { r.all.ReplaceOrInsert(it) }
 
 func (r *topComments) clear() { r.all.Clear(false) }
 
-// votes is the part of a vote the projection applies beside the tree: the
-// rankings, the voter's list, the hot score.
+// applyVoted applies a vote to the tree and beside it: the ranking of
+// voted comments, the voter's list, the hot score.
 func (p *Projection) applyVoted(e *comment.Event) {
 	t := p.topics[e.Topic]
 	if t == nil {
@@ -79,8 +81,7 @@ func (p *Projection) applyVoted(e *comment.Event) {
 	}
 	v := e.Voted
 	id := v.Path.ID()
-	oldUp := v.Up - count(v.Value, 1) + count(v.Was, 1)
-	oldDown := v.Down - count(v.Value, -1) + count(v.Was, -1)
+	oldUp, oldDown := v.Before()
 	p.top.set(t, id, v.Created.UnixMilli(), oldUp, oldDown, v.Up, v.Down, true)
 	l := p.voter(v.Voter)
 	if v.Was != 0 {
@@ -94,33 +95,67 @@ func (p *Projection) applyVoted(e *comment.Event) {
 	}
 }
 
-// count is 1 when a vote of value v counts as one of kind k.
-func count(v, k int8) int32 {
-	if v == k {
-		return 1
-	}
-	return 0
-}
-
 func (p *Projection) voter(id string) *userList { return listOf(p.voters, id) }
 
-// TopComments answers /top_comments: live comments with votes created
-// after from (unix ms), by up − down, in topic (site-wide when nil).
+// TopComments answers /top_comments: live comments with up − down above
+// zero, created after from (unix ms), highest first, in topic (site-wide
+// when nil).
 func (p *Projection) TopComments(ctx context.Context, topic *comment.TopicID, from int64, limit int) ([]byte, int64, error) {
+	if from >= maxTextTime {
+		return []byte("[]"), p.Applied(), nil
+	}
 	if topic != nil {
 		return p.topOfTopic(ctx, *topic, from, limit)
 	}
 	p.mu.RLock()
 	pos := p.Applied()
-	var entries []userEntry
-	p.top.all.Ascend(func(it topItem) bool {
-		if it.create > from {
-			entries = append(entries, userEntry{update: it.create, topic: it.topic, id: it.id})
-		}
-		return len(entries) < limit
-	})
+	entries := p.top.scan(&p.mu, from, limit)
 	body, err := p.renderEntries(ctx, entries, appendRanked)
 	return body, pos, err
+}
+
+// maxTextTime is the first unix millisecond whose time takes more than
+// four digits of year: no comment is created after it.
+var maxTextTime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+
+// scanStep bounds the items a scan of the ranking visits under one hold
+// of the read lock: an old from_time may skip most of a million.
+const scanStep = 4096
+
+// scan returns up to limit ranked comments created after from, best
+// first. It is called with mu read-locked, and lets go of it every
+// scanStep items, so that applying the log does not wait for a long scan;
+// a comment that moved meanwhile is listed once.
+func (r *topComments) scan(mu *sync.RWMutex, from int64, limit int) []userEntry {
+	var out []userEntry
+	seen := map[topItem]bool{}
+	var last topItem
+	for resumed := false; ; resumed = true {
+		n := 0
+		visit := func(it topItem) bool {
+			if resumed && !lessTop(last, it) {
+				return true // the item the last step ended at
+			}
+			n++
+			key := topItem{topic: it.topic, id: it.id}
+			if it.create > from && !seen[key] {
+				seen[key] = true
+				out = append(out, userEntry{update: it.create, topic: it.topic, id: it.id})
+			}
+			last = it
+			return len(out) < limit && n < scanStep
+		}
+		if resumed {
+			r.all.AscendGreaterOrEqual(last, visit)
+		} else {
+			r.all.Ascend(visit)
+		}
+		if len(out) >= limit || n < scanStep {
+			return out
+		}
+		mu.RUnlock()
+		mu.RLock()
+	}
 }
 
 func appendRanked(b []byte, n *topictree.Node, e userEntry) []byte {
@@ -128,7 +163,8 @@ func appendRanked(b []byte, n *topictree.Node, e userEntry) []byte {
 }
 
 // topOfTopic is TopComments in one topic, from its tree: within a topic,
-// ids are in creation order, so the order is up − down, then id.
+// ids are in creation order, so the order is up − down, then id. It keeps
+// the best limit comments as it walks, never sorting them all.
 func (p *Projection) topOfTopic(ctx context.Context, id comment.TopicID, from int64, limit int) ([]byte, int64, error) {
 	p.mu.RLock()
 	t := p.topics[id]
@@ -137,24 +173,33 @@ func (p *Projection) topOfTopic(ctx context.Context, id comment.TopicID, from in
 		return nil, 0, errTopicNotFound
 	}
 	after := string(comment.AppendTime(nil, time.UnixMilli(from)))
+	better := func(a, b *topictree.Node) int { // < 0 when a ranks first
+		au, ad := a.Votes()
+		bu, bd := b.Votes()
+		return cmp.Or(cmp.Compare(bu-bd, au-ad), cmp.Compare(a.ID(), b.ID()))
+	}
 	var body []byte
 	var pos int64
 	err := p.withTree(ctx, t, func() error {
 		pos = p.Applied()
-		var top []*topictree.Node
+		top := make([]*topictree.Node, 0, limit+1)
 		t.tree.Walk(func(n *topictree.Node) bool {
-			if up, down := n.Votes(); (up != 0 || down != 0) && !n.Deleted() && (from == math.MinInt64 || n.CreatedText() > after) {
-				top = append(top, n)
+			up, down := n.Votes()
+			if up <= down || n.Deleted() || (from != math.MinInt64 && n.CreatedText() <= after) {
+				return true
+			}
+			if len(top) == limit && better(n, top[limit-1]) >= 0 {
+				return true
+			}
+			i, _ := slices.BinarySearchFunc(top, n, better)
+			top = slices.Insert(top, i, n)
+			if len(top) > limit {
+				top = top[:limit]
 			}
 			return true
 		})
-		slices.SortFunc(top, func(a, b *topictree.Node) int {
-			au, ad := a.Votes()
-			bu, bd := b.Votes()
-			return cmp.Or(cmp.Compare(bu-bd, au-ad), cmp.Compare(a.ID(), b.ID()))
-		})
-		b := append(make([]byte, 0, 512*min(limit, len(top))), '[')
-		for i, n := range top[:min(limit, len(top))] {
+		b := append(make([]byte, 0, 512*len(top)), '[')
+		for i, n := range top {
 			if i > 0 {
 				b = append(b, ',')
 			}

@@ -102,7 +102,7 @@ type Changes struct {
 	Keys     []KeyWrite
 	Bans     []BanWrite
 	Votes    []VoteWrite  // at most one per VoteRef, the last
-	Counts   []CountWrite // vote counts of existing comments, at most one per comment
+	Counts   []CountWrite // vote counts of the comments votes changed, at most one per comment, written after the inserts
 }
 
 // VoteWrite sets a user's vote on a comment; Value 0 withdraws it.

@@ -144,7 +144,7 @@ func (h *Handlers) voteComment(c echo.Context) error {
 		if v := *req.Value; v < -1 || v > 1 {
 			return nil, errs.Invalid.New("value must be 1, -1 or 0")
 		}
-		if by, err = h.author(by, req.User); err != nil {
+		if by, err = h.voter(by, req.User); err != nil {
 			return nil, err
 		}
 		return Vote{TopicID: topic, Path: path, Value: int8(*req.Value), By: by}, nil
@@ -252,6 +252,19 @@ func (h *Handlers) author(by Actor, user *string) (Actor, error) {
 		return Actor{}, err
 	}
 	return Actor{ID: *user, Name: *user}, nil
+}
+
+// voter is who votes: the token's subject, whose name a body user must
+// match (the name itself is not shown with a vote, so it need not be a
+// valid author's name); or, with AUTH_MODE=none, the body's user.
+func (h *Handlers) voter(by Actor, user *string) (Actor, error) {
+	if by.Verified && user != nil && *user != by.Name {
+		return Actor{}, errs.Forbidden.New("user is not the name in your token")
+	}
+	if by.Verified {
+		return by, nil
+	}
+	return h.author(by, user)
 }
 
 // handle is the shape every public write shares: find who sends it, read

@@ -59,8 +59,9 @@ func (op Vote) Decide(b *batch) (Result, error) {
 	}
 	ref := store.VoteRef{Topic: op.TopicID, ID: op.Path.ID(), User: op.By.ID}
 	was := b.voteOf(ref)
-	c.Up += count(op.Value, 1) - count(was.Value, 1)
-	c.Down += count(op.Value, -1) - count(was.Value, -1)
+	nu, nd := comment.Tally(op.Value)
+	wu, wd := comment.Tally(was.Value)
+	c.Up, c.Down = c.Up+nu-wu, c.Down+nd-wd
 	b.setVote(ref, store.VoteState{Value: op.Value, At: b.at}, c)
 	if op.Value != 0 && op.Value != was.Value {
 		b.addActivity(op.TopicID, activity{votes: 1})
@@ -69,12 +70,4 @@ func (op Vote) Decide(b *batch) (Result, error) {
 		Path: op.Path, Voter: op.By.ID, Value: op.Value, Was: was.Value, WasAt: was.At,
 		Up: c.Up, Down: c.Down, Created: c.Create}})
 	return &VoteResult{Up: c.Up, Down: c.Down}, nil
-}
-
-// count is 1 when a vote of value v counts as one of kind k.
-func count(v, k int8) int32 {
-	if v == k {
-		return 1
-	}
-	return 0
 }

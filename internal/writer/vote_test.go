@@ -179,10 +179,13 @@ func TestVoteIdentity(t *testing.T) {
 	mustPost(t, base, "/vote_comment", body, 200, bearer(ann)...)
 	mustPost(t, base, "/vote_comment", body, 200, bearer(ann2)...)
 	wantError(t, post(t, base, "/vote_comment", body), 401, "token")
+	// A vote shows no name: one too long to sign a comment still votes.
+	long := token(t, "u-long", strings.Repeat("n", 100), "")
+	mustPost(t, base, "/vote_comment", map[string]any{"topic_id": topic, "parent_path": "0", "value": -1}, 200, bearer(long)...)
 	wantError(t, post(t, base, "/vote_comment", map[string]any{"topic_id": topic, "parent_path": "0", "value": 1, "user": "bo"}, bearer(ann)...), 403, "name")
 	mustPost(t, base, "/ban_user", map[string]any{"user_id": "u-ann-2"}, 200, bearer(mod)...)
 	wantError(t, post(t, base, "/vote_comment", map[string]any{"topic_id": topic, "parent_path": "0", "value": 0}, bearer(ann2)...), 403, "banned")
-	if s := readVotes(t, dbURL, topic, 0); s.Up != 2 || fmt.Sprint(s.Votes) != "map[u-ann:1 u-ann-2:1]" {
+	if s := readVotes(t, dbURL, topic, 0); s.Up != 2 || s.Down != 1 || fmt.Sprint(s.Votes) != "map[u-ann:1 u-ann-2:1 u-long:-1]" {
 		t.Fatalf("stored %+v", s)
 	}
 }

@@ -157,8 +157,12 @@ func (f *Full) Page(t *Tree, parent, after comment.Path, limit int) (pg Page, ok
 	}
 	chunks = append(chunks, shut)
 	runs := x.runs(from, to)
-	if a == nil && to == end && len(runs) > 1 { // a whole subtree: one run in any order
+	switch {
+	case len(runs) < 2:
+	case a == nil && to == end: // a whole subtree: one run in any order
 		runs = []Run{{top, lastOld(top, f.maxID)}}
+	default:
+		runs = mergeRuns(runs, f.maxID)
 	}
 	return Page{Chunks: chunks, First: x.nodes[from], Last: x.nodes[to-1], More: to < end, Runs: runs}, true, nil
 }

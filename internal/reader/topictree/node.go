@@ -67,6 +67,7 @@ func (n *Node) Views() int64 { return n.views }
 
 func (n *Node) userJSON() string    { return n.buf[n.pathEnd:n.userEnd] }
 func (n *Node) contentJSON() string { return n.buf[n.userEnd:n.contentEnd()] }
+
 // CreatedText is the create time as clients see it: in that fixed layout,
 // times compare as text.
 func (n *Node) CreatedText() string { return n.createdText() }
@@ -174,8 +175,11 @@ const (
 	SummaryItem = FieldTopic | FieldUser | FieldContent | FieldViews | FieldVotes
 )
 
-// itemOverhead is what AppendJSON adds around buf, at most, for sizing.
-const itemOverhead = 160
+// itemOverhead is what AppendJSON adds around buf, at most, for sizing:
+// the keys of TopicItem and the separator (138 bytes) and the widest
+// numbers (an id and a parent id of 10 digits, a view count of 19, vote
+// counts of 11 each, "false"). TestItemOverhead checks it.
+const itemOverhead = 208
 
 // AppendJSON appends the comment as a JSON object with fields f; topic is
 // its topic's id, for FieldTopic.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
@@ -289,12 +290,10 @@ func checkRuns(tb testing.TB, pg Page, nodes []*Node, maxID int32) {
 			tb.Fatalf("runs %d and %d could be one: %s follows %s", i-1, i, r.First.Path(), pg.Runs[i-1].Last.Path())
 		}
 	}
-	// A whole subtree is one run in old order, whatever the page's order:
-	// the runs count the same comments.
-	if len(pg.Runs) == 1 && !pg.More && nodes[0] == pg.First && len(got) == len(nodes) {
-		byID := func(a, b *Node) int { return cmp.Compare(a.id, b.id) }
-		got, nodes = slices.SortedFunc(slices.Values(got), byID), slices.SortedFunc(slices.Values(nodes), byID)
-	}
+	// Runs are in old order, whatever the page's order: they count the
+	// same comments.
+	byID := func(a, b *Node) int { return cmp.Compare(a.id, b.id) }
+	got, nodes = slices.SortedFunc(slices.Values(got), byID), slices.SortedFunc(slices.Values(nodes), byID)
 	if !slices.Equal(got, nodes) {
 		tb.Fatalf("runs give %s, the page is %s", pathsOf(got), pathsOf(nodes))
 	}
@@ -884,5 +883,28 @@ func BenchmarkVoted(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestRunsFewest: a page of the newest replies of a flat topic, in
+// sort=new, is the root and one stretch of old order: two view ranges,
+// not one per comment.
+func TestRunsFewest(t *testing.T) {
+	tr := New()
+	for i, p := range flatPaths(300) {
+		if err := tr.Apply(created(p, "u", "c", t0.Add(time.Duration(i)*time.Second)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pg, err := tr.RenderIn(tr.NewOrder(SortNew), comment.RootPath, nil, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []string
+	for _, r := range pg.Runs {
+		runs = append(runs, r.First.Path()+".."+r.Last.Path())
+	}
+	if fmt.Sprint(runs) != "[0..0 0/201..0/299]" {
+		t.Fatalf("runs %v", runs)
 	}
 }

@@ -3,6 +3,7 @@ package topictree
 import (
 	"errors"
 	"math"
+	"slices"
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
@@ -231,7 +232,36 @@ func (p *Pager) pageRuns() []Run {
 	for i, r := range p.runs {
 		runs[i] = Run{p.cur.nodes[r[0]], p.cur.nodes[r[1]]}
 	}
-	return runs
+	return mergeRuns(runs, p.cur.maxID)
+}
+
+// mergeRuns puts a sorted page's runs in old order and joins those that
+// follow each other there: a page of the newest replies in sort=new is a
+// stretch of old order walked backwards, one run rather than one per
+// comment. Done once per rendering, since a rendering is cached.
+func mergeRuns(runs []Run, maxID int32) []Run {
+	if len(runs) < 2 {
+		return runs
+	}
+	type keyed struct {
+		path comment.Path
+		run  Run
+	}
+	ks := make([]keyed, len(runs))
+	for i, r := range runs {
+		path, _ := comment.ParsePath(r.First.Path()) // rendered by the tree: well-formed
+		ks[i] = keyed{path, r}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return a.path.Compare(b.path) })
+	out := runs[:0]
+	for _, k := range ks {
+		if n := len(out); n > 0 && followsOld(out[n-1].Last, k.run.First, maxID) {
+			out[n-1].Last = k.run.Last
+			continue
+		}
+		out = append(out, k.run)
+	}
+	return out
 }
 
 // lastOld is the last comment of top's subtree in old order whose id is at

@@ -420,3 +420,16 @@ func TestFullPages(t *testing.T) {
 		t.Fatalf("a page of a newer comment: ok=%v err=%v, want not the Full's", ok, err)
 	}
 }
+
+// TestItemOverhead: the widest page item a node can make fits the room a
+// page's rendering reserves for it (pages hold TopicItems only).
+func TestItemOverhead(t *testing.T) {
+	n := newNode(2147483647, "0/2147483647", "u", "c", false, t0, t0)
+	n.parent = &Node{id: 2147483646}
+	n.views, n.up, n.down = math.MaxInt64, math.MinInt32, math.MinInt32
+	for _, f := range []Fields{TopicItem} {
+		if got := len(n.AppendJSON(nil, f, comment.TopicID{})) + 1; got > len(n.buf)+itemOverhead {
+			t.Errorf("fields %b: %d bytes with a separator, room for %d", f, got, len(n.buf)+itemOverhead)
+		}
+	}
+}
