@@ -100,6 +100,25 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 		return err
 	}
 	b.mark("summaries", &since)
+	// The voters' lists are read beside the trees, on a connection of
+	// their own: they touch nothing the trees' load does.
+	vctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var votesTook time.Duration
+	waitVotes, err := s.Alongside(vctx, func(vs *store.Snap) error {
+		began := time.Now()
+		defer func() { votesTook = time.Since(began) }()
+		return b.loadVotes(vctx, vs)
+	})
+	if err != nil {
+		return err
+	}
+	defer func() { // on every early return: stop the votes' load and wait for it
+		if waitVotes != nil {
+			cancel()
+			_ = waitVotes()
+		}
+	}()
 	if err := b.loadTrees(ctx, s); err != nil {
 		return err
 	}
@@ -131,13 +150,15 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 		slices.SortFunc(l.entries, compareEntries)
 	}
 	b.mark("users", &since)
-	if err := b.loadVotes(ctx, s); err != nil {
+	err, waitVotes = waitVotes(), nil
+	if err != nil {
 		return err
 	}
 	for _, l := range p.voters {
 		slices.SortFunc(l.entries, compareEntries)
 	}
 	b.mark("votes", &since)
+	b.phases = append(b.phases, phase{"votes (beside the trees)", votesTook})
 	for _, t := range b.order {
 		p.ranks.add(t)
 	}

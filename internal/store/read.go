@@ -152,6 +152,23 @@ const (
 	qHeadPosition = `SELECT position FROM log_head`
 )
 
+// Alongside runs fn on another connection, in a transaction that shares
+// this snapshot (pg_export_snapshot), so that a load reads two tables at
+// once and sees one state. fn's Snap is fn's alone.
+func (s *Snap) Alongside(ctx context.Context, fn func(*Snap) error) (wait func() error, err error) {
+	var id string
+	if err := s.tx.QueryRow(ctx, `SELECT pg_export_snapshot()`).Scan(&id); err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- snapshotTx(ctx, s.pool, id, func(tx pgx.Tx) error {
+			return fn(&Snap{tx: tx, pool: s.pool, Position: s.Position})
+		})
+	}()
+	return func() error { return translate(<-done) }, nil
+}
+
 // AllTreesParallel streams every comment of every topic, split into n
 // parts read at once, each on its own connection in a transaction that
 // shares this snapshot (pg_export_snapshot), each part by its own call of
