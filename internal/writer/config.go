@@ -28,6 +28,8 @@ type Config struct {
 	PruneInterval   time.Duration `env:"PRUNE_INTERVAL" envDefault:"10m" help:"how often expired keys and activity are deleted"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
 	DebugAddr       string        `env:"DEBUG_ADDR" help:"serve Go's pprof on this address (e.g. '127.0.0.1:6061'); never routed by nginx"`
+	FaultRate       float64       `env:"FAULT_RATE" envDefault:"0" help:"share of public writes that fail on purpose, for drills (0 to 1): 503 before the write, 503 after it committed, or FAULT_DELAY first; never in production"`
+	FaultDelay      time.Duration `env:"FAULT_DELAY" envDefault:"2s" help:"how long a write FAULT_RATE delays waits before it runs"`
 }
 
 // LoadConfig reads Config from the environment. An unparsable or out of
@@ -44,6 +46,8 @@ func LoadConfig() (Config, error) {
 		check(cfg.ActivityKeep >= time.Hour, "ACTIVITY_RETENTION", "must be at least 1h")
 		check(cfg.PruneInterval > 0, "PRUNE_INTERVAL", "must be positive")
 		check(cfg.StartTimeout > 0, "DB_START_TIMEOUT", "must be positive")
+		check(cfg.FaultRate >= 0 && cfg.FaultRate <= 1, "FAULT_RATE", "must be between 0 and 1")
+		check(cfg.FaultDelay > 0, "FAULT_DELAY", "must be positive")
 		c.Add(cfg.Store.Check()...)
 		cfg.Auth.Check(c)
 		c.Add(platform.CheckLevel(cfg.LogLevel))

@@ -20,6 +20,7 @@ import (
 // run them through the Batcher and encode the outcome.
 type Handlers struct {
 	batcher       *Batcher
+	faults        *faults
 	verifier      *auth.Verifier
 	maxContent    int
 	maxBody       int64
@@ -27,8 +28,8 @@ type Handlers struct {
 }
 
 // NewHandlers returns the write API's handlers.
-func NewHandlers(b *Batcher, v *auth.Verifier, cfg Config) *Handlers {
-	return &Handlers{batcher: b, verifier: v, maxContent: cfg.MaxContentBytes, maxBody: cfg.MaxBodyBytes(), internalToken: cfg.InternalToken}
+func NewHandlers(b *Batcher, v *auth.Verifier, f *faults, cfg Config) *Handlers {
+	return &Handlers{batcher: b, faults: f, verifier: v, maxContent: cfg.MaxContentBytes, maxBody: cfg.MaxBodyBytes(), internalToken: cfg.InternalToken}
 }
 
 // Register mounts the routes on e.
@@ -193,7 +194,7 @@ func (h *Handlers) banUser(c echo.Context) error {
 		return errNotModerator
 	}
 	var req banRequest
-	return h.run(c, http.StatusOK, &req, by.ID, h.maxBody, func() (Command, error) {
+	return h.run(c, http.StatusOK, &req, by.ID, h.maxBody, true, func() (Command, error) {
 		if req.UserID == nil {
 			return nil, errs.Invalid.New("user_id is required")
 		}
@@ -275,20 +276,21 @@ func (h *Handlers) handle(c echo.Context, status int, req any, build func(Actor)
 	if err != nil {
 		return err
 	}
-	return h.run(c, status, req, by.ID, h.maxBody, func() (Command, error) { return build(by) })
+	return h.run(c, status, req, by.ID, h.maxBody, true, func() (Command, error) { return build(by) })
 }
 
 // handleInternal is handle for the readers' routes, which InternalAuth
 // guards; their bodies may be up to limit bytes.
 func (h *Handlers) handleInternal(c echo.Context, req any, limit int64, build func() (Command, error)) error {
-	return h.run(c, http.StatusOK, req, "", limit, build)
+	return h.run(c, http.StatusOK, req, "", limit, false, build)
 }
 
 // run reads (up to limit bytes), decodes, builds and runs a write. An
 // Idempotency-Key names a request of one route, one body and one sender
 // (who): another user's request with the same key and body is not a retry
-// of the first, so the key is stored and locked under the sender's id.
-func (h *Handlers) run(c echo.Context, status int, req any, who string, limit int64, build func() (Command, error)) error {
+// of the first, so the key is stored and locked under the sender's id. A
+// public write may fail on purpose (FAULT_RATE).
+func (h *Handlers) run(c echo.Context, status int, req any, who string, limit int64, public bool, build func() (Command, error)) error {
 	body, err := httpx.ReadBody(c.Request(), limit)
 	if err != nil {
 		return err
@@ -314,9 +316,24 @@ func (h *Handlers) run(c echo.Context, status int, req any, who string, limit in
 		sum.Write(body)
 		r.Fingerprint = sum.Sum(nil)
 	}
+	fault := noFault
+	if public {
+		fault = h.faults.pick()
+	}
+	switch fault {
+	case faultBefore:
+		return errFaultBefore
+	case faultDelay:
+		if err := h.faults.wait(c.Request().Context()); err != nil {
+			return err
+		}
+	}
 	out, err := h.batcher.Do(c.Request().Context(), r)
 	if err != nil {
 		return err
+	}
+	if fault == faultAfter {
+		return errFaultAfter
 	}
 	c.Response().Header().Set(httpx.HeaderPosition, strconv.FormatInt(out.Position, 10))
 	return httpx.WriteJSON(c, status, out.Body)
