@@ -134,6 +134,9 @@ type call struct {
 // It returns the answer's headers.
 func (c *Client) do(ctx context.Context, cl call, out any) (http.Header, error) {
 	c.stats.Calls.Add(1)
+	if cl.query == nil {
+		cl.query = url.Values{}
+	}
 	if cl.method == http.MethodGet && c.session {
 		if p := c.position.Load(); p > 0 && !cl.query.Has("min_position") {
 			cl.query.Set("min_position", strconv.FormatInt(p, 10))
