@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parley/parley/internal/cli"
+)
+
+// parley runs the command line in this process and returns its exit code
+// and what it printed.
+func parley(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := cli.Run(context.Background(), args, &out, &errOut, func(string) string { return "" })
+	if errOut.Len() > 0 {
+		t.Logf("parley %s: %s", strings.Join(args, " "), errOut.String())
+	}
+	return code, out.String()
+}
+
+// TestDrillFaultRate (issue 11's first drill): with FAULT_RATE=0.2 on the
+// writer, `parley load` posts 2,000 comments through nginx and `parley
+// verify` finds every acknowledged one exactly once on nginx and on each
+// reader, none doubled by a retry.
+func TestDrillFaultRate(t *testing.T) {
+	s := newStack(t, stackOpts{env: []string{"FAULT_RATE=0.2", "FAULT_DELAY=300ms"}})
+	state := filepath.Join(t.TempDir(), "load.json")
+	code, out := parley(t, "-url", s.nginx, "-o", "json", "-q", "-timeout", "150ms", "-attempts", "10",
+		"load", "-topics", "20", "-comments", "100", "-concurrency", "16", "-state", state)
+	var sum struct {
+		Acknowledged, Failed int
+		Retried              int64
+	}
+	if err := json.Unmarshal([]byte(out), &sum); code != 0 || err != nil {
+		t.Fatalf("load: exit %d, %s (%v)", code, out, err)
+	}
+	code, out = parley(t, "-url", s.nginx, "-o", "json", "verify", "-state", state,
+		"-readers", strings.Join(prefixed(s.readers), ","))
+	var reports []struct {
+		Target                                     string
+		Acknowledged, Present, Missing, Duplicated int
+		Unacknowledged                             int
+	}
+	if err := json.Unmarshal([]byte(out), &reports); code != 0 || err != nil || len(reports) != 3 {
+		t.Fatalf("verify: exit %d, %s (%v)", code, out, err)
+	}
+	for _, r := range reports {
+		t.Logf("%s: acknowledged %d (retried %d, failed %d), present %d, lost %d, duplicated %d",
+			r.Target, r.Acknowledged, sum.Retried, sum.Failed, r.Present, r.Missing, r.Duplicated)
+		if r.Acknowledged != 2000 || r.Present != 2000 || r.Missing != 0 || r.Duplicated != 0 {
+			t.Fatalf("%+v", r)
+		}
+	}
+	if sum.Acknowledged != 2000 || sum.Retried == 0 {
+		t.Fatalf("load: %+v", sum)
+	}
+
+	// verify can fail: a write it was told of and that never happened.
+	raw, _ := os.ReadFile(state)
+	var st map[string]any
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	topic := st["topics"].([]any)[0].(map[string]any)
+	topic["comments"] = append(topic["comments"].([]any), "never written")
+	raw, _ = json.Marshal(st)
+	if err := os.WriteFile(state, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out = parley(t, "-url", s.nginx, "verify", "-state", state); code != 1 || !strings.Contains(out, "missing 1") || !strings.Contains(out, "never written") {
+		t.Fatalf("verify of a write that never happened: exit %d, %s", code, out)
+	}
+}
