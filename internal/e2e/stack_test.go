@@ -122,10 +122,7 @@ func newStack(t *testing.T, o stackOpts) *stack {
 		o.readers = 2
 	}
 	s := &stack{db: pgtest.NewDatabase(t), writer: freeAddr(t), procs: map[string]*procs.Proc{}, env: o.env}
-	w := start(t, "writer", filepath.Join(bins, "writer"), append([]string{"DATABASE_URL=" + s.db, "LISTEN_ADDR=" + s.writer,
-		"LOG_LEVEL=warn", "INTERNAL_TOKEN=" + stacktest.InternalToken}, s.env...))
-	s.procs["writer"] = w
-	waitHTTP(t, w, "http://"+s.writer+"/healthz")
+	s.startWriter(t)
 	for i := range o.readers {
 		addr := freeAddr(t)
 		s.readers = append(s.readers, addr)
@@ -153,6 +150,15 @@ func newStack(t *testing.T, o stackOpts) *stack {
 }
 
 // startReader starts (or restarts) reader i on its address.
+// startWriter starts the writer, again after a kill, on its address.
+func (s *stack) startWriter(t *testing.T) {
+	t.Helper()
+	w := start(t, "writer", filepath.Join(bins, "writer"), append([]string{"DATABASE_URL=" + s.db, "LISTEN_ADDR=" + s.writer,
+		"LOG_LEVEL=warn", "INTERNAL_TOKEN=" + stacktest.InternalToken}, s.env...))
+	s.procs["writer"] = w
+	waitHTTP(t, w, "http://"+s.writer+"/healthz")
+}
+
 func (s *stack) startReader(t *testing.T, i int) {
 	t.Helper()
 	name := fmt.Sprintf("reader%d", i+1)
