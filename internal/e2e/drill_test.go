@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,6 +110,13 @@ func TestDrillWriterKilled(t *testing.T) {
 	s.procs["writer"].Kill()
 	atKill := written()
 	s.startWriter(t)
+	// Cleanups run last first: stop the readers before the new writer, so
+	// that they can hand it their last views instead of retrying them.
+	t.Cleanup(func() {
+		for i := range s.readers {
+			s.procs[fmt.Sprintf("reader%d", i+1)].Stop()
+		}
+	})
 	r := <-done
 	var sum struct {
 		Acknowledged, Failed int
