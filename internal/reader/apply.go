@@ -54,13 +54,7 @@ func (p *Projection) applyCreated(e *comment.Event) {
 		p.ranks.add(t)
 		p.res.bytes += tr.Bytes()
 	} else {
-		t = p.topics[e.Topic]
-		if t == nil {
-			p.corrupt(e, topictree.CorruptError("reply in an unknown topic"))
-			return
-		}
-		if err := p.applyTree(t, e, nil); err != nil {
-			p.corrupt(e, err)
+		if t = p.inTree(e, "reply"); t == nil {
 			return
 		}
 		t.count++
@@ -70,14 +64,25 @@ func (p *Projection) applyCreated(e *comment.Event) {
 	p.users[name].insert(userEntry{update: e.At.UnixMilli(), topic: t, id: c.Path.ID()})
 }
 
-func (p *Projection) applyEdited(e *comment.Event) {
+// inTree applies an event about a comment of an existing topic to the
+// topic's tree and returns the topic; nil, the event logged and skipped,
+// when it does not fit (what names it in the log).
+func (p *Projection) inTree(e *comment.Event, what string) *topic {
 	t := p.topics[e.Topic]
 	if t == nil {
-		p.corrupt(e, topictree.CorruptError("edit in an unknown topic"))
-		return
+		p.corrupt(e, topictree.CorruptError(what+" in an unknown topic"))
+		return nil
 	}
 	if err := p.applyTree(t, e, nil); err != nil {
 		p.corrupt(e, err)
+		return nil
+	}
+	return t
+}
+
+func (p *Projection) applyEdited(e *comment.Event) {
+	t := p.inTree(e, "edit")
+	if t == nil {
 		return
 	}
 	ed := e.Edited
@@ -88,13 +93,8 @@ func (p *Projection) applyEdited(e *comment.Event) {
 }
 
 func (p *Projection) applyDeleted(e *comment.Event) {
-	t := p.topics[e.Topic]
+	t := p.inTree(e, "delete")
 	if t == nil {
-		p.corrupt(e, topictree.CorruptError("delete in an unknown topic"))
-		return
-	}
-	if err := p.applyTree(t, e, nil); err != nil {
-		p.corrupt(e, err)
 		return
 	}
 	d := e.Deleted

@@ -70,13 +70,8 @@ func (r *topComments) clear() { r.all.Clear(false) }
 // applyVoted applies a vote to the tree and beside it: the ranking of
 // voted comments, the voter's list, the hot score.
 func (p *Projection) applyVoted(e *comment.Event) {
-	t := p.topics[e.Topic]
+	t := p.inTree(e, "vote")
 	if t == nil {
-		p.corrupt(e, topictree.CorruptError("vote in an unknown topic"))
-		return
-	}
-	if err := p.applyTree(t, e, nil); err != nil {
-		p.corrupt(e, err)
 		return
 	}
 	v := e.Voted
