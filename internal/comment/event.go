@@ -165,54 +165,44 @@ func (r ViewRange) Validate() error {
 	return nil
 }
 
+// payloads give each kind's payload field: as it is, to encode it, or
+// set to a new payload first, to decode into. A new kind of event is one
+// line here.
+var payloads = map[EventKind]func(e *Event, fresh bool) any{
+	EventCreated: payload(func(e *Event) **Created { return &e.Created }),
+	EventEdited:  payload(func(e *Event) **Edited { return &e.Edited }),
+	EventDeleted: payload(func(e *Event) **Deleted { return &e.Deleted }),
+	EventViews:   payload(func(e *Event) **Views { return &e.Views }),
+	EventBanned:  payload(func(e *Event) **Banned { return &e.Banned }),
+	EventVoted:   payload(func(e *Event) **Voted { return &e.Voted }),
+}
+
+func payload[T any](field func(*Event) **T) func(*Event, bool) any {
+	return func(e *Event, fresh bool) any {
+		p := field(e)
+		if fresh {
+			*p = new(T)
+		}
+		return *p
+	}
+}
+
 // Payload encodes the kind-specific part of the event for storage.
 func (e *Event) Payload() ([]byte, error) {
-	var v any
-	switch e.Kind {
-	case EventCreated:
-		v = e.Created
-	case EventEdited:
-		v = e.Edited
-	case EventDeleted:
-		v = e.Deleted
-	case EventViews:
-		v = e.Views
-	case EventBanned:
-		v = e.Banned
-	case EventVoted:
-		v = e.Voted
-	default:
+	field, ok := payloads[e.Kind]
+	if !ok {
 		return nil, fmt.Errorf("unknown event kind %q", e.Kind)
 	}
-	return json.Marshal(v)
+	return json.Marshal(field(e, false))
 }
 
 // DecodePayload fills the kind-specific field from stored JSON.
 func (e *Event) DecodePayload(b []byte) error {
-	var dst any
-	switch e.Kind {
-	case EventCreated:
-		e.Created = new(Created)
-		dst = e.Created
-	case EventEdited:
-		e.Edited = new(Edited)
-		dst = e.Edited
-	case EventDeleted:
-		e.Deleted = new(Deleted)
-		dst = e.Deleted
-	case EventViews:
-		e.Views = new(Views)
-		dst = e.Views
-	case EventBanned:
-		e.Banned = new(Banned)
-		dst = e.Banned
-	case EventVoted:
-		e.Voted = new(Voted)
-		dst = e.Voted
-	default:
+	field, ok := payloads[e.Kind]
+	if !ok {
 		return fmt.Errorf("event %d: unknown kind %q", e.Position, e.Kind)
 	}
-	if err := json.Unmarshal(b, dst); err != nil {
+	if err := json.Unmarshal(b, field(e, true)); err != nil {
 		return fmt.Errorf("event %d: %w", e.Position, err)
 	}
 	return nil

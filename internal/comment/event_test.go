@@ -12,6 +12,8 @@ func TestEventPayloadRoundTrip(t *testing.T) {
 		{Kind: EventEdited, Edited: &Edited{Path: Path{0}, Content: "new"}},
 		{Kind: EventDeleted, Deleted: &Deleted{Path: Path{0, 3, 9}}},
 		{Kind: EventViews, Views: &Views{Ranges: []ViewRange{{Topic: topic, First: Path{0}, Last: Path{0, 3}, MaxID: 3, Count: 7}}}},
+		{Kind: EventBanned, Banned: &Banned{User: "u-1", Reason: "spam", By: "u-mod"}},
+		{Kind: EventVoted, Voted: &Voted{Path: Path{0, 3}, Voter: "u-2", Value: -1, Was: 1, WasAt: time.UnixMilli(1e12).UTC(), Up: 4, Down: 2, Created: time.UnixMilli(1e12 - 5).UTC()}},
 	}
 	for _, e := range events {
 		b, err := e.Payload()
