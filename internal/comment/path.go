@@ -137,3 +137,16 @@ func (p Path) PGText() string {
 	}
 	return string(append(b, '}'))
 }
+
+// ParseID reads a comment id as a request names it: 0 (the root) or a
+// positive decimal without leading zeros that fits in 31 bits.
+func ParseID(s string) (int32, error) {
+	if s == "0" {
+		return 0, nil
+	}
+	p, err := ParsePath("0/" + s)
+	if err != nil || len(p) != 2 {
+		return 0, errs.Invalid.New("comment id must be 0 or a positive integer without leading zeros")
+	}
+	return p[1], nil
+}

@@ -127,3 +127,27 @@ func TestPathHelpers(t *testing.T) {
 		t.Fatal("the root has a parent")
 	}
 }
+
+func TestParseID(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int32
+		ok   bool
+	}{
+		{"0", 0, true},
+		{"7", 7, true},
+		{"2147483647", 2147483647, true},
+		{"2147483648", 0, false},
+		{"07", 0, false},
+		{"-1", 0, false},
+		{"", 0, false},
+		{"1/2", 0, false},
+		{"1.0", 0, false},
+		{" 1", 0, false},
+	} {
+		got, err := ParseID(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseID(%q) = %d, %v", tc.in, got, err)
+		}
+	}
+}

@@ -27,15 +27,16 @@ const StatusStorageTimeout = 524
 
 // The kinds of failure: a new kind is one line here.
 var (
-	Invalid      = &Kind{"invalid", http.StatusBadRequest}              // the request is malformed
-	Unauthorized = &Kind{"unauthorized", http.StatusUnauthorized}       // no valid credentials
-	Forbidden    = &Kind{"forbidden", http.StatusForbidden}             // known, but not allowed to do this
-	NotFound     = &Kind{"not found", http.StatusNotFound}              // topic, comment or subtree root does not exist
-	Conflict     = &Kind{"conflict", http.StatusConflict}               // the request contradicts the current state
-	TooLarge     = &Kind{"too large", http.StatusRequestEntityTooLarge} // body or content over the limit
-	SlowBody     = &Kind{"request timeout", http.StatusRequestTimeout}  // the request body did not arrive in time
-	Unavailable  = &Kind{"unavailable", http.StatusServiceUnavailable}  // storage unreachable, or a reader not ready
-	Timeout      = &Kind{"timeout", StatusStorageTimeout}               // storage did not answer in time
+	Invalid      = &Kind{"invalid", http.StatusBadRequest}                     // the request is malformed
+	Unauthorized = &Kind{"unauthorized", http.StatusUnauthorized}              // no valid credentials
+	Forbidden    = &Kind{"forbidden", http.StatusForbidden}                    // known, but not allowed to do this
+	NotFound     = &Kind{"not found", http.StatusNotFound}                     // topic, comment or subtree root does not exist
+	Conflict     = &Kind{"conflict", http.StatusConflict}                      // the request contradicts the current state
+	Changed      = &Kind{"precondition failed", http.StatusPreconditionFailed} // If-Match names a version the resource no longer has
+	TooLarge     = &Kind{"too large", http.StatusRequestEntityTooLarge}        // body or content over the limit
+	SlowBody     = &Kind{"request timeout", http.StatusRequestTimeout}         // the request body did not arrive in time
+	Unavailable  = &Kind{"unavailable", http.StatusServiceUnavailable}         // storage unreachable, or a reader not ready
+	Timeout      = &Kind{"timeout", StatusStorageTimeout}                      // storage did not answer in time
 )
 
 // Error is a failure with a kind and a message that is safe to show a client.

@@ -62,7 +62,7 @@ func BenchmarkDecide(b *testing.B) {
 				parent = paths[i-nTopics] // the topic's previous command's comment
 			}
 			paths[i] = parent.Child(int32(nComments + i/nTopics))
-			cmds[i] = &Request{Cmd: Post{TopicID: &topics[j], Parent: parent, User: fmt.Sprintf("user%d", i%50), Content: content}}
+			cmds[i] = &Request{Cmd: Post{TopicID: &topics[j], Parent: AtPath(parent), User: fmt.Sprintf("user%d", i%50), Content: content}}
 			if keys {
 				cmds[i].Key = fmt.Sprintf("key-%d", i)
 				cmds[i].Fingerprint = []byte(cmds[i].Key)

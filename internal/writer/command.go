@@ -77,13 +77,13 @@ type reads struct {
 	votes       map[store.VoteRef]bool
 }
 
-// comment asks for the comment at path in topic, and the topic.
-func (r *reads) comment(t comment.TopicID, p comment.Path) {
+// comment asks for the comment c names in topic t, and the topic.
+func (r *reads) comment(t comment.TopicID, c Ref) {
 	if !r.topics[t] {
 		r.topics[t] = true
 		r.lk.Topics = append(r.lk.Topics, t)
 	}
-	ref := store.CommentRef{Topic: t, ID: p.ID()}
+	ref := store.CommentRef{Topic: t, ID: c.ID}
 	if !r.refs[ref] {
 		r.refs[ref] = true
 		r.lk.Comments = append(r.lk.Comments, ref)
@@ -280,17 +280,17 @@ func (b *batch) newTopic(id comment.TopicID) *store.TopicWrite {
 	return t
 }
 
-// comment finds the comment at path in topic, as the batch has left it.
-func (b *batch) comment(topic comment.TopicID, path comment.Path) *store.CommentWrite {
-	ref := store.CommentRef{Topic: topic, ID: path.ID()}
+// comment finds the comment r names in topic, as the batch has left it.
+func (b *batch) comment(topic comment.TopicID, r Ref) *store.CommentWrite {
+	ref := store.CommentRef{Topic: topic, ID: r.ID}
 	if c, ok := b.comments[ref]; ok {
-		if !c.Path.Equal(path) {
+		if r.Path != nil && !c.Path.Equal(r.Path) {
 			return nil
 		}
 		return c
 	}
 	row, ok := b.st.Comments[ref]
-	if !ok || !row.Path.Equal(path) {
+	if !ok || (r.Path != nil && !row.Path.Equal(r.Path)) {
 		return nil
 	}
 	c := &store.CommentWrite{Topic: topic, Path: row.Path, User: row.User, Author: row.Author,
@@ -344,8 +344,11 @@ func (b *batch) setVote(ref store.VoteRef, v store.VoteState, c *store.CommentWr
 }
 
 // event appends the command's event, at the batch's time.
-func (b *batch) event(e comment.Event) {
-	e.At = b.at
+func (b *batch) event(e comment.Event) { b.eventAt(e, b.at) }
+
+// eventAt appends the command's event, dated at.
+func (b *batch) eventAt(e comment.Event, at time.Time) {
+	e.At = at
 	b.ch.Events = append(b.ch.Events, e)
 }
 

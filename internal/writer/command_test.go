@@ -43,14 +43,14 @@ func TestDecideWithinOneBatch(t *testing.T) {
 	topic := comment.NewTopicID()
 	st := existing(topic, 2, store.CommentRow{Path: comment.Path{0}}, store.CommentRow{Path: comment.Path{0, 1}})
 	cmds := requests(
-		Post{TopicID: &topic, Parent: comment.Path{0, 1}, User: "a", Content: "x"},    // gets 2
-		Post{TopicID: &topic, Parent: comment.Path{0, 1, 2}, User: "b", Content: "y"}, // replies to 2: gets 3
-		Edit{TopicID: topic, Path: comment.Path{0, 1, 2}, Content: "x2"},              // edits the new comment
-		Delete{TopicID: topic, Path: comment.Path{0, 1}},                              // deletes an old one
-		Post{TopicID: &topic, Parent: comment.Path{0, 1}, User: "c", Content: "z"},    // 409 now
-		Edit{TopicID: topic, Path: comment.Path{0, 1}, Content: "w"},                  // 409 too
-		Post{TopicID: &topic, Parent: comment.Path{0, 5}, User: "d", Content: "z"},    // 404, id 5 unknown
-		Post{TopicID: &topic, Parent: comment.Path{0, 3}, User: "d", Content: "z"},    // 404: 3 is at 0/1/2/3
+		Post{TopicID: &topic, Parent: AtPath(comment.Path{0, 1}), User: "a", Content: "x"},    // gets 2
+		Post{TopicID: &topic, Parent: AtPath(comment.Path{0, 1, 2}), User: "b", Content: "y"}, // replies to 2: gets 3
+		Edit{TopicID: topic, Comment: AtPath(comment.Path{0, 1, 2}), Content: "x2"},           // edits the new comment, 1 ms later
+		Delete{TopicID: topic, Comment: AtPath(comment.Path{0, 1})},                           // deletes an old one
+		Post{TopicID: &topic, Parent: AtPath(comment.Path{0, 1}), User: "c", Content: "z"},    // 409 now
+		Edit{TopicID: topic, Comment: AtPath(comment.Path{0, 1}), Content: "w"},               // 409 too
+		Post{TopicID: &topic, Parent: AtPath(comment.Path{0, 5}), User: "d", Content: "z"},    // 404, id 5 unknown
+		Post{TopicID: &topic, Parent: AtPath(comment.Path{0, 3}), User: "d", Content: "z"},    // 404: 3 is at 0/1/2/3
 	)
 	ch, out := decide(cmds, st, at)
 
@@ -66,8 +66,17 @@ func TestDecideWithinOneBatch(t *testing.T) {
 	if len(ch.Events) != 4 {
 		t.Fatalf("%d events, want one per accepted command (4)", len(ch.Events))
 	}
-	if len(ch.Topics) != 1 || ch.Topics[0].NextID != 4 || ch.Topics[0].New || !ch.Topics[0].LastActivity.Equal(at) {
+	// The edit of a comment posted in the same millisecond is a new
+	// version: dated one millisecond later, in the row and the event.
+	later := at.Add(time.Millisecond)
+	if len(ch.Topics) != 1 || ch.Topics[0].NextID != 4 || ch.Topics[0].New || !ch.Topics[0].LastActivity.Equal(later) {
 		t.Fatalf("topic writes %+v", ch.Topics)
+	}
+	if e := ch.Events[2]; e.Kind != comment.EventEdited || !e.At.Equal(later) || !e.Edited.Was.Equal(at) {
+		t.Fatalf("edit event %+v", e)
+	}
+	if r := out[2].result.(*EditResult); r.UpdateTime != string(comment.AppendTime(nil, later)) {
+		t.Fatalf("edit result %+v", r)
 	}
 	// One row write per comment, in its final state.
 	byID := map[int32]store.CommentWrite{}
@@ -77,7 +86,7 @@ func TestDecideWithinOneBatch(t *testing.T) {
 		}
 		byID[c.Path.ID()] = c
 	}
-	if c := byID[2]; !c.New || c.Content != "x2" {
+	if c := byID[2]; !c.New || c.Content != "x2" || !c.Update.Equal(later) || !c.Create.Equal(at) {
 		t.Fatalf("comment 2: %+v", c)
 	}
 	if c := byID[1]; c.New || !c.Deleted || c.Content != "" || !c.Update.Equal(st.Comments[store.CommentRef{Topic: topic, ID: 1}].Update) {
@@ -91,8 +100,8 @@ func TestDecideWithinOneBatch(t *testing.T) {
 func TestDecideNewTopicAndReplyInOneBatch(t *testing.T) {
 	id := comment.NewTopicID()
 	cmds := requests(
-		Post{NewTopic: id, Parent: comment.RootPath, User: "a", Content: "root"},
-		Post{TopicID: &id, Parent: comment.RootPath, User: "b", Content: "re"},
+		Post{NewTopic: id, Parent: AtPath(comment.RootPath), User: "a", Content: "root"},
+		Post{TopicID: &id, Parent: AtPath(comment.RootPath), User: "b", Content: "re"},
 	)
 	ch, out := decide(cmds, store.State{}, at)
 	if out[0].err != nil || out[1].err != nil {
@@ -110,7 +119,7 @@ func TestDecideIdempotencyKeys(t *testing.T) {
 	topic := comment.NewTopicID()
 	st := existing(topic, 1, store.CommentRow{Path: comment.Path{0}})
 	st.Keys["old"] = store.KeyRecord{Fingerprint: []byte("f1"), Result: []byte(`{"comment_id":3,"parent_path":"0/3","topic_id":"` + topic.String() + `","new_topic":false}`), Position: 7}
-	post := Post{TopicID: &topic, Parent: comment.RootPath, User: "a", Content: "x"}
+	post := Post{TopicID: &topic, Parent: AtPath(comment.RootPath), User: "a", Content: "x"}
 	cmds := []*Request{
 		{Cmd: post, Key: "new", Fingerprint: []byte("f2")},
 		{Cmd: post, Key: "new", Fingerprint: []byte("f2")}, // same request again in the batch
@@ -209,16 +218,16 @@ func TestDecideVotesInOneBatch(t *testing.T) {
 	ann, bo := Actor{ID: "ann", Name: "ann"}, Actor{ID: "bo", Name: "bo"}
 	root, one, two := comment.Path{0}, comment.Path{0, 1}, comment.Path{0, 2}
 	cmds := requests(
-		Vote{TopicID: topic, Path: root, Value: 1, By: ann},                  // -1 → 1: 6/1
-		Vote{TopicID: topic, Path: root, Value: 0, By: ann},                  // withdrawn: 5/1
-		Vote{TopicID: topic, Path: root, Value: -1, By: bo},                  // 5/2
-		Post{TopicID: &topic, Parent: root, User: "cy", Content: "new"},      // gets 2
-		Vote{TopicID: topic, Path: two, Value: 1, By: bo},                    // 1/0 on the new comment
-		Delete{TopicID: topic, Path: one},                                    //
-		Vote{TopicID: topic, Path: one, Value: 1, By: bo},                    // 409
-		Vote{TopicID: topic, Path: comment.Path{0, 7}, Value: 1, By: bo},     // 404
-		Vote{TopicID: comment.NewTopicID(), Path: root, Value: 1, By: bo},    // 404
-		Vote{TopicID: topic, Path: comment.Path{0, 1, 2}, Value: 1, By: ann}, // 404: 2 is at 0/2
+		Vote{TopicID: topic, Comment: AtPath(root), Value: 1, By: ann},                  // -1 → 1: 6/1
+		Vote{TopicID: topic, Comment: AtPath(root), Value: 0, By: ann},                  // withdrawn: 5/1
+		Vote{TopicID: topic, Comment: AtPath(root), Value: -1, By: bo},                  // 5/2
+		Post{TopicID: &topic, Parent: AtPath(root), User: "cy", Content: "new"},         // gets 2
+		Vote{TopicID: topic, Comment: AtPath(two), Value: 1, By: bo},                    // 1/0 on the new comment
+		Delete{TopicID: topic, Comment: AtPath(one)},                                    //
+		Vote{TopicID: topic, Comment: AtPath(one), Value: 1, By: bo},                    // 409
+		Vote{TopicID: topic, Comment: AtPath(comment.Path{0, 7}), Value: 1, By: bo},     // 404
+		Vote{TopicID: comment.NewTopicID(), Comment: AtPath(root), Value: 1, By: bo},    // 404
+		Vote{TopicID: topic, Comment: AtPath(comment.Path{0, 1, 2}), Value: 1, By: ann}, // 404: 2 is at 0/2
 	)
 	ch, out := decide(cmds, st, at)
 	wantErr := []*errs.Kind{nil, nil, nil, nil, nil, nil, errs.Conflict, errs.NotFound, errs.NotFound, errs.NotFound}
@@ -254,5 +263,49 @@ func TestDecideVotesInOneBatch(t *testing.T) {
 	}
 	if len(ch.Activity) != 1 || ch.Activity[0].Votes != 3 || ch.Activity[0].Comments != 1 {
 		t.Fatalf("activity %+v (a withdrawal is no activity)", ch.Activity)
+	}
+}
+
+// TestDecideIfMatchAndIDs: /v1 names comments by id and may make a write
+// conditional on the comment's version; edits in one batch are versions
+// one after another, so a second edit holding the first's ETag passes and
+// one holding the original's is refused.
+func TestDecideIfMatchAndIDs(t *testing.T) {
+	topic := comment.NewTopicID()
+	st := existing(topic, 3, store.CommentRow{Path: comment.Path{0}}, store.CommentRow{Path: comment.Path{0, 1}}, store.CommentRow{Path: comment.Path{0, 1, 2}})
+	v2 := comment.Version(st.Comments[store.CommentRef{Topic: topic, ID: 2}].Update, false)
+	after := comment.Version(at, false) // comment 2 once edited in this batch
+	cmds := requests(
+		Edit{TopicID: topic, Comment: WithID(2), Content: "a", IfMatch: []string{`"1"`, v2}},                      // 0: matches
+		Edit{TopicID: topic, Comment: WithID(2), Content: "b", IfMatch: []string{v2}},                             // 1: 412, changed by 0
+		Edit{TopicID: topic, Comment: WithID(2), Content: "c", IfMatch: []string{"W/" + after}},                   // 2: 412, weak
+		Edit{TopicID: topic, Comment: WithID(2), Content: "d", IfMatch: []string{after}},                          // 3: matches 0's version
+		Edit{TopicID: topic, Comment: WithID(2), Content: "e", IfMatch: []string{"*"}},                            // 4: any version
+		Delete{TopicID: topic, Comment: WithID(2), IfMatch: []string{after}},                                      // 5: 412, edited twice since
+		Delete{TopicID: topic, Comment: WithID(1)},                                                                // 6: by id, unconditional
+		Edit{TopicID: topic, Comment: WithID(1), Content: "f", IfMatch: []string{"*"}},                            // 7: 409, deleted
+		Vote{TopicID: topic, Comment: WithID(2), Value: 1, By: Actor{ID: "v", Name: "v"}},                         // 8: by id
+		Post{TopicID: &topic, Parent: WithID(2), User: "p", Content: "re"},                                        // 9: reply by id: 0/1/2/3
+		Edit{TopicID: topic, Comment: WithID(9), Content: "g"},                                                    // 10: 404
+		Edit{TopicID: topic, Comment: Ref{ID: 2, Path: comment.Path{0, 2}}, Content: "h", IfMatch: []string{"*"}}, // 11: 404, wrong path
+	)
+	_, out := decide(cmds, st, at)
+	want := []*errs.Kind{nil, errs.Changed, errs.Changed, nil, nil, errs.Changed, nil, errs.Conflict, nil, nil, errs.NotFound, errs.NotFound}
+	for i, d := range out {
+		if (want[i] == nil) != (d.err == nil) || (want[i] != nil && !errors.Is(d.err, want[i])) {
+			t.Errorf("command %d: error %v, want kind %v", i, d.err, want[i])
+		}
+	}
+	if r := out[9].result.(*PostResult); r.ParentPath != "0/1/2/3" {
+		t.Fatalf("reply by id: %+v", r)
+	}
+	// Each accepted edit is a later version than the one before.
+	var last string
+	for _, i := range []int{0, 3, 4} {
+		r := out[i].result.(*EditResult)
+		if r.UpdateTime <= last {
+			t.Fatalf("edit %d dated %s, not after %s", i, r.UpdateTime, last)
+		}
+		last = r.UpdateTime
 	}
 }

@@ -40,6 +40,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.POST("/ban_user", h.banUser)
 	e.POST("/vote_comment", h.voteComment)
 	e.POST("/internal/views", h.recordViews, httpx.InternalAuth(h.internalToken))
+	h.registerV1(e)
 	e.GET("/healthz", func(c echo.Context) error { return httpx.WriteJSON(c, http.StatusOK, []byte(`{"status":"ok"}`)) })
 }
 
@@ -54,34 +55,42 @@ type postRequest struct {
 func (h *Handlers) postComment(c echo.Context) error {
 	var req postRequest
 	return h.handle(c, http.StatusCreated, &req, func(by Actor) (Command, error) {
-		op := Post{Parent: comment.RootPath}
 		if req.TopicID == nil {
 			if req.ParentPath != nil {
 				return nil, errs.Invalid.New("parent_path needs a topic_id")
 			}
-			op.NewTopic = comment.NewTopicID()
-		} else {
-			id, err := comment.ParseTopicID(*req.TopicID)
-			if err != nil {
+			return h.post(by, nil, AtPath(comment.RootPath), req.Content, req.User)
+		}
+		id, err := comment.ParseTopicID(*req.TopicID)
+		if err != nil {
+			return nil, err
+		}
+		parent := comment.RootPath
+		if req.ParentPath != nil {
+			if parent, err = comment.ParsePathField("parent_path", *req.ParentPath); err != nil {
 				return nil, err
 			}
-			op.TopicID = &id
-			if req.ParentPath != nil {
-				if op.Parent, err = comment.ParsePathField("parent_path", *req.ParentPath); err != nil {
-					return nil, err
-				}
-			}
 		}
-		var err error
-		if op.Content, err = h.content(req.Content); err != nil {
-			return nil, err
-		}
-		if op.By, err = h.author(by, req.User); err != nil {
-			return nil, err
-		}
-		op.User = op.By.Name
-		return op, nil
+		return h.post(by, &id, AtPath(parent), req.Content, req.User)
 	})
+}
+
+// post validates a comment's content and author into a Post: a new topic
+// when topic is nil, else a reply to parent.
+func (h *Handlers) post(by Actor, topic *comment.TopicID, parent Ref, content, user *string) (Command, error) {
+	op := Post{TopicID: topic, Parent: parent}
+	if topic == nil {
+		op.NewTopic = comment.NewTopicID()
+	}
+	var err error
+	if op.Content, err = h.content(content); err != nil {
+		return nil, err
+	}
+	if op.By, err = h.author(by, user); err != nil {
+		return nil, err
+	}
+	op.User = op.By.Name
+	return op, nil
 }
 
 type editRequest struct {
@@ -102,7 +111,7 @@ func (h *Handlers) editComment(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return Edit{TopicID: topic, Path: path, Content: content, By: by}, nil
+		return Edit{TopicID: topic, Comment: AtPath(path), Content: content, By: by}, nil
 	})
 }
 
@@ -119,7 +128,7 @@ func (h *Handlers) deleteComment(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return Delete{TopicID: topic, Path: path, By: by}, nil
+		return Delete{TopicID: topic, Comment: AtPath(path), By: by}, nil
 	})
 }
 
@@ -139,17 +148,23 @@ func (h *Handlers) voteComment(c echo.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		if req.Value == nil {
-			return nil, errs.Invalid.New("value is required")
-		}
-		if v := *req.Value; v < -1 || v > 1 {
-			return nil, errs.Invalid.New("value must be 1, -1 or 0")
-		}
-		if by, err = h.voter(by, req.User); err != nil {
-			return nil, err
-		}
-		return Vote{TopicID: topic, Path: path, Value: int8(*req.Value), By: by}, nil
+		return h.vote(by, topic, AtPath(path), req.Value, req.User)
 	})
+}
+
+// vote validates a vote's value and voter into a Vote.
+func (h *Handlers) vote(by Actor, topic comment.TopicID, ref Ref, value *int, user *string) (Command, error) {
+	if value == nil {
+		return nil, errs.Invalid.New("value is required")
+	}
+	if v := *value; v < -1 || v > 1 {
+		return nil, errs.Invalid.New("value must be 1, -1 or 0")
+	}
+	by, err := h.voter(by, user)
+	if err != nil {
+		return nil, err
+	}
+	return Vote{TopicID: topic, Comment: ref, Value: int8(*value), By: by}, nil
 }
 
 // POST /internal/views {ranges: [{topic_id, first, last, max_id, count}]}
@@ -194,7 +209,7 @@ func (h *Handlers) banUser(c echo.Context) error {
 		return errNotModerator
 	}
 	var req banRequest
-	return h.run(c, http.StatusOK, &req, by.ID, h.maxBody, true, func() (Command, error) {
+	return h.respond(c, http.StatusOK)(h.run(c, c.Path(), &req, by.ID, h.maxBody, true, func() (Command, error) {
 		if req.UserID == nil {
 			return nil, errs.Invalid.New("user_id is required")
 		}
@@ -217,7 +232,7 @@ func (h *Handlers) banUser(c echo.Context) error {
 			op.Reason = *req.Reason
 		}
 		return op, nil
-	})
+	}))
 }
 
 // identify says who a public write comes from. With AUTH_MODE=jwt it is
@@ -268,48 +283,69 @@ func (h *Handlers) voter(by Actor, user *string) (Actor, error) {
 	return h.author(by, user)
 }
 
-// handle is the shape every public write shares: find who sends it, read
-// and decode the body, build the command, take the Idempotency-Key, run it
-// and encode the outcome with the route's status.
+// handle is the shape every public write of the original routes shares:
+// find who sends it, read and decode the body, build the command, take the
+// Idempotency-Key, run it and encode the outcome with the route's status.
 func (h *Handlers) handle(c echo.Context, status int, req any, build func(Actor) (Command, error)) error {
+	return h.respond(c, status)(h.write(c, c.Path(), req, build))
+}
+
+// write runs a public write: who sends it, then run. route names the
+// request for its Idempotency-Key (see run).
+func (h *Handlers) write(c echo.Context, route string, req any, build func(Actor) (Command, error)) (Outcome, error) {
 	by, err := h.identify(c)
 	if err != nil {
-		return err
+		return Outcome{}, err
 	}
-	return h.run(c, status, req, by.ID, h.maxBody, true, func() (Command, error) { return build(by) })
+	return h.run(c, route, req, by.ID, h.maxBody, true, func() (Command, error) { return build(by) })
 }
 
 // handleInternal is handle for the readers' routes, which InternalAuth
 // guards; their bodies may be up to limit bytes.
 func (h *Handlers) handleInternal(c echo.Context, req any, limit int64, build func() (Command, error)) error {
-	return h.run(c, http.StatusOK, req, "", limit, false, build)
+	return h.respond(c, http.StatusOK)(h.run(c, c.Path(), req, "", limit, false, build))
 }
 
-// run reads (up to limit bytes), decodes, builds and runs a write. An
-// Idempotency-Key names a request of one route, one body and one sender
+// respond encodes a write's outcome with status.
+func (h *Handlers) respond(c echo.Context, status int) func(Outcome, error) error {
+	return func(out Outcome, err error) error {
+		if err != nil {
+			return err
+		}
+		return httpx.WriteJSON(c, status, out.Body)
+	}
+}
+
+// run reads (up to limit bytes), decodes into req (nil: the body must be
+// empty), builds and runs a write, and puts its position on the response.
+// An Idempotency-Key names a request of one route, one body and one sender
 // (who): another user's request with the same key and body is not a retry
 // of the first, so the key is stored and locked under the sender's id. A
 // public write may fail on purpose (FAULT_RATE).
-func (h *Handlers) run(c echo.Context, status int, req any, who string, limit int64, public bool, build func() (Command, error)) error {
+func (h *Handlers) run(c echo.Context, route string, req any, who string, limit int64, public bool, build func() (Command, error)) (Outcome, error) {
 	body, err := httpx.ReadBody(c.Request(), limit)
 	if err != nil {
-		return err
+		return Outcome{}, err
 	}
-	if err := httpx.DecodeJSON(body, req); err != nil {
-		return err
+	if req == nil {
+		if len(body) > 0 {
+			return Outcome{}, errs.Invalid.New("this request takes no body")
+		}
+	} else if err := httpx.DecodeJSON(body, req); err != nil {
+		return Outcome{}, err
 	}
 	key, err := idempotencyKey(c.Request().Header)
 	if err != nil {
-		return err
+		return Outcome{}, err
 	}
 	cmd, err := build()
 	if err != nil {
-		return err
+		return Outcome{}, err
 	}
 	r := &Request{Cmd: cmd, Key: senderKey(who, key)}
 	if key != "" {
 		sum := sha256.New()
-		sum.Write([]byte(c.Path()))
+		sum.Write([]byte(route))
 		sum.Write([]byte{0})
 		sum.Write([]byte(who))
 		sum.Write([]byte{0})
@@ -322,21 +358,21 @@ func (h *Handlers) run(c echo.Context, status int, req any, who string, limit in
 	}
 	switch fault {
 	case faultBefore:
-		return errFaultBefore
+		return Outcome{}, errFaultBefore
 	case faultDelay:
 		if err := h.faults.wait(c.Request().Context()); err != nil {
-			return err
+			return Outcome{}, err
 		}
 	}
 	out, err := h.batcher.Do(c.Request().Context(), r)
 	if err != nil {
-		return err
+		return Outcome{}, err
 	}
 	if fault == faultAfter {
-		return errFaultAfter
+		return Outcome{}, errFaultAfter
 	}
 	c.Response().Header().Set(httpx.HeaderPosition, strconv.FormatInt(out.Position, 10))
-	return httpx.WriteJSON(c, status, out.Body)
+	return out, nil
 }
 
 // senderKey is the Idempotency-Key as stored: the sender's own, when the

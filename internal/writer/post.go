@@ -7,11 +7,11 @@ import (
 )
 
 // Post posts a comment: a new topic when TopicID is nil, else a reply to
-// the comment at Parent.
+// the comment Parent names.
 type Post struct {
 	TopicID  *comment.TopicID
 	NewTopic comment.TopicID // the id a new topic gets, chosen up front
-	Parent   comment.Path
+	Parent   Ref // the comment replied to (the root: AtPath(comment.RootPath))
 	User     string // the display name shown with the comment
 	Content  string
 	By       Actor
@@ -72,10 +72,10 @@ func (op Post) Decide(b *batch) (Result, error) {
 			return nil, errs.NotFound.New("parent comment not found")
 		case parent.Deleted:
 			return nil, errs.Conflict.New("cannot reply to a deleted comment")
-		case op.Parent.Depth() >= MaxDepth:
+		case parent.Path.Depth() >= MaxDepth:
 			return nil, errs.Invalid.New("replies may nest at most %d levels deep", MaxDepth)
 		}
-		path = op.Parent.Child(t.NextID)
+		path = parent.Path.Child(t.NextID)
 	}
 	t.NextID++
 	t.LastActivity = later(t.LastActivity, b.at)

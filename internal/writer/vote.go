@@ -10,7 +10,7 @@ import (
 // last vote counts.
 type Vote struct {
 	TopicID comment.TopicID
-	Path    comment.Path
+	Comment Ref
 	Value   int8
 	By      Actor // the voter: ID is a token's sub, or the body's user
 }
@@ -32,8 +32,8 @@ func (op Vote) Topic() (comment.TopicID, bool) { return op.TopicID, true }
 // comment are counted one batch at a time on any writer), the voter's vote
 // on it and the voter's ban.
 func (op Vote) Reads(r *reads) {
-	r.comment(op.TopicID, op.Path)
-	r.vote(store.VoteRef{Topic: op.TopicID, ID: op.Path.ID(), User: op.By.ID})
+	r.comment(op.TopicID, op.Comment)
+	r.vote(store.VoteRef{Topic: op.TopicID, ID: op.Comment.ID, User: op.By.ID})
 	r.ban(op.By.ID)
 }
 
@@ -47,7 +47,7 @@ func (op Vote) Decide(b *batch) (Result, error) {
 	if err := b.allowed(op.By); err != nil {
 		return nil, err
 	}
-	c := b.comment(op.TopicID, op.Path)
+	c := b.comment(op.TopicID, op.Comment)
 	switch {
 	case c == nil:
 		if _, ok := b.nextID(op.TopicID); !ok {
@@ -57,7 +57,7 @@ func (op Vote) Decide(b *batch) (Result, error) {
 	case c.Deleted:
 		return nil, errs.Conflict.New("cannot vote on a deleted comment")
 	}
-	ref := store.VoteRef{Topic: op.TopicID, ID: op.Path.ID(), User: op.By.ID}
+	ref := store.VoteRef{Topic: op.TopicID, ID: op.Comment.ID, User: op.By.ID}
 	was := b.voteOf(ref)
 	nu, nd := comment.Tally(op.Value)
 	wu, wd := comment.Tally(was.Value)
@@ -67,7 +67,7 @@ func (op Vote) Decide(b *batch) (Result, error) {
 		b.addActivity(op.TopicID, activity{votes: 1})
 	}
 	b.event(comment.Event{Kind: comment.EventVoted, Topic: op.TopicID, Voted: &comment.Voted{
-		Path: op.Path, Voter: op.By.ID, Value: op.Value, Was: was.Value, WasAt: was.At,
+		Path: c.Path, Voter: op.By.ID, Value: op.Value, Was: was.Value, WasAt: was.At,
 		Up: c.Up, Down: c.Down, Created: c.Create}})
 	return &VoteResult{Up: c.Up, Down: c.Down}, nil
 }
