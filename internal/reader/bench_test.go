@@ -380,7 +380,8 @@ func BenchmarkUserComments(b *testing.B) {
 	ctx := context.Background()
 	for _, limit := range []int{10, 100} {
 		b.Run(fmt.Sprintf("limit=%d", limit), func(b *testing.B) {
-			body, _, err := p.UserComments(ctx, "heavy", 0, math.MaxInt64, limit)
+			l, err := p.UserComments(ctx, "heavy", 0, math.MaxInt64, limit)
+			body := l.Body
 			var items []item
 			if err != nil || json.Unmarshal(body, &items) != nil || len(items) != limit {
 				b.Fatalf("%d items, %v", len(items), err)
@@ -388,7 +389,8 @@ func BenchmarkUserComments(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				body, _, err := p.UserComments(ctx, "heavy", 0, math.MaxInt64, limit)
+				l, err := p.UserComments(ctx, "heavy", 0, math.MaxInt64, limit)
+				body := l.Body
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -404,7 +406,7 @@ func BenchmarkLastTopics(b *testing.B) {
 	p := listsProj(b)
 	for _, limit := range []int{10, 100} {
 		b.Run(fmt.Sprintf("limit=%d", limit), func(b *testing.B) {
-			body, _ := p.LastTopics(0, math.MaxInt64, limit)
+			body := p.LastTopics(0, math.MaxInt64, limit).Body
 			var items []item
 			if json.Unmarshal(body, &items) != nil || len(items) != limit {
 				b.Fatalf("%d items in %s", len(items), body)
@@ -412,7 +414,7 @@ func BenchmarkLastTopics(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				body, _ := p.LastTopics(0, math.MaxInt64, limit)
+				body = p.LastTopics(0, math.MaxInt64, limit).Body
 				benchSink += len(body)
 			}
 		})

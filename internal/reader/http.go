@@ -46,6 +46,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.Match(get, "/top_comments", h.topComments)
 	e.Match(get, "/user_votes", h.userVotes)
 	e.Match(get, "/bans", h.listBans)
+	h.registerV1(e, get)
 	e.Match(get, "/healthz", h.healthz)
 	e.Match(get, "/readyz", h.readyz)
 	e.Match(get, "/internal/stats", h.stats, httpx.InternalAuth(h.cfg.InternalToken))
@@ -114,6 +115,14 @@ func (h *Handlers) topicComments(c echo.Context) error {
 			return err
 		}
 	}
+	if err := pageParams(q, &tq); err != nil {
+		return err
+	}
+	return h.topicPage(c, q, tq, func(after []byte) string { return nextLink(tq, after) })
+}
+
+// pageParams reads a topic page's limit, after and sort into tq.
+func pageParams(q url.Values, tq *TopicQuery) (err error) {
 	if q.Has("after") {
 		if tq.After, err = queryPath(q, "after"); err != nil {
 			return err
@@ -129,27 +138,45 @@ func (h *Handlers) topicComments(c echo.Context) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// topicPage answers a topic page query, with link giving the Link of the
+// page after it.
+func (h *Handlers) topicPage(c echo.Context, q url.Values, tq TopicQuery, link func(after []byte) string) error {
 	if err := h.ready(c, q); err != nil {
 		return err
 	}
-	page, err := h.proj.TopicComments(c.Request().Context(), tq)
-	if errors.Is(err, errRenderBusy) {
-		c.Response().Header().Set("Retry-After", "1")
-	}
+	page, err := h.topicComments1(c, tq)
 	if err != nil {
 		return err
 	}
 	defer page.Done()
 	if page.Next != nil {
-		c.Response().Header().Set("Link", nextLink(tq, page.Next))
+		c.Response().Header().Set("Link", link(page.Next))
 	}
 	if page.ETag != "" && notModified(c, page.ETag) {
 		return nil
 	}
+	h.viewed(c, page)
+	return httpx.WriteJSONChunks(c, http.StatusOK, page.Chunks)
+}
+
+// topicComments1 runs a topic query; a render that must wait too long for
+// memory asks the client to come back in a second.
+func (h *Handlers) topicComments1(c echo.Context, tq TopicQuery) (TopicPage, error) {
+	page, err := h.proj.TopicComments(c.Request().Context(), tq)
+	if errors.Is(err, errRenderBusy) {
+		c.Response().Header().Set("Retry-After", "1")
+	}
+	return page, err
+}
+
+// viewed counts a page's comments as viewed by a GET.
+func (h *Handlers) viewed(c echo.Context, page TopicPage) {
 	if c.Request().Method == http.MethodGet && h.cfg.ViewCounting {
 		h.views.Record(page)
 	}
-	return httpx.WriteJSONChunks(c, http.StatusOK, page.Chunks)
 }
 
 // MaxPageLimit is the most comments one /topic_comments page returns.
@@ -195,7 +222,12 @@ func (h *Handlers) lastUserComments(c echo.Context) error {
 	if !q.Has("user") {
 		return errs.Invalid.New("user is required")
 	}
-	user := q.Get("user")
+	return h.userComments(c, q.Get("user"), q, "")
+}
+
+// userComments answers a user's comments; with a link base (/v1), a full
+// page has a Link to the next.
+func (h *Handlers) userComments(c echo.Context, user string, q url.Values, base string) error {
 	if err := comment.ValidateUser(user); err != nil {
 		return err
 	}
@@ -206,16 +238,19 @@ func (h *Handlers) lastUserComments(c echo.Context) error {
 	if err := h.ready(c, q); err != nil {
 		return err
 	}
-	body, pos, err := h.proj.UserComments(c.Request().Context(), user, from, before, limit)
+	l, err := h.proj.UserComments(c.Request().Context(), user, from, before, limit)
 	if err != nil {
 		return err
 	}
-	return h.list(c, body, pos)
+	return h.list(c, l, q, base)
 }
 
 // GET /last_topics?limit=&from_time=&before=&min_position=
 func (h *Handlers) lastTopics(c echo.Context) error {
-	q := c.QueryParams()
+	return h.latestTopics(c, c.QueryParams(), "")
+}
+
+func (h *Handlers) latestTopics(c echo.Context, q url.Values, base string) error {
 	limit, from, before, err := listParams(q, true)
 	if err != nil {
 		return err
@@ -223,8 +258,7 @@ func (h *Handlers) lastTopics(c echo.Context) error {
 	if err := h.ready(c, q); err != nil {
 		return err
 	}
-	body, pos := h.proj.LastTopics(from, before, limit)
-	return h.list(c, body, pos)
+	return h.list(c, h.proj.LastTopics(from, before, limit), q, base)
 }
 
 // GET /hot_topics?limit=&min_position=
@@ -268,36 +302,44 @@ func (h *Handlers) topComments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.list(c, body, pos)
+	return h.list(c, List{Body: body, Pos: pos}, q, "")
 }
 
 // GET /user_votes?user=&limit=&before=&min_position=
-//
-// With AUTH_MODE=jwt a user's votes are their own: the request carries
-// their token, and user (their token's subject) may be left out.
 func (h *Handlers) userVotes(c echo.Context) error {
 	q := c.QueryParams()
-	user := q.Get("user")
-	if h.verifier.Enabled() {
-		id, err := httpx.Authenticate(c, h.verifier)
-		if err != nil {
-			return err
-		}
-		if q.Has("user") && user != id.Subject {
-			return errs.Forbidden.New("a user's votes are theirs alone to list")
-		}
-		user = id.Subject
-		c.Response().Header().Set("Cache-Control", "private, no-store")
-	} else {
-		if !q.Has("user") {
-			return errs.Invalid.New("user is required")
-		}
-		if err := comment.ValidateUser(user); err != nil {
-			return err
-		}
+	user, err := h.voter(c, q.Get("user"), q.Has("user"))
+	if err != nil {
+		return err
 	}
+	return h.votesOf(c, user, q, "")
+}
+
+// voter is whose votes a request may list. With AUTH_MODE=jwt a user's
+// votes are their own: the request carries their token, and the user
+// named (their token's subject) may be left out.
+func (h *Handlers) voter(c echo.Context, user string, named bool) (string, error) {
+	if !h.verifier.Enabled() {
+		if !named {
+			return "", errs.Invalid.New("user is required")
+		}
+		return user, comment.ValidateUser(user)
+	}
+	id, err := httpx.Authenticate(c, h.verifier)
+	if err != nil {
+		return "", err
+	}
+	if named && user != id.Subject {
+		return "", errs.Forbidden.New("a user's votes are theirs alone to list")
+	}
+	c.Response().Header().Set("Cache-Control", "private, no-store")
+	return id.Subject, nil
+}
+
+// votesOf answers the votes of user, who is known to be allowed to see them.
+func (h *Handlers) votesOf(c echo.Context, user string, q url.Values, base string) error {
 	if q.Has("from_time") {
-		return errs.Invalid.New("from_time is not a parameter of /user_votes")
+		return errs.Invalid.New("from_time is not a parameter of a user's votes")
 	}
 	limit, _, before, err := listParams(q, true)
 	if err != nil {
@@ -306,21 +348,34 @@ func (h *Handlers) userVotes(c echo.Context) error {
 	if err := h.ready(c, q); err != nil {
 		return err
 	}
-	body, pos, err := h.proj.UserVotes(c.Request().Context(), user, before, limit)
+	l, err := h.proj.UserVotes(c.Request().Context(), user, before, limit)
 	if err != nil {
 		return err
 	}
-	return h.list(c, body, pos)
+	return h.list(c, l, q, base)
 }
 
 // list writes a list whose content is fixed by the position it shows:
-// the same position means the same answer on any reader.
-func (h *Handlers) list(c echo.Context, body []byte, pos int64) error {
-	setPosition(c, pos)
-	if notModified(c, `"p`+strconv.FormatInt(pos, 10)+`"`) {
+// the same position means the same answer on any reader. With a link base
+// (/v1), a full list links to the page before its last item.
+func (h *Handlers) list(c echo.Context, l List, q url.Values, base string) error {
+	setPosition(c, l.Pos)
+	if base != "" && l.More {
+		// The next page keeps the query, min_position included: it is
+		// at least as fresh as this one on any reader.
+		next := url.Values{}
+		for k, v := range q {
+			if k != "before" {
+				next[k] = v
+			}
+		}
+		next.Set("before", string(comment.AppendTime(nil, time.UnixMilli(l.Last))))
+		c.Response().Header().Set("Link", "<"+base+"?"+next.Encode()+`>; rel="next"`)
+	}
+	if notModified(c, `"p`+strconv.FormatInt(l.Pos, 10)+`"`) {
 		return nil
 	}
-	return httpx.WriteJSON(c, http.StatusOK, body)
+	return httpx.WriteJSON(c, http.StatusOK, l.Body)
 }
 
 // GET /bans (moderators and admins): the bans in force. It depends on who

@@ -19,11 +19,12 @@ import (
 
 // TopicQuery asks for a subtree of a topic, whole or one page of it.
 type TopicQuery struct {
-	Topic  comment.TopicID
-	Parent comment.Path // the subtree's root; RootPath for the whole topic
-	After  comment.Path // nil: from the subtree's root; else the comments after it in Sort's order
-	Limit  int          // 0: no limit
-	Sort   topictree.Sort
+	Topic    comment.TopicID
+	Parent   comment.Path // the subtree's root; RootPath for the whole topic
+	ParentID *int32       // the subtree's root by id (/v1), in place of Parent
+	After    comment.Path // nil: from the subtree's root; else the comments after it in Sort's order
+	Limit    int          // 0: no limit
+	Sort     topictree.Sort
 }
 
 // appendKey appends what identifies the query's page within its topic and
@@ -76,7 +77,10 @@ type pageHits struct {
 	listed atomic.Bool // in the ViewCounter's list since its last flush
 }
 
-var errTopicNotFound = errs.NotFound.New("topic not found")
+var (
+	errTopicNotFound   = errs.NotFound.New("topic not found")
+	errCommentNotFound = errs.NotFound.New("comment not found")
+)
 
 type rendered struct {
 	version int64
@@ -108,10 +112,26 @@ func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage
 	return page, err
 }
 
+// List is the answer of a list endpoint.
+type List struct {
+	Body []byte
+	Pos  int64 // the position it shows
+	More bool  // it holds as many items as asked for: more may follow
+	Last int64 // its last item's time (unix ms): the next page is before it
+}
+
+// entriesList is the list of entries, a page of at most limit.
+func entriesList(body []byte, pos int64, entries []userEntry, limit int) List {
+	l := List{Body: body, Pos: pos, More: len(entries) > 0 && len(entries) >= limit}
+	if l.More {
+		l.Last = entries[len(entries)-1].update
+	}
+	return l
+}
+
 // UserComments answers /last_user_comments: the user's live comments with
-// from < update_time < before (unix ms), newest first. It returns the body
-// and the position it shows.
-func (p *Projection) UserComments(ctx context.Context, user string, from, before int64, limit int) ([]byte, int64, error) {
+// from < update_time < before (unix ms), newest first.
+func (p *Projection) UserComments(ctx context.Context, user string, from, before int64, limit int) (List, error) {
 	p.mu.RLock()
 	pos := p.Applied()
 	var entries []userEntry
@@ -121,7 +141,7 @@ func (p *Projection) UserComments(ctx context.Context, user string, from, before
 	body, err := p.renderEntries(ctx, entries, func(b []byte, n *topictree.Node, e userEntry) []byte {
 		return n.AppendJSON(b, topictree.UserItem, e.topic.id)
 	})
-	return body, pos, err
+	return entriesList(body, pos, entries, limit), err
 }
 
 // renderEntries renders the comments entries name as a JSON array, each
@@ -171,13 +191,14 @@ func (p *Projection) renderEntries(ctx context.Context, entries []userEntry, ite
 }
 
 // LastTopics answers /last_topics: topics with from < last activity < before
-// (unix ms), newest first. It returns the body and the position it shows.
-func (p *Projection) LastTopics(from, before int64, limit int) ([]byte, int64) {
+// (unix ms), newest first.
+func (p *Projection) LastTopics(from, before int64, limit int) List {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	b := make([]byte, 0, 512*limit)
 	b = append(b, '[')
 	n := 0
+	var last int64
 	p.ranks.latest(from, before, func(t *topic) bool {
 		if n > 0 {
 			b = append(b, ',')
@@ -185,9 +206,25 @@ func (p *Projection) LastTopics(from, before int64, limit int) ([]byte, int64) {
 		b = appendSummary(b, t)
 		b = append(b, '}')
 		n++
+		last = t.lastAct
 		return n < limit
 	})
-	return append(b, ']'), p.Applied()
+	l := List{Body: append(b, ']'), Pos: p.Applied(), More: n >= limit}
+	if l.More {
+		l.Last = last
+	}
+	return l
+}
+
+// Topic answers /v1/topics/{topic_id}: the topic's /last_topics item.
+func (p *Projection) Topic(id comment.TopicID) ([]byte, int64, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	t := p.topics[id]
+	if t == nil {
+		return nil, p.Applied(), errTopicNotFound
+	}
+	return append(appendSummary(nil, t), '}'), p.Applied(), nil
 }
 
 // appendSummary appends a topic's last_topics fields, leaving the object open.

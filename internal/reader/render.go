@@ -43,6 +43,17 @@ var errRenderBusy = errs.Unavailable.New("too many large pages are being rendere
 // served to the requests that waited for it, and neither cached nor given
 // an ETag.
 func (p *Projection) renderPage(ctx context.Context, t *topic, q TopicQuery) (TopicPage, error) {
+	if q.ParentID != nil {
+		n := t.tree.Node(*q.ParentID)
+		if n == nil {
+			return TopicPage{}, errCommentNotFound
+		}
+		parent, err := comment.ParsePath(n.Path())
+		if err != nil {
+			return TopicPage{}, err
+		}
+		q.Parent, q.ParentID = parent, nil
+	}
 	var kb [64]byte
 	key := q.appendKey(kb[:0])
 	ss := &t.sorts[q.Sort]

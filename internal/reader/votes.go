@@ -209,7 +209,7 @@ func (p *Projection) topOfTopic(ctx context.Context, id comment.TopicID, from in
 // UserVotes answers /user_votes: the comments a user voted on, with
 // before < the vote's time (unix ms), newest vote first, each with the
 // vote and its time.
-func (p *Projection) UserVotes(ctx context.Context, user string, before int64, limit int) ([]byte, int64, error) {
+func (p *Projection) UserVotes(ctx context.Context, user string, before int64, limit int) (List, error) {
 	p.mu.RLock()
 	pos := p.Applied()
 	var entries []userEntry
@@ -224,5 +224,5 @@ func (p *Projection) UserVotes(ctx context.Context, user string, before int64, l
 		b = comment.AppendTime(b, time.UnixMilli(e.update))
 		return append(b, `"}`...)
 	})
-	return body, pos, err
+	return entriesList(body, pos, entries, limit), err
 }

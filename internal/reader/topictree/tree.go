@@ -37,7 +37,12 @@ func (t *Tree) Len() int { return len(t.nodes) }
 func (t *Tree) Root() *Node { return t.nodes[0] }
 
 // Node is the comment with id, which must exist.
-func (t *Tree) Node(id int32) *Node { return t.nodes[id] }
+func (t *Tree) Node(id int32) *Node {
+	if id < 0 || int(id) >= len(t.nodes) {
+		return nil
+	}
+	return t.nodes[id]
+}
 
 // link makes n the last child of parent.
 func link(parent, n *Node) {
