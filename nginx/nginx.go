@@ -28,6 +28,8 @@ type Params struct {
 	PostBurst string   // POSTs above the rate let through at once
 	Prefix    string   // native: directory for pid, logs and temp files
 	Workers   string   // native: worker_processes
+	Static    string   // the directory holding api/openapi.json and web/ (the repository, or compose's mount)
+	User      string   // native: the user nginx's workers run as, when it starts as root
 	AccessLog bool
 }
 
@@ -50,6 +52,9 @@ func Server(p Params) ([]byte, error) {
 	if len(p.Readers) == 0 || len(p.Writers) == 0 {
 		return nil, errors.New("nginx: need at least one reader and one writer")
 	}
+	if p.Static == "" {
+		return nil, errors.New("nginx: need the directory of the static files")
+	}
 	var b bytes.Buffer
 	err := tmpl.ExecuteTemplate(&b, "parley.conf.tmpl", p)
 	return b.Bytes(), err
@@ -69,11 +74,16 @@ func Main(p Params) ([]byte, error) {
 	return b.Bytes(), err
 }
 
+// ComposeStatic is where docker-compose.yml mounts the repository's api/
+// and web/ directories in the nginx container.
+const ComposeStatic = "/usr/share/parley"
+
 // ComposeParams are the parameters of the compose file: service names, and
 // limits as ${VARS} that the nginx image fills from its environment at start.
 func ComposeParams() Params {
 	return Params{
 		Compose: true, Listen: "8080", Readers: []string{"reader:8091"}, Writers: []string{"writer:8081"},
 		MaxBody: "${CLIENT_MAX_BODY_SIZE}", PostRate: "${POST_RATE_LIMIT}", PostBurst: "${POST_RATE_BURST}",
+		Static: ComposeStatic,
 	}
 }

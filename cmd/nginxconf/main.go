@@ -30,6 +30,7 @@ func main() {
 	burst := fs.Int("post-burst", 0, "overrides POST_RATE_BURST")
 	workers := fs.String("workers", "auto", "native: worker_processes")
 	accessLog := fs.Bool("access-log", false, "log every request")
+	static := fs.String("static", "", "native: the repository, whose api/ and web/ nginx serves (default: the one holding the working directory)")
 	platform.ParseFlags[nginx.Config](fs, "writes Parley's nginx configuration: -prefix DIR for a native run, -compose for docker compose", os.Args[1:])
 
 	if *compose {
@@ -66,11 +67,20 @@ func main() {
 	}
 	dir, err := filepath.Abs(*prefix)
 	exitOn(err)
+	if *static == "" {
+		*static, err = repository()
+		exitOn(err)
+	}
+	root, err := filepath.Abs(*static)
+	exitOn(err)
 	p := nginx.Params{
 		Listen: *listen, Readers: split(*readers), Writers: split(*writers),
 		MaxBody:  strconv.FormatInt(nginx.MaxBody(cfg.MaxContentBytes), 10),
 		PostRate: strconv.Itoa(cfg.PostRateLimit), PostBurst: strconv.Itoa(cfg.PostRateBurst),
-		Prefix: dir, Workers: *workers, AccessLog: *accessLog,
+		Prefix: dir, Workers: *workers, AccessLog: *accessLog, Static: root,
+	}
+	if os.Geteuid() == 0 {
+		p.User = "root"
 	}
 	server, err := nginx.Server(p)
 	exitOn(err)
@@ -79,6 +89,25 @@ func main() {
 	exitOn(os.MkdirAll(filepath.Join(dir, "tmp"), 0o755))
 	exitOn(os.WriteFile(filepath.Join(dir, "parley.conf"), server, 0o644))
 	exitOn(os.WriteFile(filepath.Join(dir, "nginx.conf"), main, 0o644))
+}
+
+// repository is the first directory holding api/openapi.json, from the
+// working directory up.
+func repository() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "api", "openapi.json")); err == nil {
+			return dir, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", fmt.Errorf("no api/openapi.json in the working directory or above it: give -static")
+		}
+		dir = up
+	}
 }
 
 func split(s string) []string {

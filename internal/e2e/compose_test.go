@@ -209,7 +209,7 @@ func TestNativeNginxConfig(t *testing.T) {
 	for _, readers := range [][]string{{"127.0.0.1:8091"}, {"127.0.0.1:8091", "127.0.0.1:8092"}, {"127.0.0.1:8091", "127.0.0.1:8092", "127.0.0.1:8093", "127.0.0.1:8094", "127.0.0.1:8095"}} {
 		dir := t.TempDir()
 		p := nginx.Params{Listen: "127.0.0.1:8080", Readers: readers, Writers: []string{"127.0.0.1:8081"},
-			MaxBody: "401408", PostRate: "1000", PostBurst: "2000", Prefix: dir}
+			MaxBody: "401408", PostRate: "1000", PostBurst: "2000", Prefix: dir, Static: dir}
 		server, err := nginx.Server(p)
 		if err != nil {
 			t.Fatal(err)
