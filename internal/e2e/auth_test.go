@@ -9,7 +9,6 @@ import (
 
 	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/auth/authtest"
-	"github.com/parley/parley/internal/stacktest"
 )
 
 // TestJWTThroughNginx: in AUTH_MODE=jwt, through nginx to real writer and
@@ -31,11 +30,11 @@ func TestJWTThroughNginx(t *testing.T) {
 		}
 		return []string{"Authorization", "Bearer " + tok}
 	}
-	r := stacktest.Do(t, http.MethodPost, s.nginx+"/post_comment", map[string]any{"content": "hi", "user": "anyone"})
+	r := s.api.Do(t, http.MethodPost, s.nginx+"/post_comment", map[string]any{"content": "hi", "user": "anyone"})
 	if r.Status != 401 || r.Header.Get("WWW-Authenticate") != auth.Challenge {
 		t.Fatalf("no token: %d %s %q", r.Status, r.Body, r.Header.Get("WWW-Authenticate"))
 	}
-	r = stacktest.Do(t, http.MethodPost, s.nginx+"/post_comment", map[string]any{"content": "hi"}, tok("ann", "")...)
+	r = s.api.Do(t, http.MethodPost, s.nginx+"/post_comment", map[string]any{"content": "hi"}, tok("ann", "")...)
 	if r.Status != 201 {
 		t.Fatalf("with a token: %d %s", r.Status, r.Body)
 	}
@@ -44,24 +43,24 @@ func TestJWTThroughNginx(t *testing.T) {
 		Position int64  `json:"position"`
 	}
 	r.JSON(t, &post)
-	items := stacktest.Get(t, s.nginx+"/last_user_comments?user=ANN&min_position="+strconv.FormatInt(post.Position, 10))
+	items := s.api.Get(t, s.nginx+"/last_user_comments?user=ANN&min_position="+strconv.FormatInt(post.Position, 10))
 	if items.Status != 200 || !strings.Contains(string(items.Body), `"user":"ANN"`) {
 		t.Fatalf("the comment is the token's user's: %d %s", items.Status, items.Body)
 	}
-	r = stacktest.Do(t, http.MethodPost, s.nginx+"/ban_user", map[string]any{"user_id": "ann", "reason": "test"}, tok("mo", "moderator")...)
+	r = s.api.Do(t, http.MethodPost, s.nginx+"/ban_user", map[string]any{"user_id": "ann", "reason": "test"}, tok("mo", "moderator")...)
 	if r.Status != 200 {
 		t.Fatalf("ban: %d %s", r.Status, r.Body)
 	}
 	var ban struct{ Position int64 }
 	r.JSON(t, &ban)
-	if r := stacktest.Do(t, http.MethodPost, s.nginx+"/post_comment", map[string]any{"content": "again"}, tok("ann", "")...); r.Status != 403 {
+	if r := s.api.Do(t, http.MethodPost, s.nginx+"/post_comment", map[string]any{"content": "again"}, tok("ann", "")...); r.Status != 403 {
 		t.Fatalf("a banned user's write: %d %s", r.Status, r.Body)
 	}
-	bans := stacktest.Do(t, http.MethodGet, s.nginx+"/bans?min_position="+strconv.FormatInt(ban.Position, 10), nil, tok("mo", "moderator")...)
+	bans := s.api.Do(t, http.MethodGet, s.nginx+"/bans?min_position="+strconv.FormatInt(ban.Position, 10), nil, tok("mo", "moderator")...)
 	if bans.Status != 200 || !strings.Contains(string(bans.Body), `"user_id":"ann"`) {
 		t.Fatalf("GET /bans as a moderator: %d %s", bans.Status, bans.Body)
 	}
-	if r := stacktest.Do(t, http.MethodGet, s.nginx+"/bans", nil, tok("ann", "")...); r.Status != 403 {
+	if r := s.api.Do(t, http.MethodGet, s.nginx+"/bans", nil, tok("ann", "")...); r.Status != 403 {
 		t.Fatalf("GET /bans as a user: %d", r.Status)
 	}
 }

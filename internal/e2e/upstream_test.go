@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/parley/parley/internal/stacktest"
 )
 
 // TestUpstreamsDown: with no reader and no writer left, nginx answers 502
@@ -19,7 +17,7 @@ func TestUpstreamsDown(t *testing.T) {
 		{http.MethodGet, "/topic_comments?topic_id=6f1c0e0a-3d5e-4c1b-9a57-0b9d1c2e3f40"},
 		{http.MethodPost, "/post_comment"},
 	} {
-		res := stacktest.Do(t, tc.method, s.nginx+tc.path, `{"content":"x","user":"u"}`)
+		res := s.api.Do(t, tc.method, s.nginx+tc.path, `{"content":"x","user":"u"}`)
 		var body map[string]string
 		res.JSON(t, &body)
 		if res.Status != http.StatusBadGateway || !strings.Contains(body["error"], "upstream") ||

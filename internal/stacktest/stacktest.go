@@ -138,9 +138,30 @@ func (r Response) Object(t testing.TB) map[string]any {
 	return m
 }
 
+// Client sends the helpers' requests with HTTP: e.g. a client whose
+// transport checks every exchange against the API document.
+type Client struct {
+	HTTP *http.Client
+}
+
+// Default sends with http.DefaultClient; the package's functions use it.
+func Default() Client { return Client{HTTP: http.DefaultClient} }
+
+// Do sends a request with the default client (Client.Do).
+func Do(t testing.TB, method, url string, body any, headers ...string) Response {
+	t.Helper()
+	return Default().Do(t, method, url, body, headers...)
+}
+
+// DoWith sends a request with client (Client.Do).
+func DoWith(t testing.TB, client *http.Client, method, url string, body any, headers ...string) Response {
+	t.Helper()
+	return Client{HTTP: client}.Do(t, method, url, body, headers...)
+}
+
 // Do sends a request; body may be a string, bytes or a value to encode.
 // headers are name, value pairs.
-func Do(t testing.TB, method, url string, body any, headers ...string) Response {
+func (c Client) Do(t testing.TB, method, url string, body any, headers ...string) Response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -168,7 +189,7 @@ func Do(t testing.TB, method, url string, body any, headers ...string) Response 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Add(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := c.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,20 +201,32 @@ func Do(t testing.TB, method, url string, body any, headers ...string) Response 
 	return Response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
-// Post posts body and requires status want; it returns the JSON object.
+// Post posts body with the default client (Client.Post).
 func Post(t testing.TB, base, route string, body any, want int, headers ...string) map[string]any {
 	t.Helper()
-	r := Do(t, http.MethodPost, base+route, body, headers...)
+	return Default().Post(t, base, route, body, want, headers...)
+}
+
+// Post posts body and requires status want; it returns the JSON object.
+func (c Client) Post(t testing.TB, base, route string, body any, want int, headers ...string) map[string]any {
+	t.Helper()
+	r := c.Do(t, http.MethodPost, base+route, body, headers...)
 	if r.Status != want {
 		t.Fatalf("POST %s: %d %s, want %d", route, r.Status, r.Body, want)
 	}
 	return r.Object(t)
 }
 
-// Get gets url.
+// Get gets url with the default client.
 func Get(t testing.TB, url string, headers ...string) Response {
 	t.Helper()
-	return Do(t, http.MethodGet, url, nil, headers...)
+	return Default().Get(t, url, headers...)
+}
+
+// Get gets url.
+func (c Client) Get(t testing.TB, url string, headers ...string) Response {
+	t.Helper()
+	return c.Do(t, http.MethodGet, url, nil, headers...)
 }
 
 // Comment is what the write API answers to a post.
@@ -203,8 +236,14 @@ type Comment struct {
 	Position int64
 }
 
-// PostComment posts a comment (a new topic when topic is "") and returns it.
+// PostComment posts a comment with the default client (Client.PostComment).
 func PostComment(t testing.TB, base, topic, parent, user, content string) Comment {
+	t.Helper()
+	return Default().PostComment(t, base, topic, parent, user, content)
+}
+
+// PostComment posts a comment (a new topic when topic is "") and returns it.
+func (c Client) PostComment(t testing.TB, base, topic, parent, user, content string) Comment {
 	t.Helper()
 	body := map[string]any{"user": user, "content": content}
 	if topic != "" {
@@ -213,6 +252,6 @@ func PostComment(t testing.TB, base, topic, parent, user, content string) Commen
 			body["parent_path"] = parent
 		}
 	}
-	m := Post(t, base, "/post_comment", body, http.StatusCreated)
+	m := c.Post(t, base, "/post_comment", body, http.StatusCreated)
 	return Comment{Topic: m["topic_id"].(string), Path: m["parent_path"].(string), Position: int64(m["position"].(float64))}
 }
