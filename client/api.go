@@ -59,14 +59,14 @@ type Posted struct {
 	Position   int64  `json:"position"`
 }
 
-func (p *Posted) position() int64 { return p.Position }
+func (p *Posted) position() *int64 { return &p.Position }
 
 // Written is the answer to an edit, a delete or a ban.
 type Written struct {
 	Position int64 `json:"position"`
 }
 
-func (w *Written) position() int64 { return w.Position }
+func (w *Written) position() *int64 { return &w.Position }
 
 // Voted is the answer to a vote: the comment's counts with it.
 type Voted struct {
@@ -75,7 +75,7 @@ type Voted struct {
 	Position int64 `json:"position"`
 }
 
-func (v *Voted) position() int64 { return v.Position }
+func (v *Voted) position() *int64 { return &v.Position }
 
 // NewComment is a comment to post: a new topic when TopicID is "", else a
 // reply to ParentPath ("0" when ""). User is required without tokens.
@@ -196,18 +196,20 @@ func (c *Client) Thread(ctx context.Context, q ThreadQuery) ([]Comment, error) {
 
 // nextAfter is the after parameter of a Link: <…>; rel="next" header.
 func nextAfter(link string) string {
-	if link == "" {
-		return ""
-	}
-	start, end := strings.IndexByte(link, '<'), strings.IndexByte(link, '>')
-	if start < 0 || end < start {
-		return ""
-	}
-	u, err := url.Parse(link[start+1 : end])
+	u, err := url.Parse(linkNext(link))
 	if err != nil {
 		return ""
 	}
 	return u.Query().Get("after")
+}
+
+// linkNext is the URL of a Link: <…>; rel="next" header, "" when none.
+func linkNext(link string) string {
+	start, end := strings.IndexByte(link, '<'), strings.IndexByte(link, '>')
+	if start < 0 || end < start {
+		return ""
+	}
+	return link[start+1 : end]
 }
 
 // ListQuery is what the lists take: Limit (default 10, at most 100), and

@@ -123,11 +123,12 @@ func NewKey() string {
 
 // call is one API call: for a write, the key it is retried under.
 type call struct {
-	method string
-	path   string
-	query  url.Values
-	body   []byte
-	key    string
+	method  string
+	path    string
+	query   url.Values
+	body    []byte
+	key     string
+	ifMatch string // the If-Match header, if any
 }
 
 // do makes a call, retrying it, and decodes a successful answer into out.
@@ -181,6 +182,9 @@ func (c *Client) attempt1(ctx context.Context, cl call, out any) (http.Header, e
 	if cl.key != "" {
 		req.Header.Set("Idempotency-Key", cl.key)
 	}
+	if cl.ifMatch != "" {
+		req.Header.Set("If-Match", cl.ifMatch)
+	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
@@ -221,21 +225,38 @@ func (c *Client) attempt1(ctx context.Context, cl call, out any) (http.Header, e
 // write is a POST with a JSON body under key (a new one when ""), and
 // remembers the position it answers.
 func (c *Client) write(ctx context.Context, path string, body any, key string, out positioned) error {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	if key == "" {
-		key = NewKey()
-	}
-	if _, err := c.do(ctx, call{method: http.MethodPost, path: path, body: raw, key: key}, out); err != nil {
-		return err
-	}
-	p := out.position()
-	for cur := c.position.Load(); p > cur && !c.position.CompareAndSwap(cur, p); cur = c.position.Load() {
-	}
-	return nil
+	_, err := c.send(ctx, call{method: http.MethodPost, path: path, key: key}, body, out)
+	return err
 }
 
-// positioned is a write's answer.
-type positioned interface{ position() int64 }
+// send makes a write: cl with body as JSON (no body when nil), under
+// cl.key for all its tries (a new key when ""). It decodes the answer into
+// out and remembers its position: the answer's, else X-Log-Position's (an
+// answer without a body, 204). It returns the answer's headers.
+func (c *Client) send(ctx context.Context, cl call, body any, out positioned) (http.Header, error) {
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		cl.body = raw
+	}
+	if cl.key == "" {
+		cl.key = NewKey()
+	}
+	h, err := c.do(ctx, cl, out)
+	if err != nil {
+		return nil, err
+	}
+	p := out.position()
+	if *p == 0 {
+		*p, _ = strconv.ParseInt(h.Get("X-Log-Position"), 10, 64)
+	}
+	for cur := c.position.Load(); *p > cur && !c.position.CompareAndSwap(cur, *p); cur = c.position.Load() {
+	}
+	return h, nil
+}
+
+// positioned is a write's answer; position is where it keeps the write's
+// log position.
+type positioned interface{ position() *int64 }

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,8 @@ type flaky struct {
 	writes  int               // writes committed
 	seen    []string          // the key of every attempt
 	queries []string          // the query of every GET
+	ifMatch []string          // the If-Match of every attempt
+	targets []string          // the method and URL of every attempt
 	arrived chan struct{}     // a signal for every attempt, if there is room
 }
 
@@ -59,10 +62,28 @@ func (f *flaky) commit(key string) string {
 	return a
 }
 
+// answer answers a committed write as the writer does: its position in
+// X-Log-Position, a version as ETag, and the body, but for a DELETE (204).
+func (f *flaky) answer(w http.ResponseWriter, method, a string) {
+	var p struct{ Position int64 }
+	_ = json.Unmarshal([]byte(a), &p)
+	w.Header().Set("X-Log-Position", strconv.FormatInt(p.Position, 10))
+	w.Header().Set("ETag", `"`+strconv.FormatInt(1000+p.Position, 10)+`"`)
+	w.Header().Set("Location", "/v1/topics/t/comments/"+strconv.FormatInt(p.Position-40, 10))
+	if method == http.MethodDelete {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(a))
+}
+
 func (f *flaky) serve(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	f.mu.Lock()
 	f.seen = append(f.seen, key)
+	f.ifMatch = append(f.ifMatch, r.Header.Get("If-Match"))
+	f.targets = append(f.targets, r.Method+" "+r.URL.RequestURI())
 	if r.Method == http.MethodGet {
 		f.queries = append(f.queries, r.URL.RawQuery)
 	}
@@ -88,7 +109,7 @@ func (f *flaky) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusServiceUnavailable)
 		return
 	case "503-after": // committed, then the answer is lost
-		if r.Method == http.MethodPost {
+		if r.Method != http.MethodGet {
 			f.commit(key)
 		}
 		fail(http.StatusServiceUnavailable)
@@ -104,12 +125,15 @@ func (f *flaky) serve(w http.ResponseWriter, r *http.Request) {
 	case "400":
 		fail(http.StatusBadRequest)
 		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if r.Method == http.MethodPost {
-		_, _ = w.Write([]byte(f.commit(key)))
+	case "412":
+		fail(http.StatusPreconditionFailed)
 		return
 	}
+	if r.Method != http.MethodGet {
+		f.answer(w, r.Method, f.commit(key))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Link", `</topic_comments?topic_id=t&after=0%2F1>; rel="next"`)
 	_, _ = w.Write([]byte(`[{"comment_id":0,"parent_path":"0","user":"ann","content":"x","view_count":0,"up":0,"down":0,"update_time":"2026-11-24T00:00:00.000Z","deleted":false}]`))
 }

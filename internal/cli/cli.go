@@ -40,8 +40,9 @@ var commands = map[string]command{}
 var errUsage = errors.New("usage")
 
 // Run runs the parley command with args (without the program's name) and
-// returns its exit code: 0 done, 1 failed, 2 misused.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+// returns its exit code: 0 done, 1 failed, 2 misused. with are added to
+// the client's options (a test's HTTP client, say).
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, with ...client.Option) int {
 	global := flag.NewFlagSet("parley", flag.ContinueOnError)
 	global.SetOutput(stderr)
 	site := global.String("url", or(getenv("PARLEY_URL"), "http://127.0.0.1:8080"), "the site (nginx); or $PARLEY_URL")
@@ -69,7 +70,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if *token != "" {
 		opts = append(opts, client.WithToken(*token))
 	}
-	e := &env{c: client.New(*site, opts...), site: *site, out: stdout, errOut: stderr, json: *output == "json", quiet: *quiet}
+	e := &env{c: client.New(*site, append(opts, with...)...), site: *site, out: stdout, errOut: stderr, json: *output == "json", quiet: *quiet}
 	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	run := cmd.flags(fs)

@@ -10,14 +10,18 @@ import (
 	"time"
 
 	"github.com/parley/parley/client"
+	"github.com/parley/parley/internal/comment"
 )
 
 func init() {
 	commands["post"] = command{"[-topic ID] [-parent PATH] [-user NAME] [-key KEY] CONTENT",
 		"post a comment, or start a topic without -topic", flagsPost}
-	commands["edit"] = command{"TOPIC PATH CONTENT", "replace a comment's content", flagsEdit}
-	commands["delete"] = command{"TOPIC PATH", "delete a comment (soft: it stays in the thread)", flagsDelete}
-	commands["vote"] = command{"[-user NAME] TOPIC PATH up|down|none", "vote on a comment, or withdraw the vote", flagsVote}
+	commands["edit"] = command{"[-if-match VERSION] TOPIC COMMENT CONTENT", "replace a comment's content\n\n" + commentHelp + ifMatchHelp, flagsEdit}
+	commands["delete"] = command{"[-if-match VERSION] TOPIC COMMENT",
+		"delete a comment (soft: it stays in the thread)\n\n" + commentHelp + ifMatchHelp, flagsDelete}
+	commands["vote"] = command{"[-user NAME] TOPIC COMMENT up|down|none", "vote on a comment, or withdraw the vote\n\n" + commentHelp, flagsVote}
+	commands["topic"] = command{"TOPIC", "one topic: its root comment and counts", flagsTopic}
+	commands["comment"] = command{"TOPIC COMMENT", "one comment, with its version (ETag) for -if-match\n\n" + commentHelp, flagsComment}
 	commands["ban"] = command{"[-until TIME] [-reason TEXT] USER_ID", "ban a user's writes (moderators)", flagsBan}
 	commands["thread"] = command{"[-parent PATH] [-sort old|new|top|best|controversial] [-limit N] TOPIC",
 		"read a topic, or a subtree, whole (page by page with -limit)", flagsThread}
@@ -47,33 +51,79 @@ func flagsPost(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	}
 }
 
+const (
+	commentHelp = "COMMENT is the comment's id (17) or its path (0/4/17, which ends with the id).\n"
+	ifMatchHelp = "With -if-match, only if the comment is still at that version (its ETag, as\n" +
+		"'parley comment' or an edit shows it); else 412 and nothing changes.\n"
+)
+
+// commentArg reads a comment named on the command line by its id or its
+// path.
+func commentArg(s string) (int32, error) {
+	if p, err := comment.ParsePath(s); err == nil {
+		return p.ID(), nil
+	}
+	id, err := comment.ParseID(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is neither a comment id (17) nor a path (0/4/17)", s)
+	}
+	return id, nil
+}
+
+// topicComment reads the TOPIC COMMENT that begin args, which must be n.
+func topicComment(args []string, n int) (string, int32, error) {
+	if len(args) != n {
+		return "", 0, errUsage
+	}
+	id, err := commentArg(args[1])
+	return args[0], id, err
+}
+
+// ifMatchFlag is -if-match: a version as ETag shows it ("1764000000123"),
+// or without its quotes, or *.
+func ifMatchFlag(fs *flag.FlagSet) func() string {
+	v := fs.String("if-match", "", "only if the comment is at this `VERSION` (its ETag, quotes optional)")
+	return func() string {
+		if *v == "" || *v == "*" || strings.HasPrefix(*v, `"`) || strings.HasPrefix(*v, "W/") {
+			return *v
+		}
+		return `"` + *v + `"`
+	}
+}
+
 func written(e *env, what string, w client.Written) error {
 	return e.print(w, func(out io.Writer) { fmt.Fprintf(out, "%s (position %d)\n", what, w.Position) })
 }
 
 func flagsEdit(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+	ifMatch := ifMatchFlag(fs)
 	return func(ctx context.Context, e *env, args []string) error {
-		if len(args) != 3 {
-			return errUsage
-		}
-		w, err := e.c.EditComment(ctx, args[0], args[1], args[2])
+		topic, id, err := topicComment(args, 3)
 		if err != nil {
 			return err
 		}
-		return written(e, "edited "+args[1], w)
+		u, err := e.c.UpdateComment(ctx, topic, id, args[2], ifMatch())
+		if err != nil {
+			return err
+		}
+		return e.print(u, func(w io.Writer) {
+			fmt.Fprintf(w, "edited %d, now at version %s (position %d)\n", id, u.ETag, u.Position)
+		})
 	}
 }
 
 func flagsDelete(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+	ifMatch := ifMatchFlag(fs)
 	return func(ctx context.Context, e *env, args []string) error {
-		if len(args) != 2 {
-			return errUsage
-		}
-		w, err := e.c.DeleteComment(ctx, args[0], args[1])
+		topic, id, err := topicComment(args, 2)
 		if err != nil {
 			return err
 		}
-		return written(e, "deleted "+args[1], w)
+		w, err := e.c.RemoveComment(ctx, topic, id, ifMatch())
+		if err != nil {
+			return err
+		}
+		return written(e, "deleted "+strconv.Itoa(int(id)), w)
 	}
 }
 
@@ -88,7 +138,11 @@ func flagsVote(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		if !ok {
 			return errUsage
 		}
-		v, err := e.c.VoteComment(ctx, args[0], args[1], value, *user)
+		topic, id, err := topicComment(args, 3)
+		if err != nil {
+			return err
+		}
+		v, err := e.c.PutVote(ctx, topic, id, value, *user)
 		if err != nil {
 			return err
 		}
@@ -135,14 +189,36 @@ func flagsThread(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		}
 		return e.print(all, func(w io.Writer) {
 			for _, c := range all {
-				indent := strings.Repeat("  ", strings.Count(c.ParentPath, "/"))
-				text := c.Content
-				if c.Deleted {
-					text = "[deleted]"
-				}
-				fmt.Fprintf(w, "%s%s %s (+%d −%d, %d views): %s\n", indent, c.ParentPath, c.User, c.Up, c.Down, c.ViewCount, oneLine(text))
+				fmt.Fprintln(w, strings.Repeat("  ", strings.Count(c.ParentPath, "/"))+threadLine(c, ""))
 			}
 		})
+	}
+}
+
+// threadLine is a comment as thread shows it, with extra before its text.
+func threadLine(c client.Comment, extra string) string {
+	text := c.Content
+	if c.Deleted {
+		text = "[deleted]"
+	}
+	return fmt.Sprintf("%s %s (+%d −%d, %d views)%s: %s", c.ParentPath, c.User, c.Up, c.Down, c.ViewCount, extra, oneLine(text))
+}
+
+func flagsComment(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+	return func(ctx context.Context, e *env, args []string) error {
+		topic, id, err := topicComment(args, 2)
+		if err != nil {
+			return err
+		}
+		c, etag, err := e.c.GetComment(ctx, topic, id)
+		if err != nil {
+			return err
+		}
+		v := struct {
+			client.Comment
+			ETag string `json:"etag"`
+		}{c, etag}
+		return e.print(v, func(w io.Writer) { fmt.Fprintln(w, threadLine(c, " version "+etag)) })
 	}
 }
 
@@ -197,9 +273,26 @@ func flagsTopics(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		}
 		return e.print(ts, func(w io.Writer) {
 			for _, t := range ts {
-				fmt.Fprintf(w, "%s %s %d comments (+%d −%d): %s\n", t.TopicID, t.UpdateTime.Format(time.RFC3339), t.CommentCount, t.Up, t.Down, oneLine(t.Content))
+				printTopic(w, t)
 			}
 		})
+	}
+}
+
+func printTopic(w io.Writer, t client.Topic) {
+	fmt.Fprintf(w, "%s %s %d comments (+%d −%d): %s\n", t.TopicID, t.UpdateTime.Format(time.RFC3339), t.CommentCount, t.Up, t.Down, oneLine(t.Content))
+}
+
+func flagsTopic(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+	return func(ctx context.Context, e *env, args []string) error {
+		if len(args) != 1 {
+			return errUsage
+		}
+		t, err := e.c.GetTopic(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		return e.print(t, func(w io.Writer) { printTopic(w, t) })
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 // retry.
 func TestClientUnderFaults(t *testing.T) {
 	s := newStack(t, stackOpts{env: []string{"FAULT_RATE=0.3", "FAULT_DELAY=400ms"}, postRate: "100000", postBurst: "100000"})
-	c := client.New(s.nginx, client.WithRetries(10, 5*time.Millisecond, 50*time.Millisecond),
+	c := client.New(s.nginx, client.WithHTTPClient(s.api.HTTP), client.WithRetries(10, 5*time.Millisecond, 50*time.Millisecond),
 		client.WithAttemptTimeout(200*time.Millisecond), client.WithSession())
 	ctx := context.Background()
 	root, err := c.PostComment(ctx, client.NewComment{Content: "drill", User: "ann"})
@@ -51,7 +51,7 @@ func TestClientUnderFaults(t *testing.T) {
 		t.Fatalf("only %d of %d writes acknowledged (%d failed)", len(acked), workers*each, failed)
 	}
 	for _, base := range append([]string{s.nginx}, prefixed(s.readers)...) {
-		r := client.New(base)
+		r := client.New(base, client.WithHTTPClient(s.api.HTTP))
 		thread, err := r.Thread(ctx, client.ThreadQuery{TopicID: root.TopicID, Limit: 50, MinPosition: c.Position()})
 		if err != nil {
 			t.Fatal(err)
