@@ -11,17 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley/parley/client"
 	"github.com/parley/parley/internal/cli"
 	"github.com/parley/parley/internal/pgtest"
 	"github.com/parley/parley/internal/stacktest"
 )
 
-// parley runs the command line in this process and returns its exit code
-// and what it printed.
-func parley(t *testing.T, args ...string) (int, string) {
+// parley runs the command line in this process, its requests checked
+// against the API document, and returns its exit code and what it printed.
+func (s *stack) parley(t *testing.T, args ...string) (int, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := cli.Run(context.Background(), args, &out, &errOut, func(string) string { return "" })
+	code := cli.Run(context.Background(), args, &out, &errOut, func(string) string { return "" }, client.WithHTTPClient(s.api.HTTP))
 	if errOut.Len() > 0 {
 		t.Logf("parley %s: %s", strings.Join(args, " "), errOut.String())
 	}
@@ -35,7 +36,7 @@ func parley(t *testing.T, args ...string) (int, string) {
 func TestDrillFaultRate(t *testing.T) {
 	s := newStack(t, stackOpts{env: []string{"FAULT_RATE=0.2", "FAULT_DELAY=300ms"}})
 	state := filepath.Join(t.TempDir(), "load.json")
-	code, out := parley(t, "-url", s.nginx, "-o", "json", "-q", "-timeout", "150ms", "-attempts", "10",
+	code, out := s.parley(t, "-url", s.nginx, "-o", "json", "-q", "-timeout", "150ms", "-attempts", "10",
 		"load", "-topics", "20", "-comments", "100", "-concurrency", "16", "-state", state)
 	var sum struct {
 		Acknowledged, Failed int
@@ -44,7 +45,7 @@ func TestDrillFaultRate(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &sum); code != 0 || err != nil {
 		t.Fatalf("load: exit %d, %s (%v)", code, out, err)
 	}
-	code, out = parley(t, "-url", s.nginx, "-o", "json", "verify", "-state", state,
+	code, out = s.parley(t, "-url", s.nginx, "-o", "json", "verify", "-state", state,
 		"-readers", strings.Join(prefixed(s.readers), ","))
 	var reports []struct {
 		Target                                     string
@@ -77,7 +78,7 @@ func TestDrillFaultRate(t *testing.T) {
 	if err := os.WriteFile(state, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, out = parley(t, "-url", s.nginx, "verify", "-state", state); code != 1 || !strings.Contains(out, "missing 1") || !strings.Contains(out, "never written") {
+	if code, out = s.parley(t, "-url", s.nginx, "verify", "-state", state); code != 1 || !strings.Contains(out, "missing 1") || !strings.Contains(out, "never written") {
 		t.Fatalf("verify of a write that never happened: exit %d, %s", code, out)
 	}
 }
@@ -128,7 +129,7 @@ func TestDrillWriterKilled(t *testing.T) {
 	if atKill >= 1200 {
 		t.Fatalf("the load was over (%d comments) when the writer was killed", atKill)
 	}
-	code, out := parley(t, "-url", s.nginx, "-o", "json", "verify", "-state", state,
+	code, out := s.parley(t, "-url", s.nginx, "-o", "json", "verify", "-state", state,
 		"-readers", strings.Join(prefixed(s.readers), ","))
 	var reports []struct {
 		Target                                     string

@@ -16,10 +16,10 @@ import (
 // TestPublicAPI drives every endpoint through nginx as a client would.
 func TestPublicAPI(t *testing.T) {
 	s := newStack(t, stackOpts{})
-	c := stacktest.PostComment(t, s.nginx, "", "", "ann", "Hello through nginx")
-	reply := stacktest.PostComment(t, s.nginx, c.Topic, "0", "bob", "hi")
-	stacktest.Post(t, s.nginx, "/edit_comment", map[string]any{"topic_id": c.Topic, "parent_path": reply.Path, "content": "hi!"}, 200)
-	del := stacktest.Post(t, s.nginx, "/delete_comment", map[string]any{"topic_id": c.Topic, "parent_path": reply.Path}, 200)
+	c := s.api.PostComment(t, s.nginx, "", "", "ann", "Hello through nginx")
+	reply := s.api.PostComment(t, s.nginx, c.Topic, "0", "bob", "hi")
+	s.api.Post(t, s.nginx, "/edit_comment", map[string]any{"topic_id": c.Topic, "parent_path": reply.Path, "content": "hi!"}, 200)
+	del := s.api.Post(t, s.nginx, "/delete_comment", map[string]any{"topic_id": c.Topic, "parent_path": reply.Path}, 200)
 	min := fmt.Sprintf("%.0f", del["position"].(float64))
 
 	for _, u := range []string{
@@ -29,21 +29,22 @@ func TestPublicAPI(t *testing.T) {
 		"/last_topics",
 		"/hot_topics",
 	} {
-		res := stacktest.Get(t, s.nginx+u+"&min_position="+min)
+		sep := "&"
 		if !strings.Contains(u, "?") {
-			res = stacktest.Get(t, s.nginx+u+"?min_position="+min)
+			sep = "?"
 		}
+		res := s.api.Get(t, s.nginx+u+sep+"min_position="+min)
 		if res.Status != 200 || !strings.HasPrefix(string(res.Body), "[") || res.Header.Get("X-Log-Position") == "" {
 			t.Errorf("GET %s: %d %s", u, res.Status, res.Body)
 		}
 	}
-	items := stacktest.Get(t, s.nginx+"/topic_comments?topic_id="+c.Topic+"&min_position="+min)
+	items := s.api.Get(t, s.nginx+"/topic_comments?topic_id="+c.Topic+"&min_position="+min)
 	var got []map[string]any
 	items.JSON(t, &got)
 	if len(got) != 2 || got[1]["deleted"] != true || got[1]["content"] != "" {
 		t.Fatalf("topic after edit and delete: %s", items.Body)
 	}
-	if res := stacktest.Do(t, http.MethodHead, s.nginx+"/last_topics", nil); res.Status != 200 || len(res.Body) != 0 {
+	if res := s.api.Do(t, http.MethodHead, s.nginx+"/last_topics", nil); res.Status != 200 || len(res.Body) != 0 {
 		t.Fatalf("HEAD: %d %q", res.Status, res.Body)
 	}
 }
@@ -52,12 +53,12 @@ func TestPublicAPI(t *testing.T) {
 // sort=best and show in every list, with paging in that order.
 func TestVotesThroughNginx(t *testing.T) {
 	s := newStack(t, stackOpts{})
-	c := stacktest.PostComment(t, s.nginx, "", "", "ann", "Which sort is best?")
-	first := stacktest.PostComment(t, s.nginx, c.Topic, "0", "bob", "old, always")
-	second := stacktest.PostComment(t, s.nginx, c.Topic, "0", "cy", "best, surely")
+	c := s.api.PostComment(t, s.nginx, "", "", "ann", "Which sort is best?")
+	first := s.api.PostComment(t, s.nginx, c.Topic, "0", "bob", "old, always")
+	second := s.api.PostComment(t, s.nginx, c.Topic, "0", "cy", "best, surely")
 	order := func(min float64, sort string) string {
 		var items []map[string]any
-		stacktest.Get(t, fmt.Sprintf("%s/topic_comments?topic_id=%s&sort=%s&min_position=%.0f", s.nginx, c.Topic, sort, min)).JSON(t, &items)
+		s.api.Get(t, fmt.Sprintf("%s/topic_comments?topic_id=%s&sort=%s&min_position=%.0f", s.nginx, c.Topic, sort, min)).JSON(t, &items)
 		var paths []string
 		for _, it := range items {
 			paths = append(paths, fmt.Sprintf("%s:%v/%v", it["parent_path"], it["up"], it["down"]))
@@ -69,10 +70,10 @@ func TestVotesThroughNginx(t *testing.T) {
 	}
 	var last map[string]any
 	for _, voter := range []string{"dee", "eve", "fay"} {
-		last = stacktest.Post(t, s.nginx, "/vote_comment", map[string]any{"topic_id": c.Topic, "parent_path": second.Path, "value": 1, "user": voter}, 200)
+		last = s.api.Post(t, s.nginx, "/vote_comment", map[string]any{"topic_id": c.Topic, "parent_path": second.Path, "value": 1, "user": voter}, 200)
 	}
-	stacktest.Post(t, s.nginx, "/vote_comment", map[string]any{"topic_id": c.Topic, "parent_path": first.Path, "value": -1, "user": "dee"}, 200)
-	last = stacktest.Post(t, s.nginx, "/vote_comment", map[string]any{"topic_id": c.Topic, "parent_path": first.Path, "value": 0, "user": "dee"}, 200)
+	s.api.Post(t, s.nginx, "/vote_comment", map[string]any{"topic_id": c.Topic, "parent_path": first.Path, "value": -1, "user": "dee"}, 200)
+	last = s.api.Post(t, s.nginx, "/vote_comment", map[string]any{"topic_id": c.Topic, "parent_path": first.Path, "value": 0, "user": "dee"}, 200)
 	if last["up"] != 0.0 || last["down"] != 0.0 {
 		t.Fatalf("withdrawn vote answered %v", last)
 	}
@@ -83,17 +84,17 @@ func TestVotesThroughNginx(t *testing.T) {
 	if got := order(pos, "old"); got != "0:0/0 "+first.Path+":0/0 "+second.Path+":3/0" {
 		t.Fatalf("sort=old after votes: %s", got)
 	}
-	page := stacktest.Get(t, fmt.Sprintf("%s/topic_comments?topic_id=%s&sort=best&limit=2&min_position=%.0f", s.nginx, c.Topic, pos))
+	page := s.api.Get(t, fmt.Sprintf("%s/topic_comments?topic_id=%s&sort=best&limit=2&min_position=%.0f", s.nginx, c.Topic, pos))
 	if link := page.Header.Get("Link"); !strings.Contains(link, "sort=best") || !strings.Contains(link, "after="+strings.ReplaceAll(second.Path, "/", "%2F")) {
 		t.Fatalf("Link %q", link)
 	}
 	var top []map[string]any
-	stacktest.Get(t, fmt.Sprintf("%s/top_comments?min_position=%.0f", s.nginx, pos)).JSON(t, &top)
+	s.api.Get(t, fmt.Sprintf("%s/top_comments?min_position=%.0f", s.nginx, pos)).JSON(t, &top)
 	if len(top) != 1 || top[0]["parent_path"] != second.Path || top[0]["up"] != 3.0 {
 		t.Fatalf("top comments %v", top)
 	}
 	var votes []map[string]any
-	stacktest.Get(t, fmt.Sprintf("%s/user_votes?user=eve&min_position=%.0f", s.nginx, pos)).JSON(t, &votes)
+	s.api.Get(t, fmt.Sprintf("%s/user_votes?user=eve&min_position=%.0f", s.nginx, pos)).JSON(t, &votes)
 	if len(votes) != 1 || votes[0]["vote"] != 1.0 || votes[0]["parent_path"] != second.Path {
 		t.Fatalf("eve's votes %v", votes)
 	}
@@ -103,7 +104,7 @@ func TestVotesThroughNginx(t *testing.T) {
 // errors nginx produces itself, all JSON.
 func TestRoutingAndErrors(t *testing.T) {
 	s := newStack(t, stackOpts{})
-	c := stacktest.PostComment(t, s.nginx, "", "", "ann", "x")
+	c := s.api.PostComment(t, s.nginx, "", "", "ann", "x")
 	big := strings.Repeat("a", 500000)
 	cases := []struct {
 		method, path string
@@ -137,7 +138,7 @@ func TestRoutingAndErrors(t *testing.T) {
 		{"GET", "/topic_comments?topic_id=" + c.Topic + "&limit=0", nil, 400, ""},
 	}
 	for _, tc := range cases {
-		res := stacktest.Do(t, tc.method, s.nginx+tc.path, tc.body)
+		res := s.api.Do(t, tc.method, s.nginx+tc.path, tc.body)
 		if res.Status != tc.status {
 			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, res.Status, res.Body, tc.status)
 			continue
@@ -165,7 +166,7 @@ func TestShardingByTopic(t *testing.T) {
 	var topics []string
 	var last stacktest.Comment
 	for i := range 30 {
-		last = stacktest.PostComment(t, s.nginx, "", "", "ann", fmt.Sprint("topic ", i))
+		last = s.api.PostComment(t, s.nginx, "", "", "ann", fmt.Sprint("topic ", i))
 		topics = append(topics, last.Topic)
 	}
 	requests := func() []float64 {
@@ -180,7 +181,7 @@ func TestShardingByTopic(t *testing.T) {
 	for _, topic := range topics {
 		before := requests()
 		for range 5 {
-			if res := stacktest.Get(t, s.nginx+"/topic_comments?topic_id="+topic+"&min_position="+min); res.Status != 200 {
+			if res := s.api.Get(t, s.nginx+"/topic_comments?topic_id="+topic+"&min_position="+min); res.Status != 200 {
 				t.Fatalf("%d %s", res.Status, res.Body)
 			}
 		}
@@ -214,8 +215,17 @@ func TestShardingByTopic(t *testing.T) {
 func TestReaderKilledAndRejoining(t *testing.T) {
 	s := newStack(t, stackOpts{})
 	var topics []string
+	var last int64
 	for i := range 20 {
-		topics = append(topics, stacktest.PostComment(t, s.nginx, "", "", "ann", fmt.Sprint("topic ", i)).Topic)
+		c := s.api.PostComment(t, s.nginx, "", "", "ann", fmt.Sprint("topic ", i))
+		topics, last = append(topics, c.Topic), c.Position
+	}
+	// Every reader holds every topic before the reads begin, so that a 404
+	// can only mean a failure.
+	for _, r := range s.readers {
+		if res := s.api.Get(t, fmt.Sprintf("http://%s/last_topics?min_position=%d", r, last)); res.Status != 200 {
+			t.Fatalf("reader %s at position %d: %d %s", r, last, res.Status, res.Body)
+		}
 	}
 	var ok, failed atomic.Int64
 	var whyMu sync.Mutex
@@ -238,7 +248,7 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 				if i%3 == 0 {
 					u = s.nginx + "/last_topics"
 				}
-				res, err := http.Get(u)
+				res, err := s.api.HTTP.Get(u)
 				if err == nil {
 					_, _ = io.Copy(io.Discard, res.Body)
 					res.Body.Close()
@@ -269,8 +279,8 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 	okAtKill := ok.Load()
 	stacktest.Eventually(t, 15*time.Second, func() bool { return ok.Load() >= okAtKill+200 })
 	// Writes go on meanwhile, and the surviving reader sees them.
-	c := stacktest.PostComment(t, s.nginx, topics[0], "0", "bob", "while reader1 is down")
-	if res := stacktest.Get(t, s.nginx+"/topic_comments?topic_id="+topics[0]+"&min_position="+fmt.Sprint(c.Position)); res.Status != 200 {
+	c := s.api.PostComment(t, s.nginx, topics[0], "0", "bob", "while reader1 is down")
+	if res := s.api.Get(t, s.nginx+"/topic_comments?topic_id="+topics[0]+"&min_position="+fmt.Sprint(c.Position)); res.Status != 200 {
 		t.Fatalf("read-your-write with a reader down: %d %s", res.Status, res.Body)
 	}
 	s.startReader(t, 0)
@@ -278,10 +288,28 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 	stacktest.Eventually(t, 15*time.Second, func() bool { return readerStats(t, s.readers[0])["requests"] > before+20 })
 	close(stop)
 	wg.Wait()
+	// Every write (the 20 roots, the reply) is on nginx and on each reader
+	// once, the restarted one included.
+	acked := make([]ackedTopic, len(topics))
+	for i, topic := range topics {
+		acked[i] = ackedTopic{TopicID: topic, Comments: []string{fmt.Sprint("topic ", i)}}
+	}
+	acked[0].Comments = append(acked[0].Comments, "while reader1 is down")
+	lost, dup := 0, 0
+	reports := verifyAcked(t, s, c.Position, acked)
+	for _, r := range reports {
+		lost, dup = max(lost, r.Missing), max(dup, r.Duplicated)
+	}
+	t.Logf("reader killed and restarted: GETs %d, failed GETs %d; writes acknowledged %d, lost %d, duplicated %d (on nginx and %d readers)",
+		ok.Load()+failed.Load(), failed.Load(), len(topics)+1, lost, dup, len(s.readers))
 	if failed.Load() != 0 {
 		t.Fatalf("%d of %d GETs failed while a reader was killed and restarted; first: %q", failed.Load(), failed.Load()+ok.Load(), why)
 	}
-	t.Logf("%d GETs, none failed", ok.Load())
+	for _, r := range reports {
+		if r.Acknowledged != len(topics)+1 || r.Present != r.Acknowledged || r.Missing != 0 || r.Duplicated != 0 {
+			t.Fatalf("verify %+v", r)
+		}
+	}
 }
 
 // TestPostRateLimit: POSTs beyond the per-address rate get a JSON 429.
@@ -289,7 +317,7 @@ func TestPostRateLimit(t *testing.T) {
 	s := newStack(t, stackOpts{readers: 1, postRate: "1", postBurst: "2"})
 	codes := map[int]int{}
 	for range 10 {
-		res := stacktest.Do(t, http.MethodPost, s.nginx+"/post_comment", map[string]any{"content": "x", "user": "u"})
+		res := s.api.Do(t, http.MethodPost, s.nginx+"/post_comment", map[string]any{"content": "x", "user": "u"})
 		codes[res.Status]++
 		if res.Status == 429 && !strings.Contains(string(res.Body), `"error"`) {
 			t.Fatalf("429 body %s", res.Body)
@@ -300,7 +328,7 @@ func TestPostRateLimit(t *testing.T) {
 	}
 	// GETs are not limited.
 	for range 20 {
-		if res := stacktest.Get(t, s.nginx+"/last_topics"); res.Status != 200 {
+		if res := s.api.Get(t, s.nginx+"/last_topics"); res.Status != 200 {
 			t.Fatalf("GET limited: %d", res.Status)
 		}
 	}

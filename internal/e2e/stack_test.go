@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley/parley/internal/apitest"
 	"github.com/parley/parley/internal/pgtest"
 	"github.com/parley/parley/internal/procs"
 	"github.com/parley/parley/internal/stacktest"
@@ -106,6 +107,10 @@ type stack struct {
 	nginx   string // base URL
 	prefix  string
 	env     []string // for every service, e.g. AUTH_MODE
+	// api sends requests and checks each one and its answer against the
+	// OpenAPI document (apitest): every test's traffic through the stack
+	// is a test of the document.
+	api stacktest.Client
 }
 
 type stackOpts struct {
@@ -113,6 +118,7 @@ type stackOpts struct {
 	postRate  string
 	postBurst string
 	env       []string // added to the writer's and readers' environment
+	db        string   // the database to run on, instead of a fresh pgtest.NewDatabase (e.g. a private cluster)
 }
 
 func newStack(t *testing.T, o stackOpts) *stack {
@@ -121,7 +127,11 @@ func newStack(t *testing.T, o stackOpts) *stack {
 	if o.readers == 0 {
 		o.readers = 2
 	}
-	s := &stack{db: pgtest.NewDatabase(t), writer: freeAddr(t), procs: map[string]*procs.Proc{}, env: o.env}
+	if o.db == "" {
+		o.db = pgtest.NewDatabase(t)
+	}
+	s := &stack{db: o.db, writer: freeAddr(t), procs: map[string]*procs.Proc{}, env: o.env,
+		api: stacktest.Client{HTTP: apitest.Client(t)}}
 	s.startWriter(t)
 	for i := range o.readers {
 		addr := freeAddr(t)
@@ -149,7 +159,6 @@ func newStack(t *testing.T, o stackOpts) *stack {
 	return s
 }
 
-// startReader starts (or restarts) reader i on its address.
 // startWriter starts the writer, again after a kill, on its address.
 func (s *stack) startWriter(t *testing.T) {
 	t.Helper()
@@ -159,6 +168,7 @@ func (s *stack) startWriter(t *testing.T) {
 	waitHTTP(t, w, "http://"+s.writer+"/healthz")
 }
 
+// startReader starts (or restarts) reader i on its address.
 func (s *stack) startReader(t *testing.T, i int) {
 	t.Helper()
 	name := fmt.Sprintf("reader%d", i+1)
