@@ -20,6 +20,9 @@ export PARLEY_REQUIRE_DB=1
 # The end-to-end tests run a real nginx; install it if missing.
 NGINX_BIN=$(scripts/ensure-nginx.sh)
 export NGINX_BIN PARLEY_REQUIRE_NGINX=1
+# The browser tests (internal/browsertest) run Debian's Chromium; likewise.
+CHROMIUM_BIN=$(scripts/ensure-chromium.sh)
+export CHROMIUM_BIN PARLEY_REQUIRE_BROWSER=1
 
 go vet ./...
 go test -race -count=1 -timeout 20m "${@:-./...}"
