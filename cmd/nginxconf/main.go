@@ -58,7 +58,7 @@ func main() {
 		// The writer refuses the same range, so nginx never admits a body it would not.
 		c.Check(cfg.MaxContentBytes >= 1 && cfg.MaxContentBytes <= 16<<20, "MAX_CONTENT_BYTES (-max-content-bytes)", "must be between 1 and 16777216")
 		c.Check(cfg.PostRateLimit >= 1, "POST_RATE_LIMIT (-post-rate)", "must be at least 1")
-		c.Check(cfg.PostRateBurst >= 0, "POST_RATE_BURST (-post-burst)", "must not be negative")
+		c.Check(cfg.PostRateBurst >= 1, "POST_RATE_BURST (-post-burst)", "must be at least 1 (nginx refuses burst=0)")
 	})
 	exitOn(err)
 

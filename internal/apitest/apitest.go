@@ -176,9 +176,9 @@ func (tr *transport) report(format string, args ...any) {
 type exchange struct {
 	label   string // "GET /path?query", for messages
 	missing string // what the document lacks: "its path", "this method of its path"
-	head   bool
-	input  *openapi3filter.RequestValidationInput
-	reqErr error // the document refuses the request
+	head    bool
+	input   *openapi3filter.RequestValidationInput
+	reqErr  error // the document refuses the request
 }
 
 func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -189,6 +189,8 @@ func TestV1Resources(t *testing.T) {
 	}
 	c.want(c.do(http.MethodPatch, base+"/3", map[string]any{"content": "once"}, key...), 409, "the key on another comment")
 	c.want(c.do(http.MethodPatch, base+"/1", map[string]any{"content": "once"}, append(key, "If-Match", `"1"`)...), 409, "the key with another condition")
+	// An empty If-Match names no version: the write is unconditional.
+	c.want(c.do(http.MethodPatch, base+"/1", map[string]any{"content": "once"}, "If-Match", ""), 200, "PATCH with an empty If-Match")
 
 	// 405 names every method of the path, whichever service answers.
 	for _, tc := range []struct{ method, path, allow string }{
@@ -198,6 +200,8 @@ func TestV1Resources(t *testing.T) {
 		{http.MethodPut, "/v1/topics", "GET, HEAD, POST"},
 		{http.MethodPost, "/v1/comments", "GET, HEAD"},
 		{http.MethodPost, base + "/1", "GET, HEAD, PATCH, DELETE"},
+		{http.MethodPost, "/openapi.json", "GET, HEAD"},
+		{http.MethodDelete, "/docs/index.html", "GET, HEAD"},
 	} {
 		r := c.want(c.do(tc.method, tc.path, nil), 405, tc.method+" "+tc.path)
 		if got := r.Header.Get("Allow"); !sameMethods(got, tc.allow) {
@@ -211,6 +215,7 @@ func TestV1Resources(t *testing.T) {
 		body         any
 		status       int
 	}{
+		{http.MethodGet, "/v1", nil, 404},
 		{http.MethodGet, "/v1/topics/not-a-uuid", nil, 400},
 		{http.MethodGet, "/v1/topics/" + "00000000-0000-4000-8000-000000000000", nil, 404},
 		{http.MethodGet, base + "/01", nil, 400},

@@ -185,5 +185,5 @@ func outcome(cmd Command, d decision, first int64) (Outcome, error) {
 	}
 	res.setPosition(pos)
 	body, err := json.Marshal(res)
-	return Outcome{Body: body, Position: pos}, err
+	return Outcome{Body: body, Position: pos, Result: res}, err
 }

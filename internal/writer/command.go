@@ -55,6 +55,7 @@ type Request struct {
 type Outcome struct {
 	Body     []byte // JSON, position included
 	Position int64
+	Result   Result // the body, decoded: the command's own result type
 }
 
 // MaxDepth is how deep replies may nest below the root. A path is stored

@@ -11,8 +11,8 @@ import (
 type Post struct {
 	TopicID  *comment.TopicID
 	NewTopic comment.TopicID // the id a new topic gets, chosen up front
-	Parent   Ref // the comment replied to (the root: AtPath(comment.RootPath))
-	User     string // the display name shown with the comment
+	Parent   Ref             // the comment replied to (the root: AtPath(comment.RootPath))
+	User     string          // the display name shown with the comment
 	Content  string
 	By       Actor
 }

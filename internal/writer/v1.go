@@ -1,7 +1,7 @@
 package writer
 
 import (
-	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -71,9 +71,9 @@ func (h *Handlers) created(c echo.Context, out Outcome, err error) error {
 	if err != nil {
 		return err
 	}
-	var res PostResult
-	if err := json.Unmarshal(out.Body, &res); err != nil {
-		return err
+	res, ok := out.Result.(*PostResult)
+	if !ok {
+		return fmt.Errorf("a post answered %T", out.Result)
 	}
 	loc := "/v1/topics/" + res.TopicID.String()
 	if !res.NewTopic {
@@ -107,13 +107,15 @@ func (h *Handlers) patchComment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var res EditResult
-	if err := json.Unmarshal(out.Body, &res); err != nil {
-		return err
+	res, ok := out.Result.(*EditResult)
+	if !ok {
+		return fmt.Errorf("an edit answered %T", out.Result)
 	}
-	if at, err := time.Parse(time.RFC3339Nano, res.UpdateTime); err == nil {
-		c.Response().Header().Set("ETag", comment.Version(at, false))
+	at, err := time.Parse(time.RFC3339Nano, res.UpdateTime)
+	if err != nil {
+		return fmt.Errorf("an edit's update time: %w", err)
 	}
+	c.Response().Header().Set("ETag", comment.Version(at, false))
 	return httpx.WriteJSON(c, http.StatusOK, out.Body)
 }
 
@@ -168,9 +170,13 @@ func conditionOf(ifMatch []string) string {
 
 // ifMatch is the If-Match list, nil when there is none.
 func ifMatch(c echo.Context) []string {
-	vals := c.Request().Header.Values("If-Match")
-	if len(vals) == 0 {
-		return nil
+	var tags []string
+	for _, v := range c.Request().Header.Values("If-Match") {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				tags = append(tags, t)
+			}
+		}
 	}
-	return strings.Split(strings.Join(vals, ","), ",")
+	return tags // an empty header names nothing: no condition, as RFC 9110 lets a server ignore it
 }

@@ -36,7 +36,8 @@ func (t *Tree) Len() int { return len(t.nodes) }
 // Root is the topic's root comment.
 func (t *Tree) Root() *Node { return t.nodes[0] }
 
-// Node is the comment with id, which must exist.
+// Node is the comment with id, or nil when the topic has none (ids come
+// from requests too).
 func (t *Tree) Node(id int32) *Node {
 	if id < 0 || int(id) >= len(t.nodes) {
 		return nil
