@@ -121,8 +121,8 @@ func TestDrillPostgresStopped(t *testing.T) {
 
 	// Reads: 4 loops of GETs through nginx, without retries, every one of
 	// which must be 200.
-	var gets, getsDown, failedGets atomic.Int64
-	var whyGets []string // the first failures
+	var gets getTally
+	var getsDown atomic.Int64
 	getter := &http.Client{Timeout: 5 * time.Second, Transport: apitest.Transport(t, transport)}
 	probe := &http.Client{Timeout: 5 * time.Second, Transport: transport} // /readyz is not the public API
 	for g := range 4 {
@@ -144,26 +144,9 @@ func TestDrillPostgresStopped(t *testing.T) {
 				}
 				mu.Unlock()
 				p := phase.Load()
-				res, err := getter.Get(s.nginx + u)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-				}
-				gets.Add(1)
+				gets.get(getter, s.nginx+u)
 				if p >= pgStopping && p <= pgStarting {
 					getsDown.Add(1)
-				}
-				if err != nil || res.StatusCode != http.StatusOK {
-					failedGets.Add(1)
-					mu.Lock()
-					if len(whyGets) < 5 {
-						if err != nil {
-							whyGets = append(whyGets, err.Error())
-						} else {
-							whyGets = append(whyGets, res.Status+" "+u)
-						}
-					}
-					mu.Unlock()
 				}
 			}
 		}()
@@ -226,8 +209,8 @@ func TestDrillPostgresStopped(t *testing.T) {
 	mu.Lock()
 	ids = known
 	mu.Unlock()
-	atKnown := gets.Load()
-	stacktest.Eventually(t, 15*time.Second, func() bool { return gets.Load() >= atKnown+200 })
+	atKnown := gets.sent()
+	stacktest.Eventually(t, 15*time.Second, func() bool { return gets.sent() >= atKnown+200 })
 	stopping := time.Now()
 	phase.Store(pgStopping)
 	pg.stop(t)
@@ -289,7 +272,7 @@ func TestDrillPostgresStopped(t *testing.T) {
 	}
 	t.Logf("postgres stopped %.1fs: acknowledged %d (before %d, during %d, after %d), retried %d, failed %d, lost %d, duplicated %d (on nginx and %d readers); GETs %d, failed GETs %d",
 		back.Sub(stopping).Seconds(), total, acked[pgUp], acked[pgStopping]+acked[pgDown]+acked[pgStarting], acked[pgBack]+1,
-		c.Stats().Retries.Load(), failed, lost, dup, len(s.readers), gets.Load(), failedGets.Load())
+		c.Stats().Retries.Load(), failed, lost, dup, len(s.readers), gets.sent(), gets.failed.Load())
 	t.Logf("while postgres was down: %d write attempts, answers %s, slowest %dms; %d GETs; writer writing again %dms after postgres started (stop took %dms, start %dms); "+
 		"readers' /readyz (MAX_STALENESS=3s): %s",
 		attempts, statuses, slowest.Milliseconds(), getsDown.Load(), firstAck.Sub(back).Milliseconds(),
@@ -300,8 +283,8 @@ func TestDrillPostgresStopped(t *testing.T) {
 			t.Errorf("verify %+v, want all %d acknowledged present once", r, total)
 		}
 	}
-	if failedGets.Load() != 0 {
-		t.Errorf("%d of %d GETs failed; first: %q", failedGets.Load(), gets.Load(), whyGets)
+	if gets.failed.Load() != 0 {
+		t.Errorf("%d of %d GETs failed; first: %q", gets.failed.Load(), gets.sent(), gets.reasons())
 	}
 	if failed != 0 {
 		t.Errorf("%d writes failed after every retry; first: %q", failed, failures)

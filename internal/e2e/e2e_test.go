@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -227,9 +225,7 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 			t.Fatalf("reader %s at position %d: %d %s", r, last, res.Status, res.Body)
 		}
 	}
-	var ok, failed atomic.Int64
-	var whyMu sync.Mutex
-	var why []string // the first failures, for the message
+	var gets getTally
 	served := func(i int) float64 { return readerStats(t, s.readers[i])["requests"] }
 	before0, before1 := served(0), served(1)
 	stop := make(chan struct{})
@@ -248,25 +244,7 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 				if i%3 == 0 {
 					u = s.nginx + "/last_topics"
 				}
-				res, err := s.api.HTTP.Get(u)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-				}
-				if err != nil || res.StatusCode != 200 {
-					failed.Add(1)
-					whyMu.Lock()
-					if len(why) < 5 {
-						if err != nil {
-							why = append(why, err.Error())
-						} else {
-							why = append(why, res.Status+" "+u)
-						}
-					}
-					whyMu.Unlock()
-				} else {
-					ok.Add(1)
-				}
+				gets.get(s.api.HTTP, u)
 			}
 		}()
 	}
@@ -276,8 +254,8 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 	// GETs go on with reader1 down: each of the 20 topics is read several
 	// times, so those reader1 served are retried on reader2 (failures are
 	// counted and checked at the end).
-	okAtKill := ok.Load()
-	stacktest.Eventually(t, 15*time.Second, func() bool { return ok.Load() >= okAtKill+200 })
+	okAtKill := gets.ok.Load()
+	stacktest.Eventually(t, 15*time.Second, func() bool { return gets.ok.Load() >= okAtKill+200 })
 	// Writes go on meanwhile, and the surviving reader sees them.
 	c := s.api.PostComment(t, s.nginx, topics[0], "0", "bob", "while reader1 is down")
 	if res := s.api.Get(t, s.nginx+"/topic_comments?topic_id="+topics[0]+"&min_position="+fmt.Sprint(c.Position)); res.Status != 200 {
@@ -301,9 +279,9 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 		lost, dup = max(lost, r.Missing), max(dup, r.Duplicated)
 	}
 	t.Logf("reader killed and restarted: GETs %d, failed GETs %d; writes acknowledged %d, lost %d, duplicated %d (on nginx and %d readers)",
-		ok.Load()+failed.Load(), failed.Load(), len(topics)+1, lost, dup, len(s.readers))
-	if failed.Load() != 0 {
-		t.Fatalf("%d of %d GETs failed while a reader was killed and restarted; first: %q", failed.Load(), failed.Load()+ok.Load(), why)
+		gets.sent(), gets.failed.Load(), len(topics)+1, lost, dup, len(s.readers))
+	if gets.failed.Load() != 0 {
+		t.Fatalf("%d of %d GETs failed while a reader was killed and restarted; first: %q", gets.failed.Load(), gets.sent(), gets.reasons())
 	}
 	for _, r := range reports {
 		if r.Acknowledged != len(topics)+1 || r.Present != r.Acknowledged || r.Missing != 0 || r.Duplicated != 0 {

@@ -186,9 +186,12 @@ const MaxPageLimit = 10000
 const MaxListLimit = 100
 
 func nextLink(q TopicQuery, after []byte) string {
-	v := url.Values{}
-	v.Set("topic_id", q.Topic.String())
-	v.Set("parent_path", q.Parent.String())
+	return pageLink("/topic_comments", url.Values{"topic_id": {q.Topic.String()}, "parent_path": {q.Parent.String()}}, q, after)
+}
+
+// pageLink is the Link to the page after after: path, with the query v
+// (which names the subtree) and q's limit and sort.
+func pageLink(path string, v url.Values, q TopicQuery, after []byte) string {
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
@@ -196,7 +199,7 @@ func nextLink(q TopicQuery, after []byte) string {
 		v.Set("sort", q.Sort.String())
 	}
 	v.Set("after", string(after))
-	return "</topic_comments?" + v.Encode() + `>; rel="next"`
+	return "<" + path + "?" + v.Encode() + `>; rel="next"`
 }
 
 // notModified answers 304 when the client holds the current representation.

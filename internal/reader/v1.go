@@ -13,7 +13,6 @@ import (
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/httpx"
-	"github.com/parley/parley/internal/reader/topictree"
 )
 
 // registerV1 mounts the /v1 resources' reads (docs/resources.md), each on
@@ -84,17 +83,10 @@ func (h *Handlers) v1TopicComments(c echo.Context) error {
 		if tq.ParentID != nil {
 			v.Set("parent_id", strconv.Itoa(int(*tq.ParentID)))
 		}
-		if tq.Limit > 0 {
-			v.Set("limit", strconv.Itoa(tq.Limit))
-		}
-		if tq.Sort != topictree.SortOld {
-			v.Set("sort", tq.Sort.String())
-		}
 		if q.Has("min_position") {
 			v.Set("min_position", q.Get("min_position"))
 		}
-		v.Set("after", string(after))
-		return "</v1/topics/" + topic.String() + "/comments?" + v.Encode() + `>; rel="next"`
+		return pageLink("/v1/topics/"+topic.String()+"/comments", v, tq, after)
 	})
 }
 
