@@ -87,14 +87,10 @@ func ValidateUser(s string) error {
 	if !utf8.ValidString(s) {
 		return errs.Invalid.New("user must be valid UTF-8")
 	}
-	n := 0
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return errs.Invalid.New("user must not contain control characters")
-		}
-		n++
+	if hasControl(s) {
+		return errs.Invalid.New("user must not contain control characters")
 	}
-	if n > MaxUserLen {
+	if n := utf8.RuneCountInString(s); n > MaxUserLen {
 		return errs.Invalid.New("user is %d characters, over the limit of %d", n, MaxUserLen)
 	}
 	return nil
@@ -109,10 +105,18 @@ func ValidateUserID(s string) error {
 	if s == "" || len(s) > MaxUserIDLen || !utf8.ValidString(s) {
 		return errs.Invalid.New("must be 1 to %d bytes of valid UTF-8", MaxUserIDLen)
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return errs.Invalid.New("must not contain control characters")
-		}
+	if hasControl(s) {
+		return errs.Invalid.New("must not contain control characters")
 	}
 	return nil
+}
+
+// hasControl reports whether s holds a control character (C0, DEL or C1).
+func hasControl(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
 }

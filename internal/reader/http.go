@@ -103,10 +103,7 @@ func (h *Handlers) topicComments(c echo.Context) error {
 	q := c.QueryParams()
 	var tq TopicQuery
 	var err error
-	if tq.Topic, err = comment.ParseTopicID(q.Get("topic_id")); err != nil {
-		if !q.Has("topic_id") {
-			return errs.Invalid.New("topic_id is required")
-		}
+	if tq.Topic, err = topicParam(q); err != nil {
 		return err
 	}
 	tq.Parent = comment.RootPath
@@ -280,12 +277,12 @@ func (h *Handlers) hotTopics(c echo.Context) error {
 	return httpx.WriteJSON(c, http.StatusOK, body)
 }
 
-// GET /top_comments?limit=&topic_id=&from_time=&min_position=
+// GET /top_comments?limit=&topic_id=|topic_key=&from_time=&min_position=
 func (h *Handlers) topComments(c echo.Context) error {
 	q := c.QueryParams()
 	var topic *comment.TopicID
-	if q.Has("topic_id") {
-		id, err := comment.ParseTopicID(q.Get("topic_id"))
+	if q.Has("topic_id") || q.Has("topic_key") {
+		id, err := topicParam(q)
 		if err != nil {
 			return err
 		}
