@@ -46,6 +46,7 @@ type Created struct {
 	User    string `json:"user"`
 	Content string `json:"content"`
 	Author  string `json:"author,omitempty"`
+	Key     string `json:"key,omitempty"` // a new keyed topic's key, on its root (SPEC §13)
 }
 
 // Edited is the payload of an edit. User and Was (the update time before

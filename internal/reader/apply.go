@@ -48,7 +48,7 @@ func (p *Projection) applyCreated(e *comment.Event) {
 			p.corrupt(e, err)
 			return
 		}
-		t = &topic{id: e.Topic, count: 1, lastAct: e.At.UnixMilli(), heat: newHeat(), tree: tr, version: e.Position}
+		t = &topic{id: e.Topic, keyJSON: keyJSON(c.Key), count: 1, lastAct: e.At.UnixMilli(), heat: newHeat(), tree: tr, version: e.Position}
 		t.lastRead.Store(time.Now().UnixNano())
 		p.topics[t.id] = t
 		p.ranks.add(t)

@@ -87,7 +87,7 @@ func (b *builder) load(ctx context.Context, s *store.Snap) error {
 	since := time.Now()
 	now := since.UnixNano()
 	err := s.Summaries(ctx, func(r *store.SummaryRow) error {
-		t := &topic{id: r.Topic, count: r.Count, lastAct: r.LastActivity.UnixMilli(), heat: newHeat()}
+		t := &topic{id: r.Topic, keyJSON: keyJSON(r.Key), count: r.Count, lastAct: r.LastActivity.UnixMilli(), heat: newHeat()}
 		t.lastRead.Store(now)
 		t.cold = topictree.NewRoot(r.User, r.Content, r.Deleted, r.Create, r.Update)
 		t.cold.Node().SetVotes(r.Up, r.Down)

@@ -21,8 +21,9 @@ import (
 // loaded again on demand (residency.go).
 type topic struct {
 	id       comment.TopicID
-	count    int32 // comments ever posted, deleted ones included
-	lastAct  int64 // unix ms of the newest create or edit
+	keyJSON  string // the site's own key (SPEC §13) as a JSON string; "" for none
+	count    int32  // comments ever posted, deleted ones included
+	lastAct  int64  // unix ms of the newest create or edit
 	heat     heat
 	tree     *topictree.Tree // nil while evicted
 	cold     *topictree.Root // the root while the tree is evicted

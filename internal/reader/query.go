@@ -25,6 +25,15 @@ type TopicQuery struct {
 	After    comment.Path // nil: from the subtree's root; else the comments after it in Sort's order
 	Limit    int          // 0: no limit
 	Sort     topictree.Sort
+	Depth    *int // only comments at most this many levels below the subtree's root; nil: every level
+}
+
+// depth is the depth bound as topictree takes it: negative for none.
+func (q TopicQuery) depth() int {
+	if q.Depth == nil {
+		return -1
+	}
+	return *q.Depth
 }
 
 // appendKey appends what identifies the query's page within its topic and
@@ -34,7 +43,9 @@ func (q TopicQuery) appendKey(b []byte) []byte {
 	b = append(b, '|')
 	b = q.After.AppendText(b)
 	b = append(b, '|')
-	return strconv.AppendInt(b, int64(q.Limit), 10)
+	b = strconv.AppendInt(b, int64(q.Limit), 10)
+	b = append(b, '|')
+	return strconv.AppendInt(b, int64(q.depth()), 10)
 }
 
 // TopicPage is an answer to a TopicQuery, encoded.
@@ -230,6 +241,12 @@ func (p *Projection) Topic(id comment.TopicID) ([]byte, int64, error) {
 // appendSummary appends a topic's last_topics fields, leaving the object open.
 func appendSummary(b []byte, t *topic) []byte {
 	b = t.root().AppendFields(b, topictree.SummaryItem, t.id)
+	b = append(b, `,"key":`...)
+	if t.keyJSON == "" {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, t.keyJSON...)
+	}
 	b = append(b, `,"comment_count":`...)
 	b = strconv.AppendInt(b, int64(t.count), 10)
 	b = append(b, `,"update_time":"`...)

@@ -29,14 +29,14 @@ var errRenderBusy = errs.Unavailable.New("too many large pages are being rendere
 //
 //   - The topic's last answer, if it is the same query at the same version.
 //   - Else a slice of the topic's whole rendering (a Full), if there is one
-//     at this version: any page is a contiguous run of it.
+//     at this version: any page of every depth is a contiguous run of it.
 //   - Else a small page (one chunk) is rendered directly.
-//   - Else a large page of the whole topic, or of a large share of it: the
-//     whole topic is rendered once, a chunk at a time, by one request while
-//     the others that want a large page of it wait and share the result, and
-//     the page is a slice of it.
-//   - Else (a large page of a small share: a subtree, or a limit well below
-//     the topic's size) the page alone, a chunk at a time.
+//   - Else a large page of the whole topic, or of a large share of it, at
+//     every depth: the whole topic is rendered once, a chunk at a time, by
+//     one request while the others that want a large page of it wait and
+//     share the result, and the page is a slice of it.
+//   - Else (a large page of a small share: a subtree, a limit well below
+//     the topic's size, or a depth bound) the page alone, a chunk at a time.
 //
 // Renderings reserve their size under RENDER_MAX_BYTES before they start,
 // all of it or nothing. A rendering during which the topic changed is
@@ -61,13 +61,14 @@ func (p *Projection) renderPage(ctx context.Context, t *topic, q TopicQuery) (To
 		return c.page, nil
 	}
 	tr := t.tree
-	if f := ss.full.Load(); f != nil && f.version == t.version {
+	whole := q.Depth == nil // a depth-bounded page is not a stretch of a Full
+	if f := ss.full.Load(); whole && f != nil && f.version == t.version {
 		if page, ok, err := p.fromFull(t, tr, f, q, key); ok || err != nil {
 			return page, err
 		}
 	}
 	version := t.version
-	pg, err := tr.PagerIn(t.order(q.Sort), q.Parent, q.After, q.Limit)
+	pg, err := tr.PagerWithin(t.order(q.Sort), q.Parent, q.After, q.Limit, q.depth())
 	if err != nil {
 		return TopicPage{}, err
 	}
@@ -76,7 +77,7 @@ func (p *Projection) renderPage(ctx context.Context, t *topic, q TopicQuery) (To
 		ss.cache.Store(&rendered{version: version, key: string(key), page: page})
 		return page, nil
 	}
-	if q.Parent.Equal(comment.RootPath) && (q.Limit <= 0 || q.Limit*4 >= tr.Len()) {
+	if whole && q.Parent.Equal(comment.RootPath) && (q.Limit <= 0 || q.Limit*4 >= tr.Len()) {
 		f, err := p.fullOf(ctx, t, tr, q.Sort)
 		if err != nil {
 			return TopicPage{}, err
@@ -124,7 +125,7 @@ func (p *Projection) chunked(pg *topictree.Pager) {
 // the page's Done.
 func (p *Projection) renderDirect(ctx context.Context, t *topic, tr *topictree.Tree, q TopicQuery) (TopicPage, error) {
 	version := t.version
-	pg, err := tr.PagerIn(t.order(q.Sort), q.Parent, q.After, q.Limit)
+	pg, err := tr.PagerWithin(t.order(q.Sort), q.Parent, q.After, q.Limit, q.depth())
 	if err != nil {
 		return TopicPage{}, err
 	}

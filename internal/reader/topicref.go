@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"encoding/json"
 	"net/url"
 
 	"github.com/parley/parley/internal/comment"
@@ -22,4 +23,14 @@ func topicParam(q url.Values) (comment.TopicID, error) {
 		return comment.ParseTopicID(q.Get("topic_id"))
 	}
 	return comment.TopicID{}, errs.Invalid.New("topic_id or topic_key is required")
+}
+
+// keyJSON is a topic's key as its summaries write it: a JSON string, or ""
+// for a topic without one. Made once, when the topic is created or loaded.
+func keyJSON(key string) string {
+	if key == "" {
+		return ""
+	}
+	b, _ := json.Marshal(key) // a string always encodes
+	return string(b)
 }

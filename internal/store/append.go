@@ -132,6 +132,7 @@ type BanWrite struct {
 type TopicWrite struct {
 	ID           comment.TopicID
 	New          bool
+	Key          string // a new topic's key (SPEC §13); "" for none
 	NextID       int32
 	LastActivity time.Time
 }
@@ -199,9 +200,7 @@ func (a *Appender) Append(ctx context.Context, lookup Lookup, decide func(State)
 	for range maxAttempts {
 		var first int64
 		first, err = a.appendOnce(ctx, lookup, decide)
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) &&
-			(pgErr.Code == pgerrcode.DeadlockDetected || pgErr.Code == pgerrcode.SerializationFailure) {
+		if retryable(err) {
 			continue
 		}
 		if err != nil {
@@ -213,6 +212,26 @@ func (a *Appender) Append(ctx context.Context, lookup Lookup, decide func(State)
 		return first, nil
 	}
 	return 0, translate(err)
+}
+
+// retryable tells whether a batch that failed with err may succeed run
+// again from the start: Postgres aborted it for a deadlock or a
+// serialization failure, both transient by definition, or another writer
+// created a topic this batch also created. Only a keyed topic can be
+// created twice, as its id comes from its key (comment.KeyTopicID); the
+// batch run again reads the topic and replies in it.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case pgerrcode.DeadlockDetected, pgerrcode.SerializationFailure:
+		return true
+	case pgerrcode.UniqueViolation:
+		return pgErr.ConstraintName == "topics_pkey"
+	}
+	return false
 }
 
 // appendOnce runs the transaction in two round trips: BEGIN and the reads
@@ -422,8 +441,8 @@ func queueVoteReads(b *pgx.Batch, refs []VoteRef, into map[VoteRef]VoteState) {
 const maxBigint = "9223372036854775807"
 
 const (
-	qInsertTopics = `INSERT INTO topics (topic_id, next_comment_id, last_activity)
-		SELECT * FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[])`
+	qInsertTopics = `INSERT INTO topics (topic_id, next_comment_id, last_activity, topic_key)
+		SELECT x.id, x.n, x.a, nullif(x.k, '') FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[], $4::text[]) AS x(id, n, a, k)`
 	qUpdateTopics = `UPDATE topics t SET next_comment_id = u.n, last_activity = u.a
 		FROM unnest($1::uuid[], $2::integer[], $3::timestamptz[]) AS u(id, n, a) WHERE t.topic_id = u.id`
 	qInsertComments = `INSERT INTO comments (topic_id, comment_id, path, user_name, author_id, content, deleted, create_time, update_time)
@@ -534,6 +553,7 @@ func queueTopics(b *pgx.Batch, topics []TopicWrite) {
 		ids  [][16]byte
 		next []int32
 		at   []time.Time
+		keys []string
 	}
 	for _, t := range topics {
 		dst := &upd
@@ -543,9 +563,10 @@ func queueTopics(b *pgx.Batch, topics []TopicWrite) {
 		dst.ids = append(dst.ids, t.ID)
 		dst.next = append(dst.next, t.NextID)
 		dst.at = append(dst.at, t.LastActivity)
+		dst.keys = append(dst.keys, t.Key)
 	}
 	if len(ins.ids) > 0 {
-		b.Queue(qInsertTopics, ins.ids, ins.next, ins.at)
+		b.Queue(qInsertTopics, ins.ids, ins.next, ins.at, ins.keys)
 	}
 	if len(upd.ids) > 0 {
 		b.Queue(qUpdateTopics, upd.ids, upd.next, upd.at)

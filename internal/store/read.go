@@ -70,7 +70,8 @@ func snapshotTx(ctx context.Context, pool *pgxpool.Pool, imported string, fn fun
 // SummaryRow is a topic with its root comment.
 type SummaryRow struct {
 	Topic        comment.TopicID
-	Count        int32 // comments ever posted, deleted ones included
+	Key          string // the site's own key (SPEC §13); "" for none
+	Count        int32  // comments ever posted, deleted ones included
 	LastActivity time.Time
 	User         string // the root's
 	Content      string
@@ -132,7 +133,7 @@ type VoteRow struct {
 }
 
 const (
-	qSummaries = `SELECT t.topic_id, t.next_comment_id, t.last_activity,
+	qSummaries = `SELECT t.topic_id, coalesce(t.topic_key, ''), t.next_comment_id, t.last_activity,
 			c.user_name, c.content, c.deleted, c.create_time, c.update_time, c.up, c.down
 		FROM topics t JOIN comments c ON c.topic_id = t.topic_id AND c.comment_id = 0
 		ORDER BY t.last_activity DESC, t.topic_id`
@@ -207,7 +208,7 @@ func (s *Snap) Summaries(ctx context.Context, fn func(*SummaryRow) error) error 
 	rows, _ := s.tx.Query(ctx, qSummaries)
 	var r SummaryRow
 	var id [16]byte
-	_, err := pgx.ForEachRow(rows, []any{&id, &r.Count, &r.LastActivity,
+	_, err := pgx.ForEachRow(rows, []any{&id, &r.Key, &r.Count, &r.LastActivity,
 		&r.User, &r.Content, &r.Deleted, &r.Create, &r.Update, &r.Up, &r.Down}, func() error {
 		r.Topic = id
 		return fn(&r)

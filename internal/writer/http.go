@@ -46,48 +46,69 @@ func (h *Handlers) Register(e *echo.Echo) {
 
 type postRequest struct {
 	TopicID    *string `json:"topic_id"`
+	TopicKey   *string `json:"topic_key"`
 	ParentPath *string `json:"parent_path"`
 	Content    *string `json:"content"`
 	User       *string `json:"user"`
 }
 
-// POST /post_comment {topic_id?, parent_path?, content, user}
+// POST /post_comment {topic_id? | topic_key?, parent_path?, content, user}
 func (h *Handlers) postComment(c echo.Context) error {
 	var req postRequest
 	return h.handle(c, http.StatusCreated, &req, func(by Actor) (Command, error) {
-		if req.TopicID == nil {
-			if req.ParentPath != nil {
-				return nil, errs.Invalid.New("parent_path needs a topic_id")
-			}
-			return h.post(by, nil, AtPath(comment.RootPath), req.Content, req.User)
-		}
-		id, err := comment.ParseTopicID(*req.TopicID)
-		if err != nil {
-			return nil, err
-		}
 		parent := comment.RootPath
 		if req.ParentPath != nil {
+			if req.TopicID == nil && req.TopicKey == nil {
+				return nil, errs.Invalid.New("parent_path needs a topic_id or a topic_key")
+			}
+			var err error
 			if parent, err = comment.ParsePathField("parent_path", *req.ParentPath); err != nil {
 				return nil, err
 			}
 		}
-		return h.post(by, &id, AtPath(parent), req.Content, req.User)
+		switch {
+		case req.TopicID != nil && req.TopicKey != nil:
+			return nil, errs.Invalid.New("give topic_id or topic_key, not both")
+		case req.TopicKey != nil:
+			if err := comment.ValidateTopicKey(*req.TopicKey); err != nil {
+				return nil, err
+			}
+			return h.postKeyed(by, *req.TopicKey, AtPath(parent), req.Content, req.User)
+		case req.TopicID != nil:
+			id, err := comment.ParseTopicID(*req.TopicID)
+			if err != nil {
+				return nil, err
+			}
+			return h.post(by, &id, AtPath(parent), req.Content, req.User)
+		}
+		return h.post(by, nil, AtPath(parent), req.Content, req.User)
 	})
+}
+
+// postKeyed is post in the topic a site's key names: its first comment
+// creates it.
+func (h *Handlers) postKeyed(by Actor, key string, parent Ref, content, user *string) (Command, error) {
+	op, err := h.post(by, nil, parent, content, user)
+	if err != nil {
+		return nil, err
+	}
+	op.Key, op.NewTopic = key, comment.KeyTopicID(key)
+	return op, nil
 }
 
 // post validates a comment's content and author into a Post: a new topic
 // when topic is nil, else a reply to parent.
-func (h *Handlers) post(by Actor, topic *comment.TopicID, parent Ref, content, user *string) (Command, error) {
+func (h *Handlers) post(by Actor, topic *comment.TopicID, parent Ref, content, user *string) (Post, error) {
 	op := Post{TopicID: topic, Parent: parent}
 	if topic == nil {
 		op.NewTopic = comment.NewTopicID()
 	}
 	var err error
 	if op.Content, err = h.content(content); err != nil {
-		return nil, err
+		return Post{}, err
 	}
 	if op.By, err = h.author(by, user); err != nil {
-		return nil, err
+		return Post{}, err
 	}
 	op.User = op.By.Name
 	return op, nil

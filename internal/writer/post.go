@@ -6,11 +6,13 @@ import (
 	"github.com/parley/parley/internal/store"
 )
 
-// Post posts a comment: a new topic when TopicID is nil, else a reply to
-// the comment Parent names.
+// Post posts a comment: a reply to the comment Parent names in topic
+// TopicID; else, with a Key, a reply in the key's topic, or its root when
+// no comment has used the key yet; else a new topic.
 type Post struct {
 	TopicID  *comment.TopicID
-	NewTopic comment.TopicID // the id a new topic gets, chosen up front
+	Key      string          // the site's own name for the topic (SPEC §13), in place of TopicID
+	NewTopic comment.TopicID // the id a new topic gets, chosen up front: the key's (comment.KeyTopicID), or random
 	Parent   Ref             // the comment replied to (the root: AtPath(comment.RootPath))
 	User     string          // the display name shown with the comment
 	Content  string
@@ -38,8 +40,11 @@ func (op Post) Topic() (comment.TopicID, bool) {
 
 // Reads asks for the parent of a reply, and the author's ban.
 func (op Post) Reads(r *reads) {
-	if op.TopicID != nil {
+	switch {
+	case op.TopicID != nil:
 		r.comment(*op.TopicID, op.Parent)
+	case op.Key != "":
+		r.comment(op.NewTopic, op.Parent) // locks the topic if it exists
 	}
 	r.ban(op.By.ID)
 }
@@ -54,15 +59,21 @@ func (op Post) Decide(b *batch) (Result, error) {
 		return nil, err
 	}
 	var (
-		t     *store.TopicWrite
-		path  comment.Path
-		topic comment.TopicID
+		t    *store.TopicWrite
+		path comment.Path
 	)
-	if op.TopicID == nil {
-		topic, path = op.NewTopic, comment.RootPath
+	topic, _ := op.Topic()
+	// A key's first comment creates its topic; a reply below the root
+	// needs the topic to exist already.
+	created := op.TopicID == nil && (op.Key == "" || b.topic(topic) == nil)
+	if created {
+		if op.Key != "" && !op.Parent.Path.Equal(comment.RootPath) {
+			return nil, errs.NotFound.New("topic not found")
+		}
+		path = comment.RootPath
 		t = b.newTopic(topic)
+		t.Key = op.Key
 	} else {
-		topic = *op.TopicID
 		if t = b.topic(topic); t == nil {
 			return nil, errs.NotFound.New("topic not found")
 		}
@@ -82,7 +93,10 @@ func (op Post) Decide(b *batch) (Result, error) {
 	author := op.By.author()
 	b.newComment(&store.CommentWrite{Topic: topic, Path: path, User: op.User, Author: author, Content: op.Content, Create: b.at, Update: b.at})
 	b.addActivity(topic, activity{comments: 1})
-	b.event(comment.Event{Kind: comment.EventCreated, Topic: topic,
-		Created: &comment.Created{Path: path, User: op.User, Content: op.Content, Author: author}})
-	return &PostResult{CommentID: path.ID(), ParentPath: path.String(), TopicID: topic, NewTopic: op.TopicID == nil}, nil
+	e := &comment.Created{Path: path, User: op.User, Content: op.Content, Author: author}
+	if created {
+		e.Key = op.Key
+	}
+	b.event(comment.Event{Kind: comment.EventCreated, Topic: topic, Created: e})
+	return &PostResult{CommentID: path.ID(), ParentPath: path.String(), TopicID: topic, NewTopic: created}, nil
 }

@@ -17,7 +17,9 @@ import (
 // copies bytes instead of encoding, and a view changes an integer, not the
 // encoding. Children are linked (first, last, next sibling) rather than
 // kept in slices, which keeps a node at 80 bytes: the deleted flag is the
-// top bit of contEnd so that the vote counts fit in the same size class.
+// top bit of contEnd, and the offsets of the path and the user are 16-bit
+// (a path is at most comment.MaxPathLen, a user 64 characters), so that the
+// vote counts and the reply count fit in the same size class.
 type Node struct {
 	parent     *Node
 	firstChild *Node
@@ -26,11 +28,15 @@ type Node struct {
 	buf        string
 	views      int64
 	id         int32
-	pathEnd    int32  // buf[:pathEnd] is the path, "0/4/17"
-	userEnd    int32  // buf[pathEnd:userEnd] is the user as a JSON string
+	pathEnd    uint16 // buf[:pathEnd] is the path, "0/4/17"
+	userEnd    uint16 // buf[pathEnd:userEnd] is the user as a JSON string
 	contEnd    uint32 // buf[userEnd:contEnd&^deletedBit] is the content as a JSON string
 	up, down   int32  // votes
+	replies    int32  // direct replies, deleted ones included
 }
+
+// maxUserEnd is the furthest the user may end in buf.
+const maxUserEnd = 1<<16 - 1
 
 // deletedBit marks a deleted comment in contEnd; content is far shorter
 // than 2 GiB.
@@ -53,6 +59,10 @@ func (n *Node) Path() string { return n.buf[:n.pathEnd] }
 
 // Deleted tells whether the comment was deleted.
 func (n *Node) Deleted() bool { return n.contEnd&deletedBit != 0 }
+
+// Replies is the number of the comment's direct replies, deleted ones
+// included.
+func (n *Node) Replies() int32 { return n.replies }
 
 // Votes are the comment's up and down votes.
 func (n *Node) Votes() (up, down int32) { return n.up, n.down }
@@ -116,12 +126,17 @@ func (n *Node) build(path, user string, userEscaped bool, content string, create
 	if !userEscaped {
 		userLen, userClean = escapedLen(user)
 	}
+	if len(path)+userLen > maxUserEnd {
+		// Only a row no writer wrote (names are 64 characters) gets here:
+		// shown, rather than breaking the offsets.
+		user, userEscaped, userLen, userClean = "(name too long)", false, len("(name too long)")+2, true
+	}
 	contLen, contClean := escapedLen(content)
 	b := make([]byte, 0, len(path)+userLen+contLen+2*timeLen)
 	b = append(b, path...)
-	n.pathEnd = int32(len(b))
+	n.pathEnd = uint16(len(b))
 	b = appendJSONString(b, user, userEscaped, userClean)
-	n.userEnd = int32(len(b))
+	n.userEnd = uint16(len(b))
 	b = appendJSONString(b, content, false, contClean)
 	n.contEnd = uint32(len(b))
 	b = append(b, created[:]...)
@@ -145,7 +160,8 @@ func appendJSONString(b []byte, s string, escaped, isClean bool) []byte {
 
 // Fields selects the comment fields an item carries. They are written in
 // one fixed order, the API's: comment_id, topic_id, parent_id, parent_path,
-// user, content, view_count, up, down, create_time, update_time, deleted.
+// user, content, view_count, up, down, create_time, update_time, deleted,
+// reply_count.
 type Fields uint16
 
 // The fields of a comment.
@@ -161,12 +177,13 @@ const (
 	FieldCreated                     // "create_time"
 	FieldUpdated                     // "update_time"
 	FieldDeleted                     // "deleted"
+	FieldReplies                     // "reply_count"
 )
 
 // The items of the read API.
 const (
 	// TopicItem is a /topic_comments item.
-	TopicItem = FieldID | FieldParentID | FieldPath | FieldUser | FieldContent | FieldViews | FieldVotes | FieldCreated | FieldUpdated | FieldDeleted
+	TopicItem = FieldID | FieldParentID | FieldPath | FieldUser | FieldContent | FieldViews | FieldVotes | FieldCreated | FieldUpdated | FieldDeleted | FieldReplies
 	// UserItem is a /last_user_comments item.
 	UserItem = FieldID | FieldTopic | FieldPath | FieldUser | FieldContent | FieldViews | FieldVotes | FieldUpdated
 	// RankedItem is a /top_comments and /user_votes item.
@@ -176,10 +193,10 @@ const (
 )
 
 // itemOverhead is what AppendJSON adds around buf, at most, for sizing:
-// the keys of TopicItem and the separator (138 bytes) and the widest
+// the keys of TopicItem and the separator (153 bytes) and the widest
 // numbers (an id and a parent id of 10 digits, a view count of 19, vote
-// counts of 11 each, "false"). TestItemOverhead checks it.
-const itemOverhead = 208
+// counts of 11 each, "false", a reply count of 10). TestItemOverhead checks it.
+const itemOverhead = 234
 
 // AppendJSON appends the comment as a JSON object with fields f; topic is
 // its topic's id, for FieldTopic.
@@ -251,6 +268,10 @@ func (n *Node) AppendFields(b []byte, f Fields, topic comment.TopicID) []byte {
 	if f&FieldDeleted != 0 {
 		b = key(b, `"deleted":`)
 		b = strconv.AppendBool(b, n.Deleted())
+	}
+	if f&FieldReplies != 0 {
+		b = key(b, `"reply_count":`)
+		b = strconv.AppendInt(b, int64(n.replies), 10)
 	}
 	if sep == '{' {
 		b = append(b, '{')

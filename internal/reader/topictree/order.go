@@ -362,7 +362,7 @@ type frame struct {
 // subtree at c.top (ids up to c.maxID), or nil at its end. It keeps
 // c.stack: the frames of x's ancestors whose replies the walk took.
 func (c *cursor) sortedNext(x *Node) *Node {
-	if ch := x.firstChild; ch != nil {
+	if ch := x.firstChild; ch != nil && c.descends(x) {
 		if ids := c.order.take(x); ids != nil {
 			c.stack = append(c.stack, frame{parent: x, ids: ids})
 		} else if ch.id <= c.maxID {

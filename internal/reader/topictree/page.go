@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
@@ -16,8 +17,9 @@ type Page struct {
 	More        bool     // comments of the subtree follow Last
 	// Runs are the page's comments cut where they stop following each
 	// other in old order: views are counted as old-order ranges, and a
-	// sorted page is several. An old-order page is one run, {First, Last};
-	// an empty page, none.
+	// sorted page, or one that leaves deeper comments out, is several. An
+	// old-order page of every depth is one run, {First, Last}; an empty
+	// page, none.
 	Runs []Run
 }
 
@@ -67,8 +69,10 @@ type Pager struct {
 type cursor struct {
 	top, x *Node // x is the next comment, nil at the end
 	maxID  int32 // the newest id when the walk started
+	depth  int32 // how many levels below top the walk goes; -1: all
+	base   int32 // top's depth in the tree
 	order  *Order
-	nodes  []*Node // the tree's comments by id, for the order's ids
+	nodes  []*Node // the tree's comments by id, for the order's ids and the runs
 	stack  []frame // sorted: the groups the walk is in, outermost first
 }
 
@@ -80,11 +84,7 @@ func (t *Tree) cursor(o *Order, top *Node) cursor {
 	if o != nil {
 		maxID = min(maxID, int32(o.Len()-1))
 	}
-	c := cursor{top: top, x: top, maxID: maxID, order: o}
-	if o != nil {
-		c.nodes = t.nodes
-	}
-	return c
+	return cursor{top: top, x: top, maxID: maxID, order: o, depth: -1, nodes: t.nodes}
 }
 
 // step moves to the next comment.
@@ -93,7 +93,7 @@ func (c *cursor) step() {
 		c.x = c.sortedNext(c.x)
 		return
 	}
-	c.x = next(c.x, c.top)
+	c.x = c.nextOld(c.x)
 	c.skipNew()
 }
 
@@ -101,9 +101,42 @@ func (c *cursor) step() {
 // walk never stops at one.
 func (c *cursor) skipNew() {
 	for c.order == nil && c.x != nil && c.x.id > c.maxID {
-		c.x = next(c.x, c.top)
+		c.x = c.nextOld(c.x)
 	}
 }
+
+// descends reports whether the walk goes below n: whether n's replies are
+// within the walk's depth.
+func (c *cursor) descends(n *Node) bool {
+	return c.depth < 0 || level(n)-c.base < c.depth
+}
+
+// level is n's depth in the tree: 0 for the root.
+func level(n *Node) int32 { return int32(strings.Count(n.Path(), "/")) }
+
+// nextOld is the comment after n in old order within the walk: its subtree
+// and its depth.
+func (c *cursor) nextOld(n *Node) *Node {
+	if c.depth < 0 {
+		return next(n, c.top)
+	}
+	if n.firstChild != nil && c.descends(n) {
+		return n.firstChild
+	}
+	for n != c.top {
+		if n.next != nil {
+			return n.next
+		}
+		if n = n.parent; n == nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// split tells whether the walk's pages may skip comments between two they
+// hold, in old order: then a page's views are several runs.
+func (c *cursor) split() bool { return c.order != nil || c.depth >= 0 }
 
 // Pager starts a page of the subtree at parent, as Render would render it.
 func (t *Tree) Pager(parent, after comment.Path, limit int) (Pager, error) {
@@ -115,6 +148,12 @@ func (t *Tree) Pager(parent, after comment.Path, limit int) (Pager, error) {
 // most limit comments (0: all). o must follow t: every comment t holds
 // Added, every vote Voted.
 func (t *Tree) PagerIn(o *Order, parent, after comment.Path, limit int) (Pager, error) {
+	return t.PagerWithin(o, parent, after, limit, -1)
+}
+
+// PagerWithin is PagerIn leaving out the comments more than depth levels
+// below parent (depth 0: parent alone; negative: none left out).
+func (t *Tree) PagerWithin(o *Order, parent, after comment.Path, limit, depth int) (Pager, error) {
 	top := t.Find(parent)
 	if top == nil {
 		return Pager{}, errs.NotFound.New("no comment at parent_path in this topic")
@@ -124,15 +163,21 @@ func (t *Tree) PagerIn(o *Order, parent, after comment.Path, limit int) (Pager, 
 		if a = t.Find(after); a == nil || !after.Within(parent) {
 			return Pager{}, errs.Invalid.New("after must be a comment in the requested subtree")
 		}
+		if depth >= 0 && after.Depth()-parent.Depth() > depth {
+			return Pager{}, errs.Invalid.New("after must be a comment within the requested depth")
+		}
 	}
 	if limit <= 0 {
 		limit = math.MaxInt
 	}
 	p := Pager{cur: t.cursor(o, top), left: limit}
+	if depth >= 0 {
+		p.cur.depth, p.cur.base = int32(min(depth, math.MaxInt32)), level(top)
+	}
 	switch {
 	case o == nil:
 		if a != nil {
-			p.cur.x = next(a, top)
+			p.cur.x = p.cur.nextOld(a)
 		}
 	case top.id > p.cur.maxID || a != nil && a.id > p.cur.maxID:
 		return Pager{}, errStaleOrder
@@ -197,14 +242,15 @@ func (p *Pager) render(k, size int) {
 
 // addToRun puts x, the next comment of the page, in the page's runs: in
 // the last one when it follows the comment before it in old order, which
-// an old-order walk always does (its run is made from First and Last). A
+// an old-order walk of every depth always does (its run is made from First
+// and Last). A
 // Full keeps where runs begin instead. Runs are kept by id while
 // rendering: pointers written for every comment would cost the garbage
 // collector's write barrier, with a page's allocations running it.
 func (p *Pager) addToRun(x *Node) {
-	sorted := p.cur.order != nil
-	if p.last != nil && (!sorted || followsOld(p.last, x, p.cur.maxID)) {
-		if sorted && p.index == nil {
+	split := p.cur.split()
+	if p.last != nil && (!split || followsOld(p.last, x, p.cur.maxID)) {
+		if split && p.index == nil {
 			p.runs[len(p.runs)-1][1] = x.id
 		}
 		return
@@ -212,7 +258,7 @@ func (p *Pager) addToRun(x *Node) {
 	switch {
 	case p.index != nil:
 		p.index.breaks = append(p.index.breaks, int32(len(p.index.nodes)))
-	case sorted:
+	case split:
 		p.runs = append(p.runs, [2]int32{x.id, x.id})
 	}
 }
@@ -223,9 +269,9 @@ func (p *Pager) pageRuns() []Run {
 	switch {
 	case p.first == nil || p.index != nil:
 		return nil
-	case p.cur.order == nil:
+	case !p.cur.split():
 		return []Run{{p.first, p.last}}
-	case p.first == p.cur.top && p.cur.x == nil:
+	case p.first == p.cur.top && p.cur.x == nil && p.cur.depth < 0:
 		return []Run{{p.first, lastOld(p.first, p.cur.maxID)}}
 	}
 	runs := make([]Run, len(p.runs))

@@ -38,6 +38,7 @@ type (
 		CreateTime string `json:"create_time"`
 		UpdateTime string `json:"update_time"`
 		Deleted    bool   `json:"deleted"`
+		ReplyCount int32  `json:"reply_count"`
 	}
 	userItem struct {
 		CommentID  int32  `json:"comment_id"`
@@ -94,7 +95,7 @@ func TestItemJSON(t *testing.T) {
 	}
 	n := tr.Find(comment.Path{0, 1})
 	zero := int32(0)
-	want := topicItem{1, &zero, "0/1", "Zoë <b>", text, 42, 3, 1, "2026-11-22T23:21:06.123Z", "2026-11-22T23:21:06.123Z", false}
+	want := topicItem{1, &zero, "0/1", "Zoë <b>", text, 42, 3, 1, "2026-11-22T23:21:06.123Z", "2026-11-22T23:21:06.123Z", false, 0}
 	check := func() {
 		t.Helper()
 		for _, c := range []struct {
@@ -130,7 +131,7 @@ func TestItemJSON(t *testing.T) {
 	check()
 
 	root := string(tr.Root().AppendJSON(nil, TopicItem, topic))
-	exp, _ := json.Marshal(topicItem{0, &zero, "0", "ann", "root", 42, 0, 0, "2026-11-22T23:19:36.123Z", "2026-11-22T23:19:36.123Z", false})
+	exp, _ := json.Marshal(topicItem{0, &zero, "0", "ann", "root", 42, 0, 0, "2026-11-22T23:19:36.123Z", "2026-11-22T23:19:36.123Z", false, 1})
 	if root != string(exp) {
 		t.Fatalf("root item %s, want %s", root, exp)
 	}
@@ -176,7 +177,9 @@ func TestRootFollowsTree(t *testing.T) {
 			t.Fatal(err)
 		}
 		cold.Apply(s.e, s.r)
-		got, want := cold.Node().AppendJSON(nil, TopicItem, comment.TopicID{}), tr.Root().AppendJSON(nil, TopicItem, comment.TopicID{})
+		// A detached root serves summaries, which carry no reply count.
+		const f = TopicItem &^ FieldReplies
+		got, want := cold.Node().AppendJSON(nil, f, comment.TopicID{}), tr.Root().AppendJSON(nil, f, comment.TopicID{})
 		if string(got) != string(want) {
 			t.Fatalf("step %d: detached root %s, tree root %s", i, got, want)
 		}
@@ -426,7 +429,7 @@ func TestFullPages(t *testing.T) {
 func TestItemOverhead(t *testing.T) {
 	n := newNode(2147483647, "0/2147483647", "u", "c", false, t0, t0)
 	n.parent = &Node{id: 2147483646}
-	n.views, n.up, n.down = math.MaxInt64, math.MinInt32, math.MinInt32
+	n.views, n.up, n.down, n.replies = math.MaxInt64, math.MinInt32, math.MinInt32, math.MaxInt32
 	for _, f := range []Fields{TopicItem} {
 		if got := len(n.AppendJSON(nil, f, comment.TopicID{})) + 1; got > len(n.buf)+itemOverhead {
 			t.Errorf("fields %b: %d bytes with a separator, room for %d", f, got, len(n.buf)+itemOverhead)

@@ -54,6 +54,7 @@ func link(parent, n *Node) {
 		parent.lastChild.next = n
 	}
 	parent.lastChild = n
+	parent.replies++
 }
 
 // add appends a comment. Its id must be the next one.
