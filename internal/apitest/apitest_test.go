@@ -42,7 +42,7 @@ func (r *recorder) reports() []string {
 
 const (
 	topicID = "6f1c0e0a-3d5e-4c1b-9a57-0b9d1c2e3f40"
-	topic   = `{"topic_id":"` + topicID + `","user":"ann","content":"First!","view_count":3,"up":1,"down":0,"comment_count":2,"update_time":"2026-11-22T23:19:36.123Z"}`
+	topic   = `{"topic_id":"` + topicID + `","user":"ann","content":"First!","view_count":3,"up":1,"down":0,"key":null,"comment_count":2,"update_time":"2026-11-22T23:19:36.123Z"}`
 )
 
 // answer writes a JSON answer with the headers given as name, value pairs.
@@ -128,8 +128,8 @@ func TestTransport(t *testing.T) {
 		},
 		{
 			name: "an undocumented field", method: "GET", path: "/last_topics",
-			handler: answer(200, "["+strings.TrimSuffix(topic, "}")+`,"key":"x"}]`, "X-Log-Position", "7", "ETag", `"p7"`),
-			want:    []string{`"key"`},
+			handler: answer(200, "["+strings.TrimSuffix(topic, "}")+`,"label":"x"}]`, "X-Log-Position", "7", "ETag", `"p7"`),
+			want:    []string{`"label"`},
 		},
 		{
 			name: "a missing required field", method: "POST", path: "/post_comment", body: `{"content":"hi","user":"ann"}`,

@@ -27,6 +27,7 @@ func V1Paths() map[string][]string {
 		"/v1/users/:user/comments":                       get,
 		"/v1/users/:user/votes":                          get,
 		"/v1/comments":                                   get,
+		"/v1/config":                                     get,
 	}
 }
 

@@ -46,6 +46,10 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.Match(get, "/top_comments", h.topComments)
 	e.Match(get, "/user_votes", h.userVotes)
 	e.Match(get, "/bans", h.listBans)
+	e.Match(get, "/feeds/topic", h.topicFeed)
+	e.Match(get, "/feeds/user", h.userFeed)
+	e.Match(get, "/topic_counts", h.topicCounts)
+	e.Match(get, "/v1/config", h.v1Config)
 	h.registerV1(e, get)
 	e.Match(get, "/healthz", h.healthz)
 	e.Match(get, "/readyz", h.readyz)
@@ -120,6 +124,14 @@ func (h *Handlers) topicComments(c echo.Context) error {
 
 // pageParams reads a topic page's limit, after and sort into tq.
 func pageParams(q url.Values, tq *TopicQuery) (err error) {
+	if q.Has("depth") {
+		n, err := strconv.Atoi(q.Get("depth"))
+		if err != nil || n < 0 {
+			return errs.Invalid.New("depth must be a non-negative integer")
+		}
+		n = min(n, maxDepthParam)
+		tq.Depth = &n
+	}
 	if q.Has("after") {
 		if tq.After, err = queryPath(q, "after"); err != nil {
 			return err
@@ -179,6 +191,10 @@ func (h *Handlers) viewed(c echo.Context, page TopicPage) {
 // MaxPageLimit is the most comments one /topic_comments page returns.
 const MaxPageLimit = 10000
 
+// maxDepthParam is where a depth stops mattering: deeper than any reply
+// may nest.
+const maxDepthParam = 1 << 20
+
 // MaxListLimit is the most items the other list endpoints return.
 const MaxListLimit = 100
 
@@ -194,6 +210,9 @@ func pageLink(path string, v url.Values, q TopicQuery, after []byte) string {
 	}
 	if q.Sort != topictree.SortOld {
 		v.Set("sort", q.Sort.String())
+	}
+	if q.Depth != nil {
+		v.Set("depth", strconv.Itoa(*q.Depth))
 	}
 	v.Set("after", string(after))
 	return "<" + path + "?" + v.Encode() + `>; rel="next"`
