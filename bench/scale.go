@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"os"
 	"runtime"
 	"time"
 
@@ -78,6 +79,11 @@ func (h *harness) scale(ctx context.Context) error {
 				return err
 			}
 			refresh[st.name] = d
+			if st.name == "bench_1m" {
+				if err := h.backupCost(ctx, db, label); err != nil {
+					return err
+				}
+			}
 		}
 		r.Stop()
 		w.Stop()
@@ -225,4 +231,58 @@ func (h *harness) sortedBigTopic(r, w *procs.Proc, topic, base string, url *stri
 	h.add("scale", "full GET of the 50,000-comment topic, sort=best, again (median of 5×10)", ms(b), ms(o)+" (sort=old)", ratio(float64(b), float64(o)), "≤ 1.1×")
 	h.add("scale", "full GET of the 50,000-comment topic, sort=best, first after a vote (median of 5)", ms(bv), ms(ov)+" (sort=old, first after a vote)", ratio(float64(bv), float64(ov)), "< 2×")
 	return nil
+}
+
+// backupCost times `parley export` of a store and `parley import` of it
+// into an empty database, with the store code the command runs.
+func (h *harness) backupCost(ctx context.Context, db, label string) error {
+	src, err := pgxpool.New(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	f, err := os.CreateTemp("", "parley-backup-*.jsonl")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	began := time.Now()
+	counts, err := store.Export(ctx, src, f)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	took := time.Since(began)
+	size, _ := f.Seek(0, io.SeekCurrent)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	h.add("scale", "parley export, "+label, fmt.Sprintf("%.1f s", took.Seconds()),
+		fmt.Sprintf("%s of JSON Lines, %d records", mb(size), total(counts)), "", "")
+	restored, err := h.newDB(ctx, "bench_1m_restored")
+	if err != nil {
+		return err
+	}
+	dst, err := pgxpool.New(ctx, restored)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	if _, err := store.Migrate(ctx, dst); err != nil {
+		return err
+	}
+	began = time.Now()
+	if _, err := store.Import(ctx, dst, f); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	h.add("scale", "parley import into an empty database, "+label, fmt.Sprintf("%.1f s", time.Since(began).Seconds()),
+		"one transaction, COPY in pieces of 10,000 rows", "", "")
+	return nil
+}
+
+func total(c store.BackupCounts) (n int64) {
+	for _, k := range c {
+		n += k
+	}
+	return n
 }

@@ -19,6 +19,7 @@ import (
 // env is what every subcommand gets: the client, where to write, and how.
 type env struct {
 	c      *client.Client
+	getenv func(string) string
 	site   string
 	out    io.Writer
 	errOut io.Writer
@@ -70,7 +71,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if *token != "" {
 		opts = append(opts, client.WithToken(*token))
 	}
-	e := &env{c: client.New(*site, append(opts, with...)...), site: *site, out: stdout, errOut: stderr, json: *output == "json", quiet: *quiet}
+	e := &env{c: client.New(*site, append(opts, with...)...), getenv: getenv, site: *site, out: stdout, errOut: stderr, json: *output == "json", quiet: *quiet}
 	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	run := cmd.flags(fs)
