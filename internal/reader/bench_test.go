@@ -380,7 +380,7 @@ func BenchmarkUserComments(b *testing.B) {
 	ctx := context.Background()
 	for _, limit := range []int{10, 100} {
 		b.Run(fmt.Sprintf("limit=%d", limit), func(b *testing.B) {
-			l, err := p.UserComments(ctx, "heavy", 0, math.MaxInt64, limit)
+			l, err := p.UserComments(ctx, "heavy", Window{From: 0, Before: math.MaxInt64, Limit: limit})
 			body := l.Body
 			var items []item
 			if err != nil || json.Unmarshal(body, &items) != nil || len(items) != limit {
@@ -389,7 +389,7 @@ func BenchmarkUserComments(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				l, err := p.UserComments(ctx, "heavy", 0, math.MaxInt64, limit)
+				l, err := p.UserComments(ctx, "heavy", Window{From: 0, Before: math.MaxInt64, Limit: limit})
 				body := l.Body
 				if err != nil {
 					b.Fatal(err)
@@ -406,7 +406,7 @@ func BenchmarkLastTopics(b *testing.B) {
 	p := listsProj(b)
 	for _, limit := range []int{10, 100} {
 		b.Run(fmt.Sprintf("limit=%d", limit), func(b *testing.B) {
-			body := p.LastTopics(0, math.MaxInt64, limit).Body
+			body := p.LastTopics(Window{From: 0, Before: math.MaxInt64, Limit: limit}).Body
 			var items []item
 			if json.Unmarshal(body, &items) != nil || len(items) != limit {
 				b.Fatalf("%d items in %s", len(items), body)
@@ -414,7 +414,7 @@ func BenchmarkLastTopics(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				body = p.LastTopics(0, math.MaxInt64, limit).Body
+				body = p.LastTopics(Window{From: 0, Before: math.MaxInt64, Limit: limit}).Body
 				benchSink += len(body)
 			}
 		})

@@ -61,7 +61,7 @@ func (p *Projection) Dump() State {
 		s.Topics = append(s.Topics, ts)
 	}
 	slices.SortFunc(s.Topics, func(a, b TopicState) int { return bytes.Compare([]byte(a.ID), []byte(b.ID)) })
-	p.ranks.latest(math.MinInt64, math.MaxInt64, func(t *topic) bool { s.ByActivity = append(s.ByActivity, t.id.String()); return true })
+	p.ranks.latest(Window{From: math.MinInt64, Before: math.MaxInt64}, func(t *topic) bool { s.ByActivity = append(s.ByActivity, t.id.String()); return true })
 	p.ranks.hottest(func(t *topic) bool { s.ByHot = append(s.ByHot, t.id.String()); return true })
 	for name, l := range p.users {
 		if len(l.entries) == 0 {

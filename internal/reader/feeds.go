@@ -184,7 +184,7 @@ func (p *Projection) UserFeed(ctx context.Context, user string, limit int) (Feed
 	f.ETag = `"feed-p` + strconv.FormatInt(f.Pos, 10) + `"`
 	var entries []userEntry
 	if l := p.users[user]; l != nil {
-		entries = l.page(math.MinInt64, math.MaxInt64, limit)
+		entries = l.page(Window{From: math.MinInt64, Before: math.MaxInt64, Limit: limit})
 	}
 	body, err := p.renderEntries(ctx, entries, func(b []byte, n *topictree.Node, e userEntry) []byte {
 		return n.AppendJSON(b, feedFields, e.topic.id)

@@ -241,23 +241,23 @@ func (h *Handlers) lastUserComments(c echo.Context) error {
 	if !q.Has("user") {
 		return errs.Invalid.New("user is required")
 	}
-	return h.userComments(c, q.Get("user"), q, "")
+	return h.userComments(c, q.Get("user"), q, "/last_user_comments")
 }
 
-// userComments answers a user's comments; with a link base (/v1), a full
-// page has a Link to the next.
+// userComments answers a user's comments; a full page has a Link to the
+// next, at base.
 func (h *Handlers) userComments(c echo.Context, user string, q url.Values, base string) error {
 	if err := comment.ValidateUser(user); err != nil {
 		return err
 	}
-	limit, from, before, err := listParams(q, true)
+	w, err := listParams(q, true)
 	if err != nil {
 		return err
 	}
 	if err := h.ready(c, q); err != nil {
 		return err
 	}
-	l, err := h.proj.UserComments(c.Request().Context(), user, from, before, limit)
+	l, err := h.proj.UserComments(c.Request().Context(), user, w)
 	if err != nil {
 		return err
 	}
@@ -266,32 +266,32 @@ func (h *Handlers) userComments(c echo.Context, user string, q url.Values, base 
 
 // GET /last_topics?limit=&from_time=&before=&min_position=
 func (h *Handlers) lastTopics(c echo.Context) error {
-	return h.latestTopics(c, c.QueryParams(), "")
+	return h.latestTopics(c, c.QueryParams(), "/last_topics")
 }
 
 func (h *Handlers) latestTopics(c echo.Context, q url.Values, base string) error {
-	limit, from, before, err := listParams(q, true)
+	w, err := listParams(q, true)
 	if err != nil {
 		return err
 	}
 	if err := h.ready(c, q); err != nil {
 		return err
 	}
-	return h.list(c, h.proj.LastTopics(from, before, limit), q, base)
+	return h.list(c, h.proj.LastTopics(w), q, base)
 }
 
 // GET /hot_topics?limit=&min_position=
 // Scores decay with time, so every answer is new: no ETag.
 func (h *Handlers) hotTopics(c echo.Context) error {
 	q := c.QueryParams()
-	limit, _, _, err := listParams(q, false)
+	w, err := listParams(q, false)
 	if err != nil {
 		return err
 	}
 	if err := h.ready(c, q); err != nil {
 		return err
 	}
-	body, pos := h.proj.HotTopics(limit, time.Now())
+	body, pos := h.proj.HotTopics(w.Limit, time.Now())
 	setPosition(c, pos)
 	return httpx.WriteJSON(c, http.StatusOK, body)
 }
@@ -310,14 +310,17 @@ func (h *Handlers) topComments(c echo.Context) error {
 	if q.Has("before") {
 		return errs.Invalid.New("before is not a parameter of /top_comments")
 	}
-	limit, from, _, err := listParams(q, true)
+	if q.Has("cursor") {
+		return errs.Invalid.New("cursor is not a parameter of /top_comments")
+	}
+	w, err := listParams(q, true)
 	if err != nil {
 		return err
 	}
 	if err := h.ready(c, q); err != nil {
 		return err
 	}
-	body, pos, err := h.proj.TopComments(c.Request().Context(), topic, from, limit)
+	body, pos, err := h.proj.TopComments(c.Request().Context(), topic, w.From, w.Limit)
 	if err != nil {
 		return err
 	}
@@ -331,7 +334,7 @@ func (h *Handlers) userVotes(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.votesOf(c, user, q, "")
+	return h.votesOf(c, user, q, "/user_votes")
 }
 
 // voter is whose votes a request may list. With AUTH_MODE=jwt a user's
@@ -360,14 +363,14 @@ func (h *Handlers) votesOf(c echo.Context, user string, q url.Values, base strin
 	if q.Has("from_time") {
 		return errs.Invalid.New("from_time is not a parameter of a user's votes")
 	}
-	limit, _, before, err := listParams(q, true)
+	w, err := listParams(q, true)
 	if err != nil {
 		return err
 	}
 	if err := h.ready(c, q); err != nil {
 		return err
 	}
-	l, err := h.proj.UserVotes(c.Request().Context(), user, before, limit)
+	l, err := h.proj.UserVotes(c.Request().Context(), user, w)
 	if err != nil {
 		return err
 	}
@@ -375,20 +378,19 @@ func (h *Handlers) votesOf(c echo.Context, user string, q url.Values, base strin
 }
 
 // list writes a list whose content is fixed by the position it shows:
-// the same position means the same answer on any reader. With a link base
-// (/v1), a full list links to the page before its last item.
+// the same position means the same answer on any reader. With a link base,
+// a full list links to the page after its last item.
 func (h *Handlers) list(c echo.Context, l List, q url.Values, base string) error {
 	setPosition(c, l.Pos)
-	if base != "" && l.More {
-		// The next page keeps the query, min_position included: it is
-		// at least as fresh as this one on any reader.
+	if base != "" && l.Next != nil {
+		// The next page keeps the query, min_position and before included
+		// (it is at least as fresh as this one on any reader, and within
+		// the same bounds), and continues after this page's last item.
 		next := url.Values{}
 		for k, v := range q {
-			if k != "before" {
-				next[k] = v
-			}
+			next[k] = v
 		}
-		next.Set("before", string(comment.AppendTime(nil, time.UnixMilli(l.Last))))
+		next.Set("cursor", l.Next.String())
 		c.Response().Header().Set("Link", "<"+base+"?"+next.Encode()+`>; rel="next"`)
 	}
 	if notModified(c, `"p`+strconv.FormatInt(l.Pos, 10)+`"`) {
@@ -458,32 +460,41 @@ func queryLimit(q url.Values, max int) (int, error) {
 }
 
 // listParams reads limit (default 10, at most 100) and, when times is set,
-// from_time and before as unix milliseconds (open bounds when absent).
-func listParams(q url.Values, times bool) (limit int, from, before int64, err error) {
-	limit, from, before = 10, math.MinInt64, math.MaxInt64
+// from_time and before as unix milliseconds (open bounds when absent) and
+// the cursor a Link gave.
+func listParams(q url.Values, times bool) (Window, error) {
+	w := Window{Limit: 10, From: math.MinInt64, Before: math.MaxInt64}
+	var err error
 	if q.Has("limit") {
-		if limit, err = queryLimit(q, MaxListLimit); err != nil {
-			return
+		if w.Limit, err = queryLimit(q, MaxListLimit); err != nil {
+			return Window{}, err
 		}
 	}
 	if !times {
-		return
+		return w, nil
 	}
 	if q.Has("from_time") {
 		t, perr := ParseTime(q.Get("from_time"))
 		if perr != nil {
-			return 0, 0, 0, errs.Field("from_time", perr)
+			return Window{}, errs.Field("from_time", perr)
 		}
-		from = floorMilli(t) // update_time > from_time, in whole milliseconds
+		w.From = floorMilli(t) // update_time > from_time, in whole milliseconds
 	}
 	if q.Has("before") {
 		t, perr := ParseTime(q.Get("before"))
 		if perr != nil {
-			return 0, 0, 0, errs.Field("before", perr)
+			return Window{}, errs.Field("before", perr)
 		}
-		before = ceilMilli(t) // update_time < before, in whole milliseconds
+		w.Before = ceilMilli(t) // update_time < before, in whole milliseconds
 	}
-	return
+	if q.Has("cursor") {
+		c, err := ParseCursor(q.Get("cursor"))
+		if err != nil {
+			return Window{}, err
+		}
+		w.After = &c
+	}
+	return w, nil
 }
 
 func floorMilli(t time.Time) int64 {

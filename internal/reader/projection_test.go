@@ -363,7 +363,7 @@ func TestEditDeleteAndUsers(t *testing.T) {
 	apply(t, p, l)
 
 	userPaths := func(user string, from, before int64, limit int) []string {
-		l, err := p.UserComments(context.Background(), user, from, before, limit)
+		l, err := p.UserComments(context.Background(), user, Window{From: from, Before: before, Limit: limit})
 		b := l.Body
 		if err != nil {
 			t.Fatal(err)
@@ -412,7 +412,7 @@ func TestEditDeleteAndUsers(t *testing.T) {
 	// not activity. The deleted root of t2 shows without content.
 	l.del(t2, "0")
 	apply(t, p, l)
-	b := p.LastTopics(math.MinInt64, math.MaxInt64, 10).Body
+	b := p.LastTopics(Window{From: math.MinInt64, Before: math.MaxInt64, Limit: 10}).Body
 	tops := decode(t, b)
 	if len(tops) != 2 || tops[0].TopicID != t1.String() || tops[0].Count != 3 || tops[1].Content != "" || tops[1].User != "bob" {
 		t.Fatalf("last_topics %s", b)
@@ -420,7 +420,7 @@ func TestEditDeleteAndUsers(t *testing.T) {
 	if tops[0].Update != string(comment.AppendTime(nil, t0.Add(5*time.Second))) {
 		t.Fatalf("t1's last activity %s, want the edit's time", tops[0].Update)
 	}
-	b = p.LastTopics(math.MinInt64, t0.Add(5*time.Second).UnixMilli(), 10).Body
+	b = p.LastTopics(Window{From: math.MinInt64, Before: t0.Add(5*time.Second).UnixMilli(), Limit: 10}).Body
 	if tops := decode(t, b); len(tops) != 1 || tops[0].TopicID != t2.String() {
 		t.Fatalf("last_topics before t1's edit: %s", b)
 	}
@@ -644,7 +644,7 @@ func TestEvictionAndReload(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	// Users' lists span evicted topics: all 6 topics × 7 comments of user1.
-	list, err := p.UserComments(context.Background(), "user1", math.MinInt64, math.MaxInt64, 100)
+	list, err := p.UserComments(context.Background(), "user1", Window{From: math.MinInt64, Before: math.MaxInt64, Limit: 100})
 	b := list.Body
 	if err != nil || len(decode(t, b)) != 6*7 {
 		t.Fatalf("user1: %d comments, %v", len(decode(t, b)), err)

@@ -127,32 +127,32 @@ func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage
 type List struct {
 	Body []byte
 	Pos  int64 // the position it shows
-	More bool  // it holds as many items as asked for: more may follow
-	Last int64 // its last item's time (unix ms): the next page is before it
+	More bool    // it holds as many items as asked for: more may follow
+	Next *Cursor // its last item's place, when More: the next page is after it
 }
 
 // entriesList is the list of entries, a page of at most limit.
 func entriesList(body []byte, pos int64, entries []userEntry, limit int) List {
 	l := List{Body: body, Pos: pos, More: len(entries) > 0 && len(entries) >= limit}
 	if l.More {
-		l.Last = entries[len(entries)-1].update
+		l.Next = entries[len(entries)-1].cursor()
 	}
 	return l
 }
 
-// UserComments answers /last_user_comments: the user's live comments with
-// from < update_time < before (unix ms), newest first.
-func (p *Projection) UserComments(ctx context.Context, user string, from, before int64, limit int) (List, error) {
+// UserComments answers /last_user_comments: the user's live comments w
+// selects by update time, newest first.
+func (p *Projection) UserComments(ctx context.Context, user string, w Window) (List, error) {
 	p.mu.RLock()
 	pos := p.Applied()
 	var entries []userEntry
 	if l := p.users[user]; l != nil {
-		entries = l.page(from, before, limit)
+		entries = l.page(w)
 	}
 	body, err := p.renderEntries(ctx, entries, func(b []byte, n *topictree.Node, e userEntry) []byte {
 		return n.AppendJSON(b, topictree.UserItem, e.topic.id)
 	})
-	return entriesList(body, pos, entries, limit), err
+	return entriesList(body, pos, entries, w.Limit), err
 }
 
 // renderEntries renders the comments entries name as a JSON array, each
@@ -201,28 +201,28 @@ func (p *Projection) renderEntries(ctx context.Context, entries []userEntry, ite
 	return append(b, ']'), nil
 }
 
-// LastTopics answers /last_topics: topics with from < last activity < before
-// (unix ms), newest first.
-func (p *Projection) LastTopics(from, before int64, limit int) List {
+// LastTopics answers /last_topics: the topics w selects by last activity,
+// newest first.
+func (p *Projection) LastTopics(w Window) List {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	b := make([]byte, 0, 512*limit)
+	b := make([]byte, 0, 512*w.Limit)
 	b = append(b, '[')
 	n := 0
-	var last int64
-	p.ranks.latest(from, before, func(t *topic) bool {
+	var last *topic
+	p.ranks.latest(w, func(t *topic) bool {
 		if n > 0 {
 			b = append(b, ',')
 		}
 		b = appendSummary(b, t)
 		b = append(b, '}')
 		n++
-		last = t.lastAct
-		return n < limit
+		last = t
+		return n < w.Limit
 	})
-	l := List{Body: append(b, ']'), Pos: p.Applied(), More: n >= limit}
+	l := List{Body: append(b, ']'), Pos: p.Applied(), More: n >= w.Limit}
 	if l.More {
-		l.Last = last
+		l.Next = &Cursor{At: last.lastAct, Topic: last.id}
 	}
 	return l
 }

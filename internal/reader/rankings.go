@@ -72,12 +72,24 @@ func (r *rankings) clear() {
 
 var maxTopicID = comment.TopicID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
-// latest calls fn for the topics with from < last activity < before (unix
-// ms), newest first, until it returns false.
-func (r *rankings) latest(from, before int64, fn func(*topic) bool) {
-	hi := actItem{at: before - 1, id: maxTopicID}
-	lo := actItem{at: from, id: maxTopicID}
-	r.byActivity.DescendRange(hi, lo, func(it actItem) bool { return fn(it.t) })
+// latest calls fn for the topics w selects by last activity, newest
+// first, until it returns false.
+func (r *rankings) latest(w Window, fn func(*topic) bool) {
+	hi := actItem{at: w.Before - 1, id: maxTopicID}
+	var after actItem
+	if w.After != nil {
+		after = actItem{at: w.After.At, id: w.After.Topic}
+		if lessAct(after, hi) {
+			hi = after
+		}
+	}
+	lo := actItem{at: w.From, id: maxTopicID}
+	r.byActivity.DescendRange(hi, lo, func(it actItem) bool {
+		if w.After != nil && it.at == after.at && it.id == after.id {
+			return true // the cursor's own topic: the page starts after it
+		}
+		return fn(it.t)
+	})
 }
 
 // hottest calls fn for the topics, hottest first, until it returns false.

@@ -45,15 +45,23 @@ func (l *userList) remove(e userEntry) {
 	}
 }
 
-// page returns up to limit entries, newest first, with from < update < before.
-func (l *userList) page(from, before int64, limit int) []userEntry {
-	hi, _ := slices.BinarySearchFunc(l.entries, before, func(e userEntry, t int64) int { return cmp.Compare(e.update, t) })
-	out := make([]userEntry, 0, min(limit, hi))
-	for i := hi - 1; i >= 0 && len(out) < limit; i-- {
-		if l.entries[i].update <= from {
+// page returns the entries w selects, newest first.
+func (l *userList) page(w Window) []userEntry {
+	hi, _ := slices.BinarySearchFunc(l.entries, w.Before, func(e userEntry, t int64) int { return cmp.Compare(e.update, t) })
+	if w.After != nil {
+		key := userEntry{update: w.After.At, topic: &topic{id: w.After.Topic}, id: w.After.ID}
+		at, _ := slices.BinarySearchFunc(l.entries, key, compareEntries)
+		hi = min(hi, at) // entries[:at] come strictly before the cursor's
+	}
+	out := make([]userEntry, 0, min(w.Limit, hi))
+	for i := hi - 1; i >= 0 && len(out) < w.Limit; i-- {
+		if l.entries[i].update <= w.From {
 			break
 		}
 		out = append(out, l.entries[i])
 	}
 	return out
 }
+
+// cursor is the entry's place in its list.
+func (e userEntry) cursor() *Cursor { return &Cursor{At: e.update, Topic: e.topic.id, ID: e.id} }

@@ -209,12 +209,12 @@ func (p *Projection) topOfTopic(ctx context.Context, id comment.TopicID, from in
 // UserVotes answers /user_votes: the comments a user voted on, with
 // before < the vote's time (unix ms), newest vote first, each with the
 // vote and its time.
-func (p *Projection) UserVotes(ctx context.Context, user string, before int64, limit int) (List, error) {
+func (p *Projection) UserVotes(ctx context.Context, user string, w Window) (List, error) {
 	p.mu.RLock()
 	pos := p.Applied()
 	var entries []userEntry
 	if l := p.voters[user]; l != nil {
-		entries = l.page(math.MinInt64, before, limit)
+		entries = l.page(w)
 	}
 	body, err := p.renderEntries(ctx, entries, func(b []byte, n *topictree.Node, e userEntry) []byte {
 		b = n.AppendFields(b, topictree.RankedItem|topictree.FieldDeleted, e.topic.id)
@@ -224,5 +224,5 @@ func (p *Projection) UserVotes(ctx context.Context, user string, before int64, l
 		b = comment.AppendTime(b, time.UnixMilli(e.update))
 		return append(b, `"}`...)
 	})
-	return entriesList(body, pos, entries, limit), err
+	return entriesList(body, pos, entries, w.Limit), err
 }
