@@ -2,9 +2,10 @@
 # run.sh: the whole stack in the foreground (`make run`).
 #
 #   Postgres   a cluster under .data/pg (created on the first run, kept), unless DATABASE_URL is set
-#   writer     127.0.0.1:8081
-#   readers    READERS of them (default 2) on 127.0.0.1:8091, 8092, …
-#   nginx      127.0.0.1:8080, the public entry
+#   writer     127.0.0.1:8081, metrics on 127.0.0.1:9181
+#   readers    READERS of them (default 2) on 127.0.0.1:8091, 8092, …,
+#              metrics on 127.0.0.1:9182, 9183, …
+#   nginx      127.0.0.1:8080, the public entry (never to metrics)
 #
 # Logs go to .data/logs/. Ctrl-C or SIGTERM stops everything it started.
 # Every service knob in the environment (README) is passed through.
@@ -16,6 +17,10 @@ READERS=${READERS:-2}
 WRITER_ADDR=127.0.0.1:8081
 NGINX_ADDR=127.0.0.1:8080
 READER_PORT0=8091
+# Prometheus metrics, one port per service (deploy/prometheus.yml scrapes
+# these): the writer's, then the readers' in order.
+WRITER_METRICS_ADDR=127.0.0.1:9181
+READER_METRICS_PORT0=9182
 [[ $READERS =~ ^[1-9][0-9]?$ ]] || { echo "READERS must be between 1 and 99" >&2; exit 2; }
 
 pids=()
@@ -67,16 +72,19 @@ wait_http() {
 	exit 1
 }
 
-LISTEN_ADDR=$WRITER_ADDR bin/writer >.data/logs/writer.log 2>&1 &
+LISTEN_ADDR=$WRITER_ADDR METRICS_ADDR=$WRITER_METRICS_ADDR bin/writer >.data/logs/writer.log 2>&1 &
 pids+=($!)
 wait_http "http://$WRITER_ADDR/healthz" writer
 
 readers=()
+reader_metrics=()
 for i in $(seq 0 $((READERS - 1))); do
 	addr=127.0.0.1:$((READER_PORT0 + i))
-	LISTEN_ADDR=$addr WRITER_URL=http://$WRITER_ADDR bin/reader >".data/logs/reader$((i + 1)).log" 2>&1 &
+	maddr=127.0.0.1:$((READER_METRICS_PORT0 + i))
+	LISTEN_ADDR=$addr METRICS_ADDR=$maddr WRITER_URL=http://$WRITER_ADDR bin/reader >".data/logs/reader$((i + 1)).log" 2>&1 &
 	pids+=($!)
 	readers+=("$addr")
+	reader_metrics+=("$maddr")
 	wait_http "http://$addr/readyz" "reader$((i + 1))"
 done
 
@@ -92,6 +100,8 @@ Parley is up.
   API (nginx)  http://$NGINX_ADDR        try: curl -s http://$NGINX_ADDR/last_topics
   writer       http://$WRITER_ADDR
   readers      ${readers[*]/#/http://}
+  metrics      writer http://$WRITER_METRICS_ADDR/metrics
+               readers ${reader_metrics[*]/#/http://}   (each at /metrics; deploy/prometheus.yml scrapes them)
   logs         .data/logs/
   make demo    loads a few threads
 Ctrl-C stops everything.

@@ -106,7 +106,8 @@ type stack struct {
 	procs   map[string]*procs.Proc
 	nginx   string // base URL
 	prefix  string
-	env     []string // for every service, e.g. AUTH_MODE
+	env     []string          // for every service, e.g. AUTH_MODE
+	metrics map[string]string // METRICS_ADDR by process name ("writer", "reader1", …), kept across restarts
 	// api sends requests and checks each one and its answer against the
 	// OpenAPI document (apitest): every test's traffic through the stack
 	// is a test of the document.
@@ -130,7 +131,7 @@ func newStack(t *testing.T, o stackOpts) *stack {
 	if o.db == "" {
 		o.db = pgtest.NewDatabase(t)
 	}
-	s := &stack{db: o.db, writer: freeAddr(t), procs: map[string]*procs.Proc{}, env: o.env,
+	s := &stack{db: o.db, writer: freeAddr(t), procs: map[string]*procs.Proc{}, env: o.env, metrics: map[string]string{},
 		api: stacktest.Client{HTTP: apitest.Client(t)}}
 	s.startWriter(t)
 	for i := range o.readers {
@@ -163,7 +164,7 @@ func newStack(t *testing.T, o stackOpts) *stack {
 func (s *stack) startWriter(t *testing.T) {
 	t.Helper()
 	w := start(t, "writer", filepath.Join(bins, "writer"), append([]string{"DATABASE_URL=" + s.db, "LISTEN_ADDR=" + s.writer,
-		"LOG_LEVEL=warn", "INTERNAL_TOKEN=" + stacktest.InternalToken}, s.env...))
+		"LOG_LEVEL=warn", "INTERNAL_TOKEN=" + stacktest.InternalToken, "METRICS_ADDR=" + s.metricsAddr(t, "writer")}, s.env...))
 	s.procs["writer"] = w
 	waitHTTP(t, w, "http://"+s.writer+"/healthz")
 }
@@ -175,9 +176,20 @@ func (s *stack) startReader(t *testing.T, i int) {
 	r := start(t, name, filepath.Join(bins, "reader"), append([]string{
 		"DATABASE_URL=" + s.db, "LISTEN_ADDR=" + s.readers[i], "WRITER_URL=http://" + s.writer,
 		"LOG_LEVEL=warn", "VIEW_FLUSH_INTERVAL=100ms", "REFRESH_INTERVAL=200ms", "INTERNAL_TOKEN=" + stacktest.InternalToken,
+		"METRICS_ADDR=" + s.metricsAddr(t, name),
 	}, s.env...))
 	s.procs[name] = r
 	waitHTTP(t, r, "http://"+s.readers[i]+"/readyz")
+}
+
+// metricsAddr is the METRICS_ADDR of the process name, the same at each
+// (re)start.
+func (s *stack) metricsAddr(t *testing.T, name string) string {
+	t.Helper()
+	if s.metrics[name] == "" {
+		s.metrics[name] = freeAddr(t)
+	}
+	return s.metrics[name]
 }
 
 // readerStats reads a reader's /internal/stats directly (nginx hides it).

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parley/parley/internal/auth"
+	"github.com/parley/parley/internal/metrics"
 	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/store"
 )
@@ -37,6 +38,7 @@ type Config struct {
 	HotVoteWeight     float64       `env:"HOT_VOTE_WEIGHT" envDefault:"2" help:"weight of a vote given or changed in the hot score"`
 	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
 	DebugAddr         string        `env:"DEBUG_ADDR" help:"serve Go's pprof on this address (e.g. '127.0.0.1:6061'); never routed by nginx"`
+	MetricsAddr       string        `env:"METRICS_ADDR" help:"serve Prometheus metrics at '/metrics' on this address (e.g. '127.0.0.1:9181'); never routed by nginx; empty: none"`
 }
 
 // LoadConfig reads Config from the environment. An unparsable or out of
@@ -63,6 +65,7 @@ func LoadConfig() (Config, error) {
 		c.Add(cfg.Store.Check()...)
 		cfg.Auth.Check(c)
 		c.Add(platform.CheckLevel(cfg.LogLevel))
+		c.Add(metrics.CheckAddr(cfg.MetricsAddr, cfg.ListenAddr))
 	})
 }
 

@@ -212,6 +212,7 @@ func TestFeeds(t *testing.T) {
 	// A user's feed: newest update first, across topics, deleted left out.
 	other2 := stacktest.PostComment(t, e.writer, "", "", "bob", "bob's own topic")
 	r1.WaitReady(t, other2.Position)
+	r2.WaitReady(t, other2.Position)
 	uf := getFeed(t, feedURL(r1.Base, "/feeds/user", "user", "bob"))
 	if uf.Title != "Comments by bob" || uf.Link != "http://"+host+"/u/bob" || !urnUUID5.MatchString(uf.atom.ID) {
 		t.Errorf("user feed: title %q, link %q, id %q", uf.Title, uf.Link, uf.atom.ID)

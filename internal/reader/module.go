@@ -6,25 +6,31 @@ package reader
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/httpx"
+	"github.com/parley/parley/internal/metrics"
 	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/store"
 )
 
 // Module wires a reader, given its Config (supplied by main): the read
 // pool, the projection, the refresher and its LISTEN connection, the view
-// counter, and the HTTP server. On stop the server goes first, then the
-// last views are flushed, then the loops stop, then the pool closes.
+// counter, the HTTP server, and the metrics (internal/metrics) on
+// METRICS_ADDR. On stop the server goes first, then the last views are
+// flushed, then the loops stop, then the pool closes.
 var Module = fx.Module("reader",
 	fx.Provide(
 		func(c Config) platform.LogConfig { return platform.LogConfig{Level: c.LogLevel, Service: "reader"} },
+		func(c Config) metrics.Config { return metrics.Config{Addr: c.MetricsAddr} },
 		newPool,
 		func(p *pgxpool.Pool, c Config) *store.Reader { return store.NewReader(p, c.readStore()) },
 		newProjection,
@@ -35,12 +41,16 @@ var Module = fx.Module("reader",
 		httpx.NewEcho,
 	),
 	auth.Module,
-	fx.Invoke(serve),
+	metrics.Module,
+	fx.Invoke(instrument, serve),
 )
 
-func newPool(lc fx.Lifecycle, cfg Config) (*pgxpool.Pool, error) {
+func newPool(lc fx.Lifecycle, cfg Config, reg *prometheus.Registry) (*pgxpool.Pool, error) {
 	pool, err := store.NewPool(cfg.readStore(), "parley-reader")
 	if err != nil {
+		return nil, err
+	}
+	if err := metrics.RegisterPool(reg, pool); err != nil {
 		return nil, err
 	}
 	lc.Append(fx.StopHook(pool.Close))
@@ -89,8 +99,80 @@ func newViewCounter(lc fx.Lifecycle, cfg Config, log *zap.Logger) (*ViewCounter,
 	return v, nil
 }
 
-func serve(lc fx.Lifecycle, e *echo.Echo, h *Handlers, cfg Config, log *zap.Logger) {
+func serve(lc fx.Lifecycle, e *echo.Echo, h *Handlers, m *metrics.HTTP, cfg Config, log *zap.Logger) {
+	e.Use(m.Middleware) // first: it sees every route and what the others answer
 	h.Register(e)
 	httpx.Serve(lc, e, cfg.ListenAddr, log)
 	platform.ServeDebug(lc, cfg.DebugAddr, log)
+}
+
+// instrument registers the reader's families (docs/operations.md,
+// "Metrics"). All but the refresh time read, at each scrape, what the
+// reader keeps anyway (atomics; the cache's bytes under a brief read lock):
+// nothing is added to a request or to applying an event. The refresh time
+// is observed once per refresh. It runs before the refresher starts.
+func instrument(reg *prometheus.Registry, p *Projection, r *Refresher, v *ViewCounter) error {
+	opts := func(name, help string) prometheus.Opts {
+		return prometheus.Opts{Namespace: metrics.Namespace, Subsystem: "reader", Name: name, Help: help}
+	}
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts(name, help)), f)
+	}
+	counter := func(name, help string, f func() int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts(opts(name, help)), func() float64 { return float64(f()) })
+	}
+	batches := func(result string, pick func(sent, failed, dropped int64) int64) prometheus.Collector {
+		o := prometheus.CounterOpts(opts("view_batches_total", "View batches sent to the writer, by result: sent (the writer took it), failed (an attempt failed; it is tried again), dropped (refused by the writer, too old, or beyond VIEW_PENDING_MAX)."))
+		o.ConstLabels = prometheus.Labels{"result": result}
+		return prometheus.NewCounterFunc(o, func() float64 { return float64(pick(v.Batches())) })
+	}
+	refreshTime := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: metrics.Namespace, Subsystem: "reader", Name: "refresh_duration_seconds",
+		Help:    "Time of a refresh: reading the log after the applied position and applying it, batch after batch, to its end.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5ms … 16s
+	})
+	refreshFailures := prometheus.NewCounter(prometheus.CounterOpts(opts("refresh_failures_total",
+		"Refreshes that failed (the reader serves what it holds and tries again).")))
+	r.observe = func(took time.Duration, err error) {
+		refreshTime.Observe(took.Seconds())
+		if err != nil && !errors.Is(err, context.Canceled) {
+			refreshFailures.Inc()
+		}
+	}
+	return metrics.Register(reg, refreshTime, refreshFailures,
+		gauge("applied_position", "Position of the last event applied: every response includes the log up to it.",
+			func() float64 { return float64(p.Applied()) }),
+		gauge("head_position", "Newest log position the reader knows of: the applied one after each read to the log's end; the log's head while it is more than a batch behind.",
+			func() float64 { return float64(r.head.Load()) }),
+		gauge("lag_events", "Events the reader knows of and has not applied (head_position − applied_position).",
+			func() float64 { n, _ := r.Lag(time.Now()); return float64(n) }),
+		gauge("lag_seconds", "Time since the start of the reader's last read that reached the log's end: every event committed before then is applied. Idle, it saw-tooths up to REFRESH_INTERVAL.",
+			func() float64 { _, d := r.Lag(time.Now()); return d.Seconds() }),
+		gauge("ready", "1 once the start-up snapshot is loaded, else 0.",
+			func() float64 { return b2f(p.Ready()) }),
+		gauge("apply_wait_max_seconds", "Longest time applying events waited for the projection's lock since start (renders hold it).",
+			func() float64 { return float64(p.applyWaitMax.Load()) / 1e9 }),
+		gauge("resident_bytes", "Bytes of the topic trees in memory.",
+			func() float64 { return float64(p.cacheCounts().bytes) }),
+		gauge("cache_max_bytes", "CACHE_MAX_BYTES, the bound of resident_bytes beyond which the least recently read trees are evicted.",
+			func() float64 { return float64(p.cacheCounts().maxBytes) }),
+		gauge("topics", "Topics held (their summaries always; their trees when resident).",
+			func() float64 { return float64(p.cacheCounts().topics) }),
+		counter("evictions_total", "Topic trees evicted to keep resident_bytes within CACHE_MAX_BYTES.", p.res.evictions.Load),
+		counter("reloads_total", "Evicted topic trees loaded again from Postgres for a request.", p.res.reloads.Load),
+		counter("oversized_drops_total", "Trees larger than CACHE_MAX_BYTES alone, dropped as soon as the requests using them were done.", p.res.oversized.Load),
+		gauge("view_ranges_pending", "Views counted and not yet confirmed by the writer: ranges in unconfirmed batches (VIEW_PENDING_MAX bounds them), plus pages read since the last flush.",
+			func() float64 { return float64(v.Pending()) }),
+		counter("view_ranges_dropped_total", "View ranges given up: refused by the writer, too old, or beyond VIEW_PENDING_MAX.", v.Dropped),
+		batches("sent", func(s, _, _ int64) int64 { return s }),
+		batches("failed", func(_, f, _ int64) int64 { return f }),
+		batches("dropped", func(_, _, d int64) int64 { return d }),
+	)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -29,11 +29,25 @@ type Refresher struct {
 	log      *zap.Logger
 	wake     chan struct{}
 	lastOK   atomic.Int64 // unix nanoseconds of the last successful refresh
+	// For metrics (Lag): the newest log position known to exist, and the
+	// start (unix nanoseconds) of the last read that reached the log's end.
+	head     atomic.Int64
+	caughtUp atomic.Int64
+	// observe, when set, is told each refresh's duration and error.
+	observe func(took time.Duration, err error)
+}
+
+// headSource reads the log's newest position. The store's Reader is one;
+// Lag uses it while the refresher is more than a batch behind.
+type headSource interface {
+	Head(ctx context.Context) (int64, error)
 }
 
 // NewRefresher returns a refresher; run it with Run.
 func NewRefresher(proj *Projection, snaps snapshotSource, events eventSource, interval time.Duration, batch int, log *zap.Logger) *Refresher {
-	return &Refresher{proj: proj, snaps: snaps, events: events, interval: interval, batch: batch, log: log, wake: make(chan struct{}, 1)}
+	r := &Refresher{proj: proj, snaps: snaps, events: events, interval: interval, batch: batch, log: log, wake: make(chan struct{}, 1)}
+	r.caughtUp.Store(time.Now().UnixNano()) // lag counts from the start until the log is first read to its end
+	return r
 }
 
 // Wake asks for a refresh now. It never blocks; wake-ups fold together.
@@ -96,9 +110,33 @@ func (r *Refresher) Run(ctx context.Context) {
 	}
 }
 
+// Lag is how far behind the log the reader is: in events, the newest
+// position it knows of less the applied one; in time, since the start of
+// its last read that reached the end of the log (every event committed
+// before then is applied). The head it knows of is the applied position
+// after such a read, or, while it is more than a batch behind, the log's
+// head read at each batch; events committed since its last read are not
+// counted until the next one (at most REFRESH_INTERVAL later, sooner on
+// NOTIFY). Idle, the time lag saw-tooths between 0 and REFRESH_INTERVAL;
+// before the snapshot is loaded it is the time since the reader started.
+func (r *Refresher) Lag(now time.Time) (events int64, behind time.Duration) {
+	events = max(0, r.head.Load()-r.proj.Applied())
+	return events, max(0, now.Sub(time.Unix(0, r.caughtUp.Load())))
+}
+
 // catchUp applies events until the log has no more.
 func (r *Refresher) catchUp(ctx context.Context) error {
+	start := time.Now()
+	err := r.applyToEnd(ctx)
+	if r.observe != nil {
+		r.observe(time.Since(start), err)
+	}
+	return err
+}
+
+func (r *Refresher) applyToEnd(ctx context.Context) error {
 	for {
+		asOf := time.Now()
 		events, err := r.events.Events(ctx, r.proj.Applied(), r.batch)
 		if err != nil {
 			return err
@@ -108,7 +146,24 @@ func (r *Refresher) catchUp(ctx context.Context) error {
 		}
 		r.lastOK.Store(time.Now().UnixNano())
 		if len(events) < r.batch {
+			// The log ended here: what was committed before asOf is applied.
+			r.head.Store(r.proj.Applied())
+			r.caughtUp.Store(asOf.UnixNano())
 			return nil
 		}
+		r.readHead(ctx)
 	}
+}
+
+// readHead learns the log's head while the reader is more than a batch
+// behind: one small query per batch of events. Without a headSource, or
+// when the query fails, the head is at least what is applied.
+func (r *Refresher) readHead(ctx context.Context) {
+	head := r.proj.Applied()
+	if hs, ok := r.events.(headSource); ok {
+		if h, err := hs.Head(ctx); err == nil {
+			head = max(head, h)
+		}
+	}
+	r.head.Store(head)
 }

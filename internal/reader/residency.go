@@ -35,6 +35,22 @@ type residency struct {
 	oversized atomic.Int64 // trees dropped right after use: each alone larger than the bound
 }
 
+// cacheCounts is what the metrics read of the residency.
+type cacheCounts struct {
+	bytes, maxBytes int64 // of resident trees; CACHE_MAX_BYTES
+	topics          int   // summaries held, their trees resident or not
+}
+
+// cacheCounts reads the bytes and topics under a brief read lock, at each
+// scrape only (Stats, for /internal/stats, also counts the resident trees,
+// at a cost that grows with the topics). The evictions and reloads are
+// atomics, read without it.
+func (p *Projection) cacheCounts() cacheCounts {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return cacheCounts{bytes: p.res.bytes, maxBytes: p.res.maxBytes, topics: len(p.topics)}
+}
+
 func newResidency(maxBytes int64, src topicSource) residency {
 	ctx, cancel := context.WithCancel(context.Background())
 	return residency{loading: map[*topic]struct{}{}, maxBytes: maxBytes, src: src, ctx: ctx, stop: cancel}

@@ -61,6 +61,20 @@ type ViewCounter struct {
 	dropped    atomic.Int64
 	flushes    atomic.Int64 // Flush calls that returned
 	failed     atomic.Int64 // of those, the ones that returned an error
+	batches    batchCounts  // for metrics
+}
+
+// batchCounts counts view batches by fate.
+type batchCounts struct {
+	sent    atomic.Int64 // the writer took them
+	failed  atomic.Int64 // attempts that failed, to be made again
+	dropped atomic.Int64 // given up: refused by the writer, too old, or beyond VIEW_PENDING_MAX
+}
+
+// Batches counts the batches sent, the attempts that failed, and the
+// batches dropped so far.
+func (v *ViewCounter) Batches() (sent, failed, dropped int64) {
+	return v.batches.sent.Load(), v.batches.failed.Load(), v.batches.dropped.Load()
 }
 
 // viewBatch is one request to the writer, as it is sent and as it is
@@ -197,6 +211,7 @@ func (v *ViewCounter) flush(ctx context.Context, all bool) error {
 				zap.Int("ranges", b.Ranges), zap.Int64("views", b.Views), zap.Time("created", b.Created),
 				zap.Int("attempts", b.attempts), zap.Bool("spooled", b.file != ""))
 			v.dropped.Add(int64(b.Ranges))
+			v.batches.dropped.Add(1)
 			v.settle(b)
 			continue
 		}
@@ -208,13 +223,16 @@ func (v *ViewCounter) flush(ctx context.Context, all bool) error {
 		isStatus := errors.As(err, &status)
 		switch {
 		case err == nil:
+			v.batches.sent.Add(1)
 			v.settle(b)
 		case isStatus && status.refused():
 			v.log.Error("writer refused a view batch; dropping it", zap.Int("status", status.status),
 				zap.String("body", status.body), zap.Int("ranges", b.Ranges), zap.Int64("views", b.Views))
 			v.dropped.Add(int64(b.Ranges))
+			v.batches.dropped.Add(1)
 			v.settle(b)
 		default:
+			v.batches.failed.Add(1)
 			if isStatus && status.token() && (v.tokenAlarm.IsZero() || now.Sub(v.tokenAlarm) >= tokenAlarmEvery) {
 				v.tokenAlarm = now
 				v.log.Error("writer refused this reader's INTERNAL_TOKEN: reader and writer must share one; keeping the views to retry",
@@ -302,6 +320,7 @@ func (v *ViewCounter) seal() {
 		v.pending = v.pending[1:]
 		v.nranges -= dropped.Ranges
 		v.dropped.Add(int64(dropped.Ranges))
+		v.batches.dropped.Add(1)
 		if dropped.file != "" {
 			files = append(files, dropped.file)
 		}

@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/parley/parley/internal/errs"
+	"github.com/parley/parley/internal/metrics"
 	"github.com/parley/parley/internal/store"
 )
 
@@ -38,6 +42,8 @@ type Batcher struct {
 	now      func() time.Time // the clock that dates events: comment.Now, or a test's
 	stopping chan struct{}
 	wg       sync.WaitGroup
+	waiting  atomic.Int64  // commands handed to Do and not yet taken into a batch
+	observe  *batchMetrics // nil observes nothing
 }
 
 // pending is a request waiting for its batch, and then its outcome.
@@ -87,11 +93,14 @@ var errStopping = errs.Unavailable.Wrap("writer is shutting down", nil)
 // retries with the same Idempotency-Key.
 func (b *Batcher) Do(ctx context.Context, req *Request) (Outcome, error) {
 	r := &pending{req: req, done: make(chan struct{})}
+	b.waiting.Add(1)
 	select {
 	case b.queues[b.lane(req.Cmd)] <- r:
 	case <-b.stopping:
+		b.waiting.Add(-1)
 		return Outcome{}, errStopping
 	case <-ctx.Done():
+		b.waiting.Add(-1)
 		return Outcome{}, errs.Unavailable.Wrap("request ended before the write was queued", ctx.Err())
 	}
 	select {
@@ -139,6 +148,7 @@ func (b *Batcher) work(queue chan *pending) {
 				break fill
 			}
 		}
+		b.waiting.Add(-int64(len(reqs)))
 		b.run(reqs)
 	}
 }
@@ -151,22 +161,114 @@ func (b *Batcher) run(reqs []*pending) {
 	var decided []decision
 	// The batch is not cut short when one request's client goes away: the
 	// others still wait for it. Append bounds it with the query timeout.
+	start := time.Now()
 	first, err := b.app.Append(context.Background(), lookup(batch), func(st store.State) (store.Changes, error) {
 		var ch store.Changes
 		ch, decided = decide(batch, st, b.now())
 		return ch, nil
 	})
+	b.observe.batch(len(reqs), time.Since(start))
 	for i, r := range reqs {
+		replay := false
 		if err != nil {
 			r.err = err
 		} else {
 			r.out, r.err = outcome(r.req.Cmd, decided[i], first)
+			replay = decided[i].replay != nil
 		}
+		b.observe.command(r.req.Cmd, replay, r.err)
 		close(r.done)
 	}
 	if _, ok := errs.Classified(err); err != nil && !ok {
 		b.log.Error("append failed", zap.Int("batch", len(reqs)), zap.Error(err))
 	}
+}
+
+// Waiting is how many commands wait for a batch: queued for a worker, or
+// blocked on its full queue.
+func (b *Batcher) Waiting() int64 { return b.waiting.Load() }
+
+// Instrument registers the batcher's families on reg:
+// parley_writer_batch_size, parley_writer_transaction_duration_seconds,
+// parley_writer_queue_depth and parley_writer_commands_total{kind,outcome}.
+// Call it before Start.
+func (b *Batcher) Instrument(reg prometheus.Registerer) error {
+	m := &batchMetrics{
+		size: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: metrics.Namespace, Subsystem: "writer", Name: "batch_size",
+			Help:    "Commands per batch transaction (the _count is the number of batches).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 14), // 1 … 8192; WRITE_BATCH_MAX is at most 10000
+		}),
+		txTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: metrics.Namespace, Subsystem: "writer", Name: "transaction_duration_seconds",
+			Help:    "Time of a batch's transaction, from its start to its commit or failure, retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 15), // 0.5ms … 8s
+		}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metrics.Namespace, Subsystem: "writer", Name: "commands_total",
+			Help: "Commands run in batches, by kind (post, edit, delete, vote, ban_user, record_views) and outcome (ok, replay, or the error's kind: invalid, not_found, conflict, forbidden, unavailable, timeout, …; error when unclassified).",
+		}, []string{"kind", "outcome"}),
+	}
+	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: metrics.Namespace, Subsystem: "writer", Name: "queue_depth",
+		Help: "Commands waiting for a batch: queued for a worker, or blocked on its full queue.",
+	}, func() float64 { return float64(b.Waiting()) })
+	if err := metrics.Register(reg, m.size, m.txTime, m.commands, depth); err != nil {
+		return err
+	}
+	b.observe = m
+	return nil
+}
+
+// batchMetrics are the batcher's own families; a nil one observes nothing.
+type batchMetrics struct {
+	size     prometheus.Histogram
+	txTime   prometheus.Histogram
+	commands *prometheus.CounterVec
+}
+
+func (m *batchMetrics) batch(n int, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.size.Observe(float64(n))
+	m.txTime.Observe(took.Seconds())
+}
+
+func (m *batchMetrics) command(cmd Command, replay bool, err error) {
+	if m == nil {
+		return
+	}
+	outcome := "ok"
+	switch e, ok := errs.Classified(err); {
+	case ok:
+		outcome = strings.ReplaceAll(e.Kind.Error(), " ", "_")
+	case err != nil:
+		outcome = "error"
+	case replay:
+		outcome = "replay"
+	}
+	m.commands.WithLabelValues(kindOf(cmd), outcome).Inc()
+}
+
+// kindOf names a command's kind after its type: Post is post, BanUser
+// ban_user.
+func kindOf(cmd Command) string {
+	t := reflect.TypeOf(cmd)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []byte
+	for i, c := range []byte(t.Name()) {
+		if 'A' <= c && c <= 'Z' {
+			if i > 0 {
+				out = append(out, '_')
+			}
+			c += 'a' - 'A'
+		}
+		out = append(out, c)
+	}
+	return string(out)
 }
 
 // outcome renders a decided request's response, now that the batch's

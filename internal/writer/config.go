@@ -5,6 +5,7 @@ import (
 
 	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/comment"
+	"github.com/parley/parley/internal/metrics"
 	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/store"
 )
@@ -28,6 +29,7 @@ type Config struct {
 	PruneInterval   time.Duration `env:"PRUNE_INTERVAL" envDefault:"10m" help:"how often expired keys and activity are deleted"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
 	DebugAddr       string        `env:"DEBUG_ADDR" help:"serve Go's pprof on this address (e.g. '127.0.0.1:6061'); never routed by nginx"`
+	MetricsAddr     string        `env:"METRICS_ADDR" help:"serve Prometheus metrics at '/metrics' on this address (e.g. '127.0.0.1:9181'); never routed by nginx; empty: none"`
 	FaultRate       float64       `env:"FAULT_RATE" envDefault:"0" help:"share of public writes that fail on purpose, for drills (0 to 1): 503 before the write, 503 after it committed, or FAULT_DELAY first; never in production"`
 	FaultDelay      time.Duration `env:"FAULT_DELAY" envDefault:"2s" help:"how long a write FAULT_RATE delays waits before it runs"`
 }
@@ -51,6 +53,7 @@ func LoadConfig() (Config, error) {
 		c.Add(cfg.Store.Check()...)
 		cfg.Auth.Check(c)
 		c.Add(platform.CheckLevel(cfg.LogLevel))
+		c.Add(metrics.CheckAddr(cfg.MetricsAddr, cfg.ListenAddr))
 	})
 }
 

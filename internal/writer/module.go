@@ -11,22 +11,26 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/parley/parley/internal/auth"
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/httpx"
+	"github.com/parley/parley/internal/metrics"
 	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/store"
 )
 
 // Module wires the writer: given its Config (supplied by main, which reads
 // it before anything starts), the pool and migrations, the batcher,
-// the pruner of old idempotency keys, and the HTTP server.
+// the pruner of old idempotency keys, the HTTP server, and the metrics
+// (internal/metrics) on METRICS_ADDR.
 var Module = fx.Module("writer",
 	fx.Provide(
 		func(c Config) platform.LogConfig { return platform.LogConfig{Level: c.LogLevel, Service: "writer"} },
+		func(c Config) metrics.Config { return metrics.Config{Addr: c.MetricsAddr} },
 		newPool,
 		func(p *pgxpool.Pool, c Config) *store.Appender { return store.NewAppender(p, c.Store) },
 		func() Clock { return comment.Now },
@@ -38,6 +42,7 @@ var Module = fx.Module("writer",
 		httpx.NewEcho,
 	),
 	auth.Module,
+	metrics.Module,
 	fx.Invoke(runPruner, serve, warnOpen),
 )
 
@@ -51,9 +56,12 @@ func warnOpen(cfg Config, log *zap.Logger) {
 // newPool opens the pool and, on start, applies migrations (unless
 // MIGRATE=false), retrying while Postgres is not there yet, up to
 // DB_START_TIMEOUT. The pool closes last on stop.
-func newPool(lc fx.Lifecycle, cfg Config, log *zap.Logger) (*pgxpool.Pool, error) {
+func newPool(lc fx.Lifecycle, cfg Config, log *zap.Logger, reg *prometheus.Registry) (*pgxpool.Pool, error) {
 	pool, err := store.NewPool(cfg.Store, "parley-writer")
 	if err != nil {
+		return nil, err
+	}
+	if err := metrics.RegisterPool(reg, pool); err != nil {
 		return nil, err
 	}
 	lc.Append(fx.Hook{
@@ -93,13 +101,16 @@ func migrateWithRetry(ctx context.Context, pool *pgxpool.Pool, limit time.Durati
 // comment.Now; a test may replace it (fx.Replace) to control the dates.
 type Clock func() time.Time
 
-func newBatcher(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger, now Clock) *Batcher {
+func newBatcher(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger, now Clock, reg *prometheus.Registry) (*Batcher, error) {
 	b := NewBatcher(app, log.Named("batcher"), cfg.WriteWorkers, cfg.WriteBatchMax, now)
+	if err := b.Instrument(reg); err != nil {
+		return nil, err
+	}
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error { b.Start(); return nil },
 		OnStop:  b.Stop,
 	})
-	return b
+	return b, nil
 }
 
 // runPruner deletes expired idempotency keys and old activity buckets every
@@ -117,7 +128,8 @@ func runPruner(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger
 	})
 }
 
-func serve(lc fx.Lifecycle, e *echo.Echo, h *Handlers, cfg Config, log *zap.Logger) {
+func serve(lc fx.Lifecycle, e *echo.Echo, h *Handlers, m *metrics.HTTP, cfg Config, log *zap.Logger) {
+	e.Use(m.Middleware) // first: it sees every route and what the others answer
 	h.Register(e)
 	// A client that sends its body slowly, or never, holds a connection and
 	// a goroutine; past this it gets 408 and the connection is closed.
