@@ -7,6 +7,9 @@ import (
 	"bytes"
 	"embed"
 	"errors"
+	"fmt"
+	"regexp"
+	"strings"
 	"text/template"
 
 	"github.com/parley/parley/internal/comment"
@@ -31,6 +34,10 @@ type Params struct {
 	Static    string   // the directory holding api/openapi.json and web/ (the repository, or compose's mount)
 	User      string   // native: the user nginx's workers run as, when it starts as root
 	AccessLog bool
+	// FrameAncestors is the CSP frame-ancestors source list of the embed's
+	// frame page (/embed): the sites that may show it; "*" (any site) when
+	// empty. Every other page may be framed by none.
+	FrameAncestors string
 }
 
 // Config is what cmd/nginxconf reads from the environment (its flags may
@@ -40,6 +47,8 @@ type Config struct {
 	MaxContentBytes int `env:"MAX_CONTENT_BYTES" envDefault:"65536" help:"the writer's content limit; nginx's 'client_max_body_size' is 6× that + 8192"`
 	PostRateLimit   int `env:"POST_RATE_LIMIT" envDefault:"1000" help:"POSTs per second per client address (429 beyond the burst)"`
 	PostRateBurst   int `env:"POST_RATE_BURST" envDefault:"2000" help:"POSTs let through at once above the rate"`
+	// EmbedFrameAncestors names the sites whose pages may frame the embed.
+	EmbedFrameAncestors string `env:"EMBED_FRAME_ANCESTORS" envDefault:"*" help:"the sites that may show the embed (/embed), as a CSP frame-ancestors source list: '*' for any, or e.g. 'https://blog.example https://*.example.org'"`
 }
 
 // MaxBody is nginx's client_max_body_size for the writer's content limit:
@@ -54,6 +63,12 @@ func Server(p Params) ([]byte, error) {
 	}
 	if p.Static == "" {
 		return nil, errors.New("nginx: need the directory of the static files")
+	}
+	if p.FrameAncestors == "" {
+		p.FrameAncestors = "*"
+	}
+	if err := CheckFrameAncestors(p.FrameAncestors); err != nil {
+		return nil, err
 	}
 	var b bytes.Buffer
 	err := tmpl.ExecuteTemplate(&b, "parley.conf.tmpl", p)
@@ -86,4 +101,28 @@ func ComposeParams() Params {
 		MaxBody: "${CLIENT_MAX_BODY_SIZE}", PostRate: "${POST_RATE_LIMIT}", PostBurst: "${POST_RATE_BURST}",
 		Static: ComposeStatic,
 	}
+}
+
+// frameSource is one source of a CSP frame-ancestors list: *, 'self',
+// 'none', a scheme ("https:"), or a host with an optional scheme, wildcard
+// subdomain, port and path. Nothing that could end the header or the
+// directive (quotes, ";", ",", "$", braces, spaces) gets through.
+var frameSource = regexp.MustCompile(`^(\*|'self'|'none'|[a-z][a-z0-9+.-]*:|([a-z][a-z0-9+.-]*://)?(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:([0-9]+|\*))?(/[A-Za-z0-9._~%!&()*+=:@/-]*)?)$`)
+
+// CheckFrameAncestors checks a frame-ancestors source list
+// (EMBED_FRAME_ANCESTORS) before it goes into a header.
+func CheckFrameAncestors(list string) error {
+	fields := strings.Fields(list)
+	if len(fields) == 0 {
+		return errors.New("EMBED_FRAME_ANCESTORS: empty; '*' allows every site, 'none' none")
+	}
+	for _, f := range fields {
+		if !frameSource.MatchString(f) {
+			return fmt.Errorf("EMBED_FRAME_ANCESTORS: %q is not a frame-ancestors source (e.g. https://blog.example, https://*.example.org, *)", f)
+		}
+		if f == "'none'" && len(fields) > 1 {
+			return errors.New("EMBED_FRAME_ANCESTORS: 'none' must stand alone")
+		}
+	}
+	return nil
 }

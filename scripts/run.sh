@@ -97,7 +97,9 @@ wait_http "http://$NGINX_ADDR/last_topics" nginx
 cat <<MSG
 
 Parley is up.
-  API (nginx)  http://$NGINX_ADDR        try: curl -s http://$NGINX_ADDR/last_topics
+  web page     http://$NGINX_ADDR/
+  API (nginx)  http://$NGINX_ADDR        try: curl -s http://$NGINX_ADDR/last_topics   (reference: /docs/)
+  database     $DATABASE_URL   (bin/parley export and import take it)
   writer       http://$WRITER_ADDR
   readers      ${readers[*]/#/http://}
   metrics      writer http://$WRITER_METRICS_ADDR/metrics

@@ -28,6 +28,7 @@ func main() {
 	maxContent := fs.Int("max-content-bytes", 0, "overrides MAX_CONTENT_BYTES")
 	rate := fs.Int("post-rate", 0, "overrides POST_RATE_LIMIT")
 	burst := fs.Int("post-burst", 0, "overrides POST_RATE_BURST")
+	frameAncestors := fs.String("frame-ancestors", "", "overrides EMBED_FRAME_ANCESTORS")
 	workers := fs.String("workers", "auto", "native: worker_processes")
 	accessLog := fs.Bool("access-log", false, "log every request")
 	static := fs.String("static", "", "native: the repository, whose api/ and web/ nginx serves (default: the one holding the working directory)")
@@ -53,12 +54,17 @@ func main() {
 				cfg.PostRateLimit = *rate
 			case "post-burst":
 				cfg.PostRateBurst = *burst
+			case "frame-ancestors":
+				cfg.EmbedFrameAncestors = *frameAncestors
 			}
 		})
 		// The writer refuses the same range, so nginx never admits a body it would not.
 		c.Check(cfg.MaxContentBytes >= 1 && cfg.MaxContentBytes <= 16<<20, "MAX_CONTENT_BYTES (-max-content-bytes)", "must be between 1 and 16777216")
 		c.Check(cfg.PostRateLimit >= 1, "POST_RATE_LIMIT (-post-rate)", "must be at least 1")
 		c.Check(cfg.PostRateBurst >= 1, "POST_RATE_BURST (-post-burst)", "must be at least 1 (nginx refuses burst=0)")
+		if err := nginx.CheckFrameAncestors(cfg.EmbedFrameAncestors); err != nil {
+			c.Check(false, "EMBED_FRAME_ANCESTORS (-frame-ancestors)", strings.TrimPrefix(err.Error(), "EMBED_FRAME_ANCESTORS: "))
+		}
 	})
 	exitOn(err)
 
@@ -78,6 +84,7 @@ func main() {
 		MaxBody:  strconv.FormatInt(nginx.MaxBody(cfg.MaxContentBytes), 10),
 		PostRate: strconv.Itoa(cfg.PostRateLimit), PostBurst: strconv.Itoa(cfg.PostRateBurst),
 		Prefix: dir, Workers: *workers, AccessLog: *accessLog, Static: root,
+		FrameAncestors: cfg.EmbedFrameAncestors,
 	}
 	if os.Geteuid() == 0 {
 		p.User = "root"

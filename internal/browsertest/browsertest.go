@@ -4,8 +4,9 @@
 // New starts a browser for the test and stops it when the test ends. While
 // the test runs it records what a person at the DevTools console would see
 // go wrong: console.error calls, uncaught exceptions and unhandled
-// rejections, and the browser's own error log, where Content-Security-Policy
-// violations and failed loads appear. The test fails at its end if any of
+// rejections, the browser's own error log, where Content-Security-Policy
+// violations and failed loads appear, and any alert, confirm or prompt
+// dialog. The test fails at its end if any of
 // them occurred, unless an Allow option lets it through.
 //
 // The browser comes from CHROMIUM_BIN (scripts/ensure-chromium.sh, which
@@ -21,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +30,7 @@ import (
 
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -43,7 +46,7 @@ type config struct {
 	width, height int
 	mobile        bool
 	allow         []string
-	origin        string
+	origins       []string
 	flags         map[string]any
 }
 
@@ -70,9 +73,15 @@ func Allow(substrings ...string) Option {
 // SameOrigin makes every request a tab sends to another origin than base's
 // (a URL such as "http://127.0.0.1:8080") a problem, so the test fails if the
 // page reaches out anywhere else: a CDN, a font service, analytics. data:,
-// blob: and about: URLs never leave the browser and are not counted.
-func SameOrigin(base string) Option {
-	return func(c *config) { c.origin = origin(base) }
+// blob: and about: URLs never leave the browser and are not counted. The
+// origins of others are allowed too: a page of one site that embeds
+// another names both.
+func SameOrigin(base string, others ...string) Option {
+	return func(c *config) {
+		for _, u := range append([]string{base}, others...) {
+			c.origins = append(c.origins, origin(u))
+		}
+	}
 }
 
 // Flag passes a command-line flag to Chromium, as chromedp.Flag does.
@@ -315,11 +324,15 @@ func (tb *tab) listen(ev any) {
 		u := ev.Request.URL
 		tb.b.mu.Lock()
 		tb.b.requests = append(tb.b.requests, u)
-		o := tb.b.cfg.origin
+		origins := tb.b.cfg.origins
 		tb.b.mu.Unlock()
-		if o != "" && !local(u) && origin(u) != o {
-			tb.problem(fmt.Sprintf("request outside %s: %s %s", o, ev.Request.Method, u))
+		if len(origins) > 0 && !local(u) && !slices.Contains(origins, origin(u)) {
+			tb.problem(fmt.Sprintf("request outside %s: %s %s", strings.Join(origins, ", "), ev.Request.Method, u))
 		}
+	case *page.EventJavascriptDialogOpening:
+		// alert(), confirm() or prompt(): a page under test has no business
+		// opening one (and a script injected into it would).
+		tb.problem(fmt.Sprintf("a %s dialog opened: %q", ev.Type, ev.Message))
 	}
 }
 

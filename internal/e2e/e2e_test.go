@@ -117,7 +117,8 @@ func TestRoutingAndErrors(t *testing.T) {
 		{"HEAD", "/edit_comment", nil, 405, "POST"},
 		{"PATCH", "/delete_comment", "{}", 405, "POST"},
 		{"OPTIONS", "/post_comment", nil, 405, "POST"},
-		{"GET", "/", nil, 404, ""},
+		{"POST", "/", "{}", 405, "GET, HEAD"}, // the web page (TestPageServed)
+		{"GET", "/t", nil, 404, ""},
 		{"GET", "/nope", nil, 404, ""},
 		{"GET", "/internal/stats", nil, 404, ""},
 		{"POST", "/internal/views", `{"ranges":[]}`, 404, ""},

@@ -420,7 +420,7 @@ func TestEditDeleteAndUsers(t *testing.T) {
 	if tops[0].Update != string(comment.AppendTime(nil, t0.Add(5*time.Second))) {
 		t.Fatalf("t1's last activity %s, want the edit's time", tops[0].Update)
 	}
-	b = p.LastTopics(Window{From: math.MinInt64, Before: t0.Add(5*time.Second).UnixMilli(), Limit: 10}).Body
+	b = p.LastTopics(Window{From: math.MinInt64, Before: t0.Add(5 * time.Second).UnixMilli(), Limit: 10}).Body
 	if tops := decode(t, b); len(tops) != 1 || tops[0].TopicID != t2.String() {
 		t.Fatalf("last_topics before t1's edit: %s", b)
 	}

@@ -126,7 +126,7 @@ func (p *Projection) TopicComments(ctx context.Context, q TopicQuery) (TopicPage
 // List is the answer of a list endpoint.
 type List struct {
 	Body []byte
-	Pos  int64 // the position it shows
+	Pos  int64   // the position it shows
 	More bool    // it holds as many items as asked for: more may follow
 	Next *Cursor // its last item's place, when More: the next page is after it
 }
