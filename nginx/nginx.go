@@ -99,7 +99,7 @@ func ComposeParams() Params {
 	return Params{
 		Compose: true, Listen: "8080", Readers: []string{"reader:8091"}, Writers: []string{"writer:8081"},
 		MaxBody: "${CLIENT_MAX_BODY_SIZE}", PostRate: "${POST_RATE_LIMIT}", PostBurst: "${POST_RATE_BURST}",
-		Static: ComposeStatic,
+		Static: ComposeStatic, AccessLog: true,
 	}
 }
 

@@ -19,5 +19,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reader:", err)
 		os.Exit(2)
 	}
-	fx.New(fx.Supply(cfg), platform.Module, reader.Module).Run()
+	platform.Run(fx.Supply(cfg), platform.Module, reader.Module)
 }

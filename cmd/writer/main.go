@@ -21,5 +21,5 @@ func main() {
 		os.Exit(2)
 	}
 	// Start waits for migrations, which wait for Postgres up to DB_START_TIMEOUT.
-	fx.New(fx.Supply(cfg), fx.StartTimeout(cfg.StartTimeout+10*time.Second), platform.Module, writer.Module).Run()
+	platform.Run(fx.Supply(cfg), fx.StartTimeout(cfg.StartTimeout+10*time.Second), platform.Module, writer.Module)
 }

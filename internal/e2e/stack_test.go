@@ -120,6 +120,7 @@ type stackOpts struct {
 	postBurst string
 	env       []string // added to the writer's and readers' environment
 	db        string   // the database to run on, instead of a fresh pgtest.NewDatabase (e.g. a private cluster)
+	accessLog bool     // nginx logs every request, in s.prefix/access.log
 }
 
 func newStack(t *testing.T, o stackOpts) *stack {
@@ -145,6 +146,9 @@ func newStack(t *testing.T, o stackOpts) *stack {
 		"-writers", s.writer, "-workers", "2"}
 	if o.postRate != "" {
 		args = append(args, "-post-rate", o.postRate, "-post-burst", o.postBurst)
+	}
+	if o.accessLog {
+		args = append(args, "-access-log")
 	}
 	if out, err := exec.Command(filepath.Join(bins, "nginxconf"), args...).CombinedOutput(); err != nil {
 		t.Fatalf("nginxconf: %v %s", err, out)

@@ -32,6 +32,7 @@ func NewEcho(log *zap.Logger) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(log)
+	e.Pre(requestID(log))
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 	e.Server.IdleTimeout = 120 * time.Second
 	return e
@@ -60,13 +61,16 @@ func errorHandler(log *zap.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		code, msg := Status(err)
+		// The one line about a failed request: with its id, which nginx
+		// gave it and the client sees, and without a stack trace (an error
+		// says what went wrong; the logger adds none).
 		switch {
 		case code >= 500 && code != http.StatusServiceUnavailable && code != errs.StatusStorageTimeout:
-			log.Error("request failed", zap.String("path", c.Path()), zap.Error(err))
+			log.Error("request failed", zap.String("request_id", RequestID(c)), zap.String("route", c.Path()), zap.Error(err))
 		case code >= 500 && errors.Is(err, context.Canceled):
 			// The client went away; nothing to act on.
 		case code >= 500 && errors.Unwrap(err) != nil:
-			log.Warn("storage trouble", zap.String("path", c.Path()), zap.Int("status", code), zap.Error(err))
+			log.Warn("storage trouble", zap.String("request_id", RequestID(c)), zap.String("route", c.Path()), zap.Int("status", code), zap.Error(err))
 		}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(code)

@@ -37,6 +37,7 @@ type Config struct {
 	HotViewWeight     float64       `env:"HOT_VIEW_WEIGHT" envDefault:"1" help:"weight of a read of the topic in the hot score"`
 	HotVoteWeight     float64       `env:"HOT_VOTE_WEIGHT" envDefault:"2" help:"weight of a vote given or changed in the hot score"`
 	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
+	LogFormat         string        `env:"LOG_FORMAT" envDefault:"json" help:"json (a line of JSON per event) or console (for a person at a terminal)"`
 	DebugAddr         string        `env:"DEBUG_ADDR" help:"serve Go's pprof on this address (e.g. '127.0.0.1:6061'); never routed by nginx"`
 	MetricsAddr       string        `env:"METRICS_ADDR" help:"serve Prometheus metrics at '/metrics' on this address (e.g. '127.0.0.1:9181'); never routed by nginx; empty: none"`
 }
@@ -65,6 +66,7 @@ func LoadConfig() (Config, error) {
 		c.Add(cfg.Store.Check()...)
 		cfg.Auth.Check(c)
 		c.Add(platform.CheckLevel(cfg.LogLevel))
+		c.Add(platform.CheckFormat(cfg.LogFormat))
 		c.Add(metrics.CheckAddr(cfg.MetricsAddr, cfg.ListenAddr))
 	})
 }

@@ -29,7 +29,7 @@ import (
 // flushed, then the loops stop, then the pool closes.
 var Module = fx.Module("reader",
 	fx.Provide(
-		func(c Config) platform.LogConfig { return platform.LogConfig{Level: c.LogLevel, Service: "reader"} },
+		func(c Config) platform.LogConfig { return platform.LogConfig{Level: c.LogLevel, Format: c.LogFormat, Service: "reader"} },
 		func(c Config) metrics.Config { return metrics.Config{Addr: c.MetricsAddr} },
 		newPool,
 		func(p *pgxpool.Pool, c Config) *store.Reader { return store.NewReader(p, c.readStore()) },

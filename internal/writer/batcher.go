@@ -179,9 +179,8 @@ func (b *Batcher) run(reqs []*pending) {
 		b.observe.command(r.req.Cmd, replay, r.err)
 		close(r.done)
 	}
-	if _, ok := errs.Classified(err); err != nil && !ok {
-		b.log.Error("append failed", zap.Int("batch", len(reqs)), zap.Error(err))
-	}
+	// A failure is logged once per request it failed, by the HTTP error
+	// handler, with the request's id: not here a second time.
 }
 
 // Waiting is how many commands wait for a batch: queued for a worker, or

@@ -28,6 +28,7 @@ type Config struct {
 	ActivityKeep    time.Duration `env:"ACTIVITY_RETENTION" envDefault:"168h" help:"how long per-minute topic activity (hot topics) is kept"`
 	PruneInterval   time.Duration `env:"PRUNE_INTERVAL" envDefault:"10m" help:"how often expired keys and activity are deleted"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
+	LogFormat       string        `env:"LOG_FORMAT" envDefault:"json" help:"json (a line of JSON per event) or console (for a person at a terminal)"`
 	DebugAddr       string        `env:"DEBUG_ADDR" help:"serve Go's pprof on this address (e.g. '127.0.0.1:6061'); never routed by nginx"`
 	MetricsAddr     string        `env:"METRICS_ADDR" help:"serve Prometheus metrics at '/metrics' on this address (e.g. '127.0.0.1:9181'); never routed by nginx; empty: none"`
 	FaultRate       float64       `env:"FAULT_RATE" envDefault:"0" help:"share of public writes that fail on purpose, for drills (0 to 1): 503 before the write, 503 after it committed, or FAULT_DELAY first; never in production"`
@@ -53,6 +54,7 @@ func LoadConfig() (Config, error) {
 		c.Add(cfg.Store.Check()...)
 		cfg.Auth.Check(c)
 		c.Add(platform.CheckLevel(cfg.LogLevel))
+		c.Add(platform.CheckFormat(cfg.LogFormat))
 		c.Add(metrics.CheckAddr(cfg.MetricsAddr, cfg.ListenAddr))
 	})
 }
