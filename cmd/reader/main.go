@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"go.uber.org/fx"
 
@@ -19,5 +20,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reader:", err)
 		os.Exit(2)
 	}
-	platform.Run(fx.Supply(cfg), platform.Module, reader.Module)
+	// Stop drains for DRAIN_DELAY, then flushes views within the rest.
+	platform.Run(fx.Supply(cfg), fx.StopTimeout(cfg.DrainDelay+15*time.Second), platform.Module, reader.Module)
 }

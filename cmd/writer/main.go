@@ -21,5 +21,6 @@ func main() {
 		os.Exit(2)
 	}
 	// Start waits for migrations, which wait for Postgres up to DB_START_TIMEOUT.
-	platform.Run(fx.Supply(cfg), fx.StartTimeout(cfg.StartTimeout+10*time.Second), platform.Module, writer.Module)
+	// Stop drains for DRAIN_DELAY, then finishes what is in flight.
+	platform.Run(fx.Supply(cfg), fx.StartTimeout(cfg.StartTimeout+10*time.Second), fx.StopTimeout(cfg.DrainDelay+15*time.Second), platform.Module, writer.Module)
 }

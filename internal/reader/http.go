@@ -17,6 +17,7 @@ import (
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/httpx"
+	"github.com/parley/parley/internal/platform"
 	"github.com/parley/parley/internal/reader/topictree"
 )
 
@@ -27,12 +28,13 @@ type Handlers struct {
 	refresh  *Refresher
 	views    *ViewCounter
 	cfg      Config
+	drain    *platform.Drain
 	requests atomic.Int64
 }
 
 // NewHandlers returns the read API's handlers.
-func NewHandlers(proj *Projection, refresh *Refresher, views *ViewCounter, v *auth.Verifier, cfg Config) *Handlers {
-	return &Handlers{proj: proj, refresh: refresh, views: views, verifier: v, cfg: cfg}
+func NewHandlers(proj *Projection, refresh *Refresher, views *ViewCounter, v *auth.Verifier, cfg Config, drain *platform.Drain) *Handlers {
+	return &Handlers{proj: proj, refresh: refresh, views: views, verifier: v, cfg: cfg, drain: drain}
 }
 
 // Register mounts the routes on e. GET and HEAD share every route.
@@ -426,8 +428,11 @@ func (h *Handlers) healthz(c echo.Context) error {
 }
 
 // readyz is 200 once the snapshot is loaded and while the last successful
-// refresh is younger than MAX_STALENESS.
+// refresh is younger than MAX_STALENESS, until the reader is told to stop.
 func (h *Handlers) readyz(c echo.Context) error {
+	if h.drain.Draining() {
+		return errs.Unavailable.New("reader is draining: it stops shortly")
+	}
 	if !h.proj.Ready() {
 		return errs.Unavailable.Wrap("reader is loading its snapshot", nil)
 	}

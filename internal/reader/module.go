@@ -37,12 +37,14 @@ var Module = fx.Module("reader",
 		newRefresher,
 		newViewCounter,
 		func(c Config) auth.Config { return c.Auth },
+		func(c Config) *platform.Drain { return platform.NewDrain(c.DrainDelay) },
 		NewHandlers,
 		httpx.NewEcho,
 	),
 	auth.Module,
 	metrics.Module,
-	fx.Invoke(instrument, serve),
+	// The drain's hook is registered last so that it runs first on stop.
+	fx.Invoke(instrument, serve, (*platform.Drain).Hook),
 )
 
 func newPool(lc fx.Lifecycle, cfg Config, reg *prometheus.Registry) (*pgxpool.Pool, error) {

@@ -29,6 +29,7 @@ type Config struct {
 	PruneInterval   time.Duration `env:"PRUNE_INTERVAL" envDefault:"10m" help:"how often expired keys and activity are deleted"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
 	LogFormat       string        `env:"LOG_FORMAT" envDefault:"json" help:"json (a line of JSON per event) or console (for a person at a terminal)"`
+	DrainDelay      time.Duration `env:"DRAIN_DELAY" envDefault:"0s" help:"on SIGTERM, how long '/readyz' fails before the server stops taking requests, for a load balancer to notice; requests in flight always finish"`
 	DebugAddr       string        `env:"DEBUG_ADDR" help:"serve Go's pprof on this address (e.g. '127.0.0.1:6061'); never routed by nginx"`
 	MetricsAddr     string        `env:"METRICS_ADDR" help:"serve Prometheus metrics at '/metrics' on this address (e.g. '127.0.0.1:9181'); never routed by nginx; empty: none"`
 	FaultRate       float64       `env:"FAULT_RATE" envDefault:"0" help:"share of public writes that fail on purpose, for drills (0 to 1): 503 before the write, 503 after it committed, or FAULT_DELAY first; never in production"`
@@ -55,6 +56,7 @@ func LoadConfig() (Config, error) {
 		cfg.Auth.Check(c)
 		c.Add(platform.CheckLevel(cfg.LogLevel))
 		c.Add(platform.CheckFormat(cfg.LogFormat))
+		check(cfg.DrainDelay >= 0 && cfg.DrainDelay <= time.Minute, "DRAIN_DELAY", "must be between 0 and 1m")
 		c.Add(metrics.CheckAddr(cfg.MetricsAddr, cfg.ListenAddr))
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
 	"github.com/parley/parley/internal/httpx"
+	"github.com/parley/parley/internal/platform"
 )
 
 // Handlers decode the write API's requests, validate them into commands,
@@ -25,11 +26,12 @@ type Handlers struct {
 	maxContent    int
 	maxBody       int64
 	internalToken string
+	drain         *platform.Drain
 }
 
 // NewHandlers returns the write API's handlers.
-func NewHandlers(b *Batcher, v *auth.Verifier, f *faults, cfg Config) *Handlers {
-	return &Handlers{batcher: b, faults: f, verifier: v, maxContent: cfg.MaxContentBytes, maxBody: cfg.MaxBodyBytes(), internalToken: cfg.InternalToken}
+func NewHandlers(b *Batcher, v *auth.Verifier, f *faults, cfg Config, drain *platform.Drain) *Handlers {
+	return &Handlers{batcher: b, faults: f, verifier: v, maxContent: cfg.MaxContentBytes, maxBody: cfg.MaxBodyBytes(), internalToken: cfg.InternalToken, drain: drain}
 }
 
 // Register mounts the routes on e.
@@ -42,6 +44,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.POST("/internal/views", h.recordViews, httpx.InternalAuth(h.internalToken))
 	h.registerV1(e)
 	e.GET("/healthz", func(c echo.Context) error { return httpx.WriteJSON(c, http.StatusOK, []byte(`{"status":"ok"}`)) })
+	e.GET("/readyz", h.readyz)
 }
 
 type postRequest struct {
@@ -452,4 +455,13 @@ func target(topicID, path *string) (comment.TopicID, comment.Path, error) {
 	}
 	p, err := comment.ParsePathField("parent_path", *path)
 	return id, p, err
+}
+
+// readyz is 200 until the writer is told to stop (SIGTERM), then 503 while
+// it drains: a load balancer polling it stops sending writes first.
+func (h *Handlers) readyz(c echo.Context) error {
+	if h.drain.Draining() {
+		return errs.Unavailable.New("writer is draining: it stops shortly")
+	}
+	return httpx.WriteJSON(c, http.StatusOK, []byte(`{"status":"ready"}`))
 }

@@ -38,12 +38,14 @@ var Module = fx.Module("writer",
 		newFaults,
 		func(c Config) auth.Config { return c.Auth },
 		newBatcher,
+		func(c Config) *platform.Drain { return platform.NewDrain(c.DrainDelay) },
 		NewHandlers,
 		httpx.NewEcho,
 	),
 	auth.Module,
 	metrics.Module,
-	fx.Invoke(runPruner, serve, warnOpen),
+	// The drain's hook is registered last so that it runs first on stop.
+	fx.Invoke(runPruner, serve, warnOpen, (*platform.Drain).Hook),
 )
 
 // warnOpen says at start that, without tokens, anyone may write as anyone.
