@@ -456,3 +456,33 @@ func (pg *privatePostgres) stop(t *testing.T) {
 		t.Fatalf("pg.sh stop: %v\n%s", err, out)
 	}
 }
+
+// standby makes and starts a hot standby of the cluster (scripts/pg.sh
+// standby: pg_basebackup -R, streaming replication), stopped and removed
+// when the test ends, and returns its URL.
+func (pg *privatePostgres) standby(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "parley-drill-standby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = exec.Command("bash", pg.script, "stop", dir).CombinedOutput()
+		if loc, err := os.ReadFile(filepath.Join(dir, "LOCATION")); err == nil {
+			_ = os.RemoveAll(strings.TrimSpace(string(loc)))
+		}
+		_ = os.RemoveAll(dir)
+	})
+	cmd := exec.Command("bash", pg.script, "standby", pg.dir, dir)
+	cmd.Env = append(os.Environ(), "PG_EXTRA_OPTS=-c fsync=off -c shared_buffers=32MB")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pg.sh standby: %v\n%s", err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}

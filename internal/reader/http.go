@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -439,7 +440,20 @@ func (h *Handlers) readyz(c echo.Context) error {
 	if age := time.Since(h.refresh.LastRefresh()); age > h.cfg.MaxStaleness {
 		return errs.Unavailable.Wrap("reader is stale: last refresh "+age.Round(time.Millisecond).String()+" ago", nil)
 	}
-	return httpx.WriteJSON(c, http.StatusOK, []byte(`{"status":"ready","position":`+strconv.FormatInt(h.proj.Applied(), 10)+`}`))
+	// Behind the log for longer than MAX_STALENESS: refreshes succeed but
+	// bring nothing of what the primary announced (a replica whose replay
+	// is behind or paused).
+	events, behind := h.refresh.Lag(time.Now())
+	if behind > h.cfg.MaxStaleness {
+		return errs.Unavailable.Wrap(fmt.Sprintf("reader is stale: %d events behind the log for %s", events, behind.Round(time.Millisecond)), nil)
+	}
+	b := []byte(`{"status":"ready","position":`)
+	b = strconv.AppendInt(b, h.proj.Applied(), 10)
+	b = append(b, `,"lag_events":`...)
+	b = strconv.AppendInt(b, events, 10)
+	b = append(b, `,"lag_seconds":`...)
+	b = strconv.AppendFloat(b, behind.Seconds(), 'f', 3, 64)
+	return httpx.WriteJSON(c, http.StatusOK, append(b, '}'))
 }
 
 func (h *Handlers) stats(c echo.Context) error {

@@ -29,7 +29,9 @@ import (
 // flushed, then the loops stop, then the pool closes.
 var Module = fx.Module("reader",
 	fx.Provide(
-		func(c Config) platform.LogConfig { return platform.LogConfig{Level: c.LogLevel, Format: c.LogFormat, Service: "reader"} },
+		func(c Config) platform.LogConfig {
+			return platform.LogConfig{Level: c.LogLevel, Format: c.LogFormat, Service: "reader"}
+		},
 		func(c Config) metrics.Config { return metrics.Config{Addr: c.MetricsAddr} },
 		newPool,
 		func(p *pgxpool.Pool, c Config) *store.Reader { return store.NewReader(p, c.readStore()) },
@@ -71,7 +73,7 @@ func newRefresher(lc fx.Lifecycle, cfg Config, p *Projection, src *store.Reader,
 	loops := []func(context.Context){r.Run}
 	if cfg.RefreshNotify {
 		loops = append(loops, func(ctx context.Context) {
-			store.Listen(ctx, cfg.Store, "parley-reader-listen", r.Wake, log.Named("listen"))
+			store.Listen(ctx, cfg.Store, "parley-reader-listen", r.Notified, log.Named("listen"))
 		})
 	}
 	platform.RunLoops(lc, loops...)

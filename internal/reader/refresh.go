@@ -50,6 +50,23 @@ func NewRefresher(proj *Projection, snaps snapshotSource, events eventSource, in
 	return r
 }
 
+// Notified is a notification from the primary: the log reaches head (0:
+// unknown), so refresh now.
+func (r *Refresher) Notified(head int64) {
+	r.knowHead(head)
+	r.Wake()
+}
+
+// knowHead records that the log reaches at least head.
+func (r *Refresher) knowHead(head int64) {
+	for {
+		old := r.head.Load()
+		if head <= old || r.head.CompareAndSwap(old, head) {
+			return
+		}
+	}
+}
+
 // Wake asks for a refresh now. It never blocks; wake-ups fold together.
 func (r *Refresher) Wake() {
 	select {
@@ -112,13 +129,14 @@ func (r *Refresher) Run(ctx context.Context) {
 
 // Lag is how far behind the log the reader is: in events, the newest
 // position it knows of less the applied one; in time, since the start of
-// its last read that reached the end of the log (every event committed
-// before then is applied). The head it knows of is the applied position
-// after such a read, or, while it is more than a batch behind, the log's
-// head read at each batch; events committed since its last read are not
-// counted until the next one (at most REFRESH_INTERVAL later, sooner on
-// NOTIFY). Idle, the time lag saw-tooths between 0 and REFRESH_INTERVAL;
-// before the snapshot is loaded it is the time since the reader started.
+// its last read that reached the end of the log with nothing known beyond
+// it (every event committed before then is applied). It knows of the head
+// from the primary's notifications (a replica that has yet to replay them
+// lags by them), from the end of each read that reaches the end of its log,
+// and, while it is more than a batch behind, from the log's head read at
+// each batch. Idle, the time lag saw-tooths between 0 and
+// REFRESH_INTERVAL; before the snapshot is loaded it is the time since the
+// reader started.
 func (r *Refresher) Lag(now time.Time) (events int64, behind time.Duration) {
 	events = max(0, r.head.Load()-r.proj.Applied())
 	return events, max(0, now.Sub(time.Unix(0, r.caughtUp.Load())))
@@ -146,9 +164,14 @@ func (r *Refresher) applyToEnd(ctx context.Context) error {
 		}
 		r.lastOK.Store(time.Now().UnixNano())
 		if len(events) < r.batch {
-			// The log ended here: what was committed before asOf is applied.
-			r.head.Store(r.proj.Applied())
-			r.caughtUp.Store(asOf.UnixNano())
+			// The log ended here: what was committed before asOf is
+			// applied, unless the primary said it goes further (a replica
+			// that has not replayed it yet).
+			applied := r.proj.Applied()
+			r.knowHead(applied)
+			if applied >= r.head.Load() {
+				r.caughtUp.Store(asOf.UnixNano())
+			}
 			return nil
 		}
 		r.readHead(ctx)
@@ -165,5 +188,5 @@ func (r *Refresher) readHead(ctx context.Context) {
 			head = max(head, h)
 		}
 	}
-	r.head.Store(head)
+	r.knowHead(head)
 }

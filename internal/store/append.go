@@ -482,7 +482,9 @@ const (
 	qInsertKeys = `INSERT INTO idempotency_keys (key, fingerprint, result, position)
 		SELECT x.k, x.f, x.r, h.position - $1 + x.e
 		FROM log_head h, unnest($2::text[], $3::bytea[], $4::bytea[], $5::integer[]) AS x(k, f, r, e)`
-	qNotify = `SELECT pg_notify('` + NotifyChannel + `', $1)`
+	// The payload is the head this transaction leaves: readers learn from
+	// the primary how far the log goes, a replica's lag included.
+	qNotify = `SELECT pg_notify('` + NotifyChannel + `', (SELECT position::text FROM log_head))`
 )
 
 // writeChanges writes in one pipeline, ending with COMMIT.
@@ -533,7 +535,7 @@ func writeChanges(ctx context.Context, conn *pgxpool.Conn, ch Changes) (int64, e
 		}
 		b.Queue(qInsertKeys, n, keys, fps, res, evs)
 	}
-	b.Queue(qNotify, "")
+	b.Queue(qNotify)
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return 0, err

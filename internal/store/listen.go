@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,11 +15,14 @@ import (
 
 // Listen keeps a connection LISTENing on NotifyChannel until ctx ends,
 // calling wake after every (re)connect, so events committed while it was
-// away are picked up, and on every notification. A connection that cannot
+// away are picked up, and on every notification, with the log head the
+// notifying commit left (0 when not known: on a connect). The connection
+// is to the primary, so the head is the primary's even for a reader that
+// reads a replica: what the replica has yet to replay is known. A connection that cannot
 // be made is tried again with backoff; one that is lost is made again
 // after a short pause. The caller's polling goes on meanwhile: notifications are only
 // ever a hint to poll now.
-func Listen(ctx context.Context, cfg Config, name string, wake func(), log *zap.Logger) {
+func Listen(ctx context.Context, cfg Config, name string, wake func(head int64), log *zap.Logger) {
 	for ctx.Err() == nil {
 		_ = platform.Retry(ctx, 5*time.Second, func(ctx context.Context) error {
 			err := listenOnce(ctx, cfg, name, wake)
@@ -44,7 +48,7 @@ func Listen(ctx context.Context, cfg Config, name string, wake func(), log *zap.
 // errLost marks a LISTEN connection that worked, then failed.
 var errLost = errors.New("listen connection lost")
 
-func listenOnce(ctx context.Context, cfg Config, name string, wake func()) error {
+func listenOnce(ctx context.Context, cfg Config, name string, wake func(head int64)) error {
 	pc, err := pgx.ParseConfig(cfg.URL)
 	if err != nil {
 		return err
@@ -64,11 +68,13 @@ func listenOnce(ctx context.Context, cfg Config, name string, wake func()) error
 	if err != nil {
 		return err
 	}
-	wake()
+	wake(0)
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return fmt.Errorf("%w: %w", errLost, err)
 		}
-		wake()
+		head, _ := strconv.ParseInt(n.Payload, 10, 64) // a writer of the previous version sends ""
+		wake(head)
 	}
 }
