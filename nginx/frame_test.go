@@ -31,6 +31,10 @@ func TestCheckFrameAncestors(t *testing.T) {
 		{"$host", false},
 		{"'unsafe-inline'", false},
 		{"https://a.example\nX: y", false},
+		{"https://a.example\nx-evil: 1", false}, // each field alone is a source: only the newline betrays it
+		{"https://a.example\tx-evil: 1", false},
+		{"https://a.example\rhttps://b.example", false},
+		{"https://bücher.example", false},
 	} {
 		err := CheckFrameAncestors(c.list)
 		if (err == nil) != c.ok {
@@ -43,7 +47,8 @@ func TestCheckFrameAncestors(t *testing.T) {
 // other page 'none'; an empty list is any site's.
 func TestServerFrameAncestors(t *testing.T) {
 	p := ComposeParams()
-	for _, c := range []struct{ list, want string }{{"", "frame-ancestors *;"}, {"https://blog.example", "frame-ancestors https://blog.example;"}} {
+	for _, c := range []struct{ list, want string }{{"", "frame-ancestors *;"}, {"https://blog.example", "frame-ancestors https://blog.example;"},
+		{"  https://a.example   https://b.example ", "frame-ancestors https://a.example https://b.example;"}} {
 		p.FrameAncestors = c.list
 		out, err := Server(p)
 		if err != nil {

@@ -70,6 +70,9 @@ func Server(p Params) ([]byte, error) {
 	if err := CheckFrameAncestors(p.FrameAncestors); err != nil {
 		return nil, err
 	}
+	// What goes into the header is the checked sources, one space apart:
+	// no other whitespace (a newline would end the header) reaches it.
+	p.FrameAncestors = strings.Join(strings.Fields(p.FrameAncestors), " ")
 	var b bytes.Buffer
 	err := tmpl.ExecuteTemplate(&b, "parley.conf.tmpl", p)
 	return b.Bytes(), err
@@ -112,6 +115,11 @@ var frameSource = regexp.MustCompile(`^(\*|'self'|'none'|[a-z][a-z0-9+.-]*:|([a-
 // CheckFrameAncestors checks a frame-ancestors source list
 // (EMBED_FRAME_ANCESTORS) before it goes into a header.
 func CheckFrameAncestors(list string) error {
+	for _, r := range list {
+		if r != ' ' && (r < '!' || r > '~') {
+			return fmt.Errorf("EMBED_FRAME_ANCESTORS: sources are separated by spaces and made of printable ASCII; %q is neither", r)
+		}
+	}
 	fields := strings.Fields(list)
 	if len(fields) == 0 {
 		return errors.New("EMBED_FRAME_ANCESTORS: empty; '*' allows every site, 'none' none")

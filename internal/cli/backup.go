@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -40,7 +41,7 @@ func flagsExport(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			}
 			began := time.Now()
 			counts, err := store.Export(ctx, pool, out)
-			if err := errors.Join(err, done()); err != nil {
+			if err := done(err); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.errOut, "exported %s in %s\n", countsText(counts), time.Since(began).Round(time.Millisecond))
@@ -99,16 +100,28 @@ func withStore(ctx context.Context, e *env, db string, args []string, fn func(*p
 	return fn(pool, file)
 }
 
-// create opens file for writing, or stdout for "-"; done closes it.
-func create(file string, stdout io.Writer) (io.Writer, func() error, error) {
+// create opens file for writing, or stdout for "-"; done closes it. A
+// file is written beside its name and renamed over it once complete, so
+// an export that fails or is killed leaves no half file under the name
+// (and an older backup there stays whole).
+func create(file string, stdout io.Writer) (io.Writer, func(failed error) error, error) {
 	if file == "-" {
-		return stdout, func() error { return nil }, nil
+		return stdout, func(error) error { return nil }, nil
 	}
-	f, err := os.Create(file)
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*.partial")
 	if err != nil {
 		return nil, nil, err
 	}
-	return f, f.Close, nil
+	return f, func(failed error) error {
+		err := errors.Join(failed, f.Sync(), f.Close())
+		if err == nil {
+			err = os.Rename(f.Name(), file)
+		}
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+		return err
+	}, nil
 }
 
 // countsText is "3 topics, 40 comments, ..." in the backup's table order.

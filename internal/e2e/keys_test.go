@@ -90,6 +90,12 @@ func TestTopicKeysThroughNginx(t *testing.T) {
 	if replies["0"] != n-1 || replies["0/5"] != 1 || replies["0/1"] != 0 {
 		t.Errorf("reply counts: root %v, 0/5 %v, 0/1 %v; want %d, 1, 0", replies["0"], replies["0/5"], replies["0/1"], n-1)
 	}
+	// Paged by key, the Link names the topic by key too (nginx routes it to
+	// the same reader) and keeps min_position.
+	if link := c.want(c.do(http.MethodGet, q+"&limit=5", nil), 200, "a page by key").Header.Get("Link"); !strings.Contains(link, "topic_key=") ||
+		strings.Contains(link, "topic_id=") || !strings.Contains(link, "min_position=") {
+		t.Errorf("the Link of a page read by key: %s", link)
+	}
 	var shallow []map[string]any
 	c.want(c.do(http.MethodGet, q+"&depth=1&sort=new&limit=40", nil), 200, "depth 1").JSON(t, &shallow)
 	if len(shallow) != n || slices.ContainsFunc(shallow, func(m map[string]any) bool { return strings.Count(m["parent_path"].(string), "/") > 1 }) {

@@ -122,7 +122,7 @@ func (h *Handlers) topicComments(c echo.Context) error {
 	if err := pageParams(q, &tq); err != nil {
 		return err
 	}
-	return h.topicPage(c, q, tq, func(after []byte) string { return nextLink(tq, after) })
+	return h.topicPage(c, q, tq, func(after []byte) string { return nextLink(q, tq, after) })
 }
 
 // pageParams reads a topic page's limit, after and sort into tq.
@@ -201,8 +201,20 @@ const maxDepthParam = 1 << 20
 // MaxListLimit is the most items the other list endpoints return.
 const MaxListLimit = 100
 
-func nextLink(q TopicQuery, after []byte) string {
-	return pageLink("/topic_comments", url.Values{"topic_id": {q.Topic.String()}, "parent_path": {q.Parent.String()}}, q, after)
+// nextLink is the Link of a /topic_comments page. It names the topic as the
+// request did (by key, the next page goes to the reader nginx chose for the
+// first) and keeps its min_position (the next page is at least as fresh).
+func nextLink(req url.Values, q TopicQuery, after []byte) string {
+	v := url.Values{"parent_path": {q.Parent.String()}}
+	if req.Has("topic_key") {
+		v.Set("topic_key", req.Get("topic_key"))
+	} else {
+		v.Set("topic_id", q.Topic.String())
+	}
+	if req.Has("min_position") {
+		v.Set("min_position", req.Get("min_position"))
+	}
+	return pageLink("/topic_comments", v, q, after)
 }
 
 // pageLink is the Link to the page after after: path, with the query v

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -197,13 +198,20 @@ func (a *Appender) Append(ctx context.Context, lookup Lookup, decide func(State)
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	var err error
-	for range maxAttempts {
+	// A lost race to create a keyed topic does not count against the
+	// attempts: each one the batch loses leaves a topic it finds when run
+	// again, so there are at most as many as the topics it names.
+	for attempts, lost := 0, 0; attempts < maxAttempts && lost <= len(lookup.Topics); {
 		var first int64
 		first, err = a.appendOnce(ctx, lookup, decide)
-		if retryable(err) {
+		switch {
+		case lostTopicRace(err):
+			lost++
 			continue
-		}
-		if err != nil {
+		case retryable(err):
+			attempts++
+			continue
+		case err != nil:
 			if _, ok := errs.Classified(err); ok {
 				return 0, err
 			}
@@ -211,27 +219,27 @@ func (a *Appender) Append(ctx context.Context, lookup Lookup, decide func(State)
 		}
 		return first, nil
 	}
-	return 0, translate(err)
+	// Still aborted by concurrent batches: nothing was written, and the
+	// same request may be sent again.
+	return 0, errs.Unavailable.Wrap("the write conflicted with concurrent ones; retry", err)
 }
 
 // retryable tells whether a batch that failed with err may succeed run
 // again from the start: Postgres aborted it for a deadlock or a
-// serialization failure, both transient by definition, or another writer
-// created a topic this batch also created. Only a keyed topic can be
-// created twice, as its id comes from its key (comment.KeyTopicID); the
-// batch run again reads the topic and replies in it.
+// serialization failure, both transient by definition.
 func retryable(err error) bool {
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return false
-	}
-	switch pgErr.Code {
-	case pgerrcode.DeadlockDetected, pgerrcode.SerializationFailure:
-		return true
-	case pgerrcode.UniqueViolation:
-		return pgErr.ConstraintName == "topics_pkey"
-	}
-	return false
+	return errors.As(err, &pgErr) &&
+		(pgErr.Code == pgerrcode.DeadlockDetected || pgErr.Code == pgerrcode.SerializationFailure)
+}
+
+// lostTopicRace tells whether another writer created a topic this batch
+// also created. Only a keyed topic can be created twice, as its id comes
+// from its key (comment.KeyTopicID); the batch run again reads the topic
+// and replies in it.
+func lostTopicRace(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation && pgErr.ConstraintName == "topics_pkey"
 }
 
 // appendOnce runs the transaction in two round trips: BEGIN and the reads
@@ -568,6 +576,7 @@ func queueTopics(b *pgx.Batch, topics []TopicWrite) {
 		dst.keys = append(dst.keys, t.Key)
 	}
 	if len(ins.ids) > 0 {
+		sortTopicRows(ins.ids, ins.next, ins.at, ins.keys)
 		b.Queue(qInsertTopics, ins.ids, ins.next, ins.at, ins.keys)
 	}
 	if len(upd.ids) > 0 {
@@ -695,4 +704,19 @@ func uuids(ids []comment.TopicID) [][16]byte {
 		out[i] = id
 	}
 	return out
+}
+
+// sortTopicRows puts new topics in id order, all four columns alike: two
+// batches that create the same keyed topics insert them in one order, and
+// the second waits for the first instead of deadlocking with it.
+func sortTopicRows(ids [][16]byte, next []int32, at []time.Time, keys []string) {
+	idx := make([]int, len(ids))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return bytes.Compare(ids[a][:], ids[b][:]) })
+	ids2, next2, at2, keys2 := slices.Clone(ids), slices.Clone(next), slices.Clone(at), slices.Clone(keys)
+	for to, from := range idx {
+		ids[to], next[to], at[to], keys[to] = ids2[from], next2[from], at2[from], keys2[from]
+	}
 }

@@ -39,6 +39,14 @@ type backupHeader struct {
 	At       time.Time `json:"exported_at"`
 }
 
+// backupEnd is a backup's last line: how many records of each table it
+// holds. Import requires it, so that a file cut short (an interrupted copy,
+// a killed export) is refused rather than restored in part.
+type backupEnd struct {
+	Type   string       `json:"type"` // "end"
+	Counts BackupCounts `json:"counts"`
+}
+
 type backupTopic struct {
 	Type         string          `json:"type"`
 	Topic        comment.TopicID `json:"topic_id"`
@@ -240,6 +248,7 @@ func Export(ctx context.Context, pool *pgxpool.Pool, w io.Writer) (BackupCounts,
 					rows.Close()
 					return err
 				}
+				rec = inUTC(rec)
 				if err := enc.Encode(rec); err != nil {
 					rows.Close()
 					return err
@@ -251,7 +260,7 @@ func Export(ctx context.Context, pool *pgxpool.Pool, w io.Writer) (BackupCounts,
 			}
 			counts[t.name] = n
 		}
-		return nil
+		return enc.Encode(backupEnd{Type: "end", Counts: counts})
 	})
 	if err != nil {
 		return nil, translate(err)
@@ -267,7 +276,9 @@ var ErrNotEmpty = errors.New("the database is not empty: import restores into a 
 // position, so that positions clients hold stay meaningful.
 func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader) (BackupCounts, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<20), 1<<30) // a comment of 64 KiB escaped is far below 1 GiB
+	// A line holds one comment: MAX_CONTENT_BYTES is at most 16 MiB, six
+	// times that escaped at the worst.
+	sc.Buffer(make([]byte, 0, 1<<20), 128<<20)
 	if !sc.Scan() {
 		if err := sc.Err(); err != nil {
 			return nil, err
@@ -286,11 +297,19 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader) (BackupCounts,
 		if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
 			return err
 		}
+		// The head's row lock, held to the end, keeps a writer (or a second
+		// import) from appending between the check and the import.
 		var used bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM topics) OR EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM bans)
-			OR (SELECT position FROM log_head) <> 0`).Scan(&used); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT position <> 0 FROM log_head FOR UPDATE`).Scan(&used); err != nil {
 			return err
 		}
+		var rows bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM topics) OR EXISTS (SELECT 1 FROM comments) OR EXISTS (SELECT 1 FROM events)
+			OR EXISTS (SELECT 1 FROM bans) OR EXISTS (SELECT 1 FROM votes) OR EXISTS (SELECT 1 FROM view_ranges)
+			OR EXISTS (SELECT 1 FROM topic_activity) OR EXISTS (SELECT 1 FROM idempotency_keys)`).Scan(&rows); err != nil {
+			return err
+		}
+		used = used || rows
 		if used {
 			return ErrNotEmpty
 		}
@@ -310,6 +329,14 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader) (BackupCounts,
 		}
 		if src.err != nil {
 			return src.err
+		}
+		if src.end == nil {
+			return fmt.Errorf("the backup ends at line %d without its end record: it was cut short", src.line)
+		}
+		for name := range tableNames {
+			if src.end.Counts[name] != counts[name] {
+				return fmt.Errorf("the backup's end record counts %d %s records, the file holds %d", src.end.Counts[name], name, counts[name])
+			}
 		}
 		_, err := tx.Exec(ctx, `UPDATE log_head SET position = $1`, h.Position)
 		return err
@@ -331,6 +358,7 @@ type recordSource struct {
 	next   *backupTable // the table of the line read ahead; nil at the end
 	held   bool         // a line is read ahead
 	vals   []any
+	end    *backupEnd // the end record, once read
 	err    error
 }
 
@@ -348,6 +376,19 @@ func (s *recordSource) read() bool {
 	kind, err := recordType(s.sc.Bytes())
 	if err != nil {
 		s.err = fmt.Errorf("line %d: %w", s.line, err)
+		return false
+	}
+	if kind == "end" {
+		var end backupEnd
+		if err := jsonv2.Unmarshal(s.sc.Bytes(), &end); err != nil {
+			s.err = fmt.Errorf("line %d: %w", s.line, err)
+			return false
+		}
+		if s.sc.Scan() {
+			s.err = fmt.Errorf("line %d: records after the end record", s.line+1)
+			return false
+		}
+		s.end = &end
 		return false
 	}
 	t, ok := s.tables[kind]
@@ -405,4 +446,34 @@ func recordType(line []byte) (string, error) {
 		return "", err
 	}
 	return kind.Type, nil
+}
+
+// inUTC returns the record with its times in UTC: pgx reads them in the
+// process's zone, and a backup is the same bytes wherever it is made.
+func inUTC(rec any) any {
+	utc := func(t *time.Time) {
+		if t != nil {
+			*t = t.UTC()
+		}
+	}
+	switch r := rec.(type) {
+	case backupTopic:
+		utc(&r.LastActivity)
+		return r
+	case backupComment:
+		utc(&r.Create)
+		utc(&r.Update)
+		return r
+	case backupVote:
+		utc(&r.At)
+		return r
+	case backupActivity:
+		utc(&r.Bucket)
+		return r
+	case backupBan:
+		utc(r.Until)
+		utc(&r.At)
+		return r
+	}
+	return rec
 }

@@ -126,6 +126,9 @@ func TestImportRefuses(t *testing.T) {
 		{"another version", strings.Replace(header, `"version":1`, `"version":9`, 1) + "\n", "version 9"},
 		{"unknown record", header + "\n" + topicLine + "\n" + `{"type":"wat"}` + "\n", `line 3: unknown record type "wat"`},
 		{"bad record", header + "\n" + topicLine + "\n" + `{"type":"comment","comment_id":"x"}` + "\n", "line 3"},
+		{"cut short", strings.Join(strings.Split(backup.String(), "\n")[:3], "\n") + "\n", "cut short"},
+		{"counts that disagree", header + "\n" + topicLine + "\n" + `{"type":"end","counts":{"topic":2}}` + "\n", "end record counts 2 topic"},
+		{"records after the end", header + "\n" + topicLine + "\n" + `{"type":"end","counts":{"topic":1}}` + "\n" + topicLine + "\n", "after the end"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := store.Import(ctx, pool, strings.NewReader(c.body))

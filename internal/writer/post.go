@@ -81,7 +81,11 @@ func (op Post) Decide(b *batch) (Result, error) {
 		switch {
 		case parent == nil:
 			return nil, errs.NotFound.New("parent comment not found")
-		case parent.Deleted:
+		case parent.Deleted && !(op.Key != "" && parent.Path.Equal(comment.RootPath)):
+			// A keyed topic is a page's thread: its first comment being
+			// deleted must not close the page to comments (SPEC §13: later
+			// ones reply in it). Anywhere else a deleted comment takes no
+			// replies (SPEC §3).
 			return nil, errs.Conflict.New("cannot reply to a deleted comment")
 		case parent.Path.Depth() >= MaxDepth:
 			return nil, errs.Invalid.New("replies may nest at most %d levels deep", MaxDepth)

@@ -41,6 +41,21 @@ func TestTopicKey(t *testing.T) {
 		t.Fatalf("a key differing in case joined the thread: %v", other)
 	}
 
+	// The first comment deleted, the page still takes comments at its
+	// root; a deleted reply still takes none.
+	mustPost(t, base, "/delete_comment", map[string]any{"topic_id": want, "parent_path": "0"}, 200)
+	reopened := mustPost(t, base, "/post_comment", map[string]any{"topic_key": key, "content": "after the first was deleted", "user": "eve"}, 201)
+	if reopened["topic_id"] != want || reopened["parent_path"] != "0/4" {
+		t.Fatalf("a keyed comment after the root's delete: %v", reopened)
+	}
+	if r := post(t, base, "/post_comment", map[string]any{"topic_id": want, "content": "by id", "user": "eve"}); r.Status != 409 {
+		t.Fatalf("a reply by topic_id to the deleted root: %d %s, want 409 (only keyed posts pass)", r.Status, r.Body)
+	}
+	mustPost(t, base, "/delete_comment", map[string]any{"topic_id": want, "parent_path": "0/1"}, 200)
+	if r := post(t, base, "/post_comment", map[string]any{"topic_key": key, "parent_path": "0/1", "content": "x", "user": "eve"}); r.Status != 409 {
+		t.Fatalf("a keyed reply to a deleted reply: %d %s, want 409", r.Status, r.Body)
+	}
+
 	var stored string
 	pool := pgtest.Pool(t, dbURL)
 	if err := pool.QueryRow(context.Background(), `SELECT topic_key FROM topics WHERE topic_id = $1`, want).Scan(&stored); err != nil || stored != key {
@@ -134,5 +149,46 @@ func TestTopicKeyRace(t *testing.T) {
 	_ = pgtest.Pool(t, dbURL).QueryRow(context.Background(), `SELECT count(*) FROM topics`).Scan(&topics)
 	if topics != 10 {
 		t.Fatalf("%d topics after ten races, want 10", topics)
+	}
+}
+
+// TestTopicKeyRaceManyKeys: many new keys at once, each posted once from
+// each of two writers, 30 rounds: every post succeeds, and each key ends
+// in one topic with two comments. Batches then hold several new keyed
+// topics that the other writer creates at the same moment: a batch that
+// loses such a race runs again, as often as it has keyed topics, without
+// spending the attempts kept for deadlocks (with those alone, a few posts a
+// run failed); and batches insert new topics in one order, so that they
+// wait for each other rather than deadlock.
+func TestTopicKeyRaceManyKeys(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	cfg := testConfig(t, dbURL)
+	writers := []string{startWriter(t, cfg), startWriter(t, cfg)}
+	const rounds, keys = 30, 30
+	for round := range rounds {
+		var wg sync.WaitGroup
+		for w, base := range writers {
+			for k := range keys {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					key := fmt.Sprintf("many-%d-%d", round, k)
+					r := post(t, base, "/post_comment", map[string]any{"topic_key": key, "content": "c", "user": fmt.Sprint("u", w, "-", k)})
+					if r.Status != 201 {
+						t.Errorf("round %d, %s from writer %d: %d %s", round, key, w, r.Status, r.Body)
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+	}
+	var topics, full int
+	pool := pgtest.Pool(t, dbURL)
+	_ = pool.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE next_comment_id = $1) FROM topics`, len(writers)).Scan(&topics, &full)
+	if topics != rounds*keys || full != topics {
+		t.Fatalf("%d topics, %d of them with %d comments; want %d, all", topics, full, len(writers), rounds*keys)
 	}
 }
