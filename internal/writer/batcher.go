@@ -224,6 +224,14 @@ type batchMetrics struct {
 	size     prometheus.Histogram
 	txTime   prometheus.Histogram
 	commands *prometheus.CounterVec
+	// series caches each command type's and outcome's counter: reflection
+	// and label hashing once per series, not once per command.
+	series sync.Map // seriesKey → prometheus.Counter
+}
+
+type seriesKey struct {
+	cmd     reflect.Type
+	outcome string
 }
 
 func (m *batchMetrics) batch(n int, took time.Duration) {
@@ -247,7 +255,12 @@ func (m *batchMetrics) command(cmd Command, replay bool, err error) {
 	case replay:
 		outcome = "replay"
 	}
-	m.commands.WithLabelValues(kindOf(cmd), outcome).Inc()
+	k := seriesKey{reflect.TypeOf(cmd), outcome}
+	c, ok := m.series.Load(k)
+	if !ok {
+		c, _ = m.series.LoadOrStore(k, m.commands.WithLabelValues(kindOf(cmd), outcome))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // kindOf names a command's kind after its type: Post is post, BanUser
