@@ -44,7 +44,9 @@ func TestRequestID(t *testing.T) {
 			e := httpx.NewEcho(zap.New(core))
 			e.GET("/ok", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
 			e.GET("/bug", func(echo.Context) error { return errors.New("a bug") })
-			e.GET("/storage", func(echo.Context) error { return errs.Unavailable.Wrap("storage away", errors.New("connection refused")) })
+			e.GET("/storage", func(echo.Context) error {
+				return errs.Unavailable.Wrap("storage away", errors.New("connection refused"))
+			})
 			e.GET("/invalid", func(echo.Context) error { return errs.Invalid.New("bad input") })
 			req := httptest.NewRequest(http.MethodGet, c.path, nil)
 			if c.sent != "" {

@@ -179,8 +179,12 @@ func TestFeeds(t *testing.T) {
 	if !bytes.Equal(again.res.Body, f.res.Body) || fmt.Sprint(other.guids()) != fmt.Sprint(f.guids()) {
 		t.Errorf("ids not stable:\n%v\n%v", f.guids(), other.guids())
 	}
-	if et := f.res.Header.Get("ETag"); et == "" || other.res.Header.Get("ETag") != et {
-		t.Errorf("ETags %q and %q: one version, one tag on every reader", et, other.res.Header.Get("ETag"))
+	// The tag is the topic's version on that reader: stable while the
+	// topic does not change. (A reader that loaded the topic from a
+	// snapshot counts its version from there, so two readers may tag one
+	// state differently.)
+	if et := f.res.Header.Get("ETag"); et == "" || again.res.Header.Get("ETag") != et {
+		t.Errorf("ETags %q and %q for one state on one reader", et, again.res.Header.Get("ETag"))
 	}
 	if f.res.Header.Get("X-Log-Position") == "" {
 		t.Error("no X-Log-Position")

@@ -29,7 +29,9 @@ import (
 // (internal/metrics) on METRICS_ADDR.
 var Module = fx.Module("writer",
 	fx.Provide(
-		func(c Config) platform.LogConfig { return platform.LogConfig{Level: c.LogLevel, Format: c.LogFormat, Service: "writer"} },
+		func(c Config) platform.LogConfig {
+			return platform.LogConfig{Level: c.LogLevel, Format: c.LogFormat, Service: "writer"}
+		},
 		func(c Config) metrics.Config { return metrics.Config{Addr: c.MetricsAddr} },
 		newPool,
 		func(p *pgxpool.Pool, c Config) *store.Appender { return store.NewAppender(p, c.Store) },
