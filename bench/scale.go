@@ -83,6 +83,9 @@ func (h *harness) scale(ctx context.Context) error {
 				if err := h.backupCost(ctx, db, label); err != nil {
 					return err
 				}
+				if err := h.compactionCost(ctx, db, w.Addr, label); err != nil {
+					return err
+				}
 			}
 		}
 		r.Stop()
@@ -276,7 +279,7 @@ func (h *harness) backupCost(ctx context.Context, db, label string) error {
 		return fmt.Errorf("import: %w", err)
 	}
 	h.add("scale", "parley import into an empty database, "+label, fmt.Sprintf("%.1f s", time.Since(began).Seconds()),
-		"one transaction, COPY in pieces of 10,000 rows", "", "")
+		"one transaction, a streamed COPY per table", "", "")
 	return nil
 }
 
@@ -285,4 +288,53 @@ func total(c store.BackupCounts) (n int64) {
 		n += k
 	}
 	return n
+}
+
+// compactionCost adds 1,000,000 view ranges to a store (100 a topic, as
+// busy topics gather them between compactions) and measures a reader's
+// start-up with them, the writer's compaction of them (store.CompactViews,
+// what COMPACT_INTERVAL runs), and the start-up after.
+func (h *harness) compactionCost(ctx context.Context, db, writer, label string) error {
+	pool, err := pgxpool.New(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `INSERT INTO view_ranges (topic_id, first_path, last_path, max_id, views)
+		SELECT topic_id, '{0}', '{0}', g, 1 FROM topics, generate_series(0, 99) g ON CONFLICT DO NOTHING`); err != nil {
+		return err
+	}
+	var ranges int64
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM view_ranges`).Scan(&ranges); err != nil {
+		return err
+	}
+	r, before, err := h.startReader("reader-ranges", db, writer, []string{"VIEW_COUNTING=false"})
+	if err != nil {
+		return err
+	}
+	r.Stop()
+	app := store.NewAppender(pool, store.Config{StatementTimeout: time.Minute, ConnectTimeout: 5 * time.Second})
+	began := time.Now()
+	var topics int64
+	for {
+		n, _, err := app.CompactViews(ctx, 1, 1000)
+		if err != nil {
+			return fmt.Errorf("compact: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		topics += n
+	}
+	took := time.Since(began)
+	r, after, err := h.startReader("reader-compacted", db, writer, []string{"VIEW_COUNTING=false"})
+	if err != nil {
+		return err
+	}
+	r.Stop()
+	h.add("scale", fmt.Sprintf("reader start-up (to /readyz), %s, %d view ranges", label, ranges), fmt.Sprintf("%.2f s", before.Seconds()),
+		fmt.Sprintf("after compaction (0 ranges left): %.2f s", after.Seconds()), ratio(before.Seconds(), after.Seconds()), "")
+	h.add("scale", fmt.Sprintf("view compaction, %d ranges of %d topics", ranges, topics), fmt.Sprintf("%.1f s", took.Seconds()),
+		fmt.Sprintf("%.0f ranges/s, one transaction a topic", float64(ranges)/took.Seconds()), "", "")
+	return nil
 }

@@ -372,7 +372,7 @@ func (b *builder) loadColdUsers(ctx context.Context, s *store.Snap) error {
 // the driver's buffer (bytesString).
 func treeRow(r *store.TreeRow) topictree.Row {
 	return topictree.Row{ID: r.ID, Parent: r.Parent, Path: bytesString(r.Path), User: bytesString(r.User),
-		Content: bytesString(r.Content), Deleted: r.Deleted, Create: r.Create, Update: r.Update, Up: r.Up, Down: r.Down}
+		Content: bytesString(r.Content), Deleted: r.Deleted, Create: r.Create, Update: r.Update, Up: r.Up, Down: r.Down, Views: r.Views}
 }
 
 // bytesString views b as a string without copying. Only for bytes that stay

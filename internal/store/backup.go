@@ -68,6 +68,7 @@ type backupComment struct {
 	Update  time.Time       `json:"update_time"`
 	Up      int32           `json:"up"`
 	Down    int32           `json:"down"`
+	Views   int64           `json:"views"` // folded out of view ranges (CompactViews)
 }
 
 type backupVote struct {
@@ -143,18 +144,18 @@ var backupTables = []backupTable{
 	},
 	{
 		name: "comment",
-		export: `SELECT topic_id, comment_id, path, user_name, author_id, content, deleted, create_time, update_time, up, down
+		export: `SELECT topic_id, comment_id, path, user_name, author_id, content, deleted, create_time, update_time, up, down, views
 			FROM comments ORDER BY topic_id, comment_id`,
-		columns: []string{"topic_id", "comment_id", "path", "user_name", "author_id", "content", "deleted", "create_time", "update_time", "up", "down"},
+		columns: []string{"topic_id", "comment_id", "path", "user_name", "author_id", "content", "deleted", "create_time", "update_time", "up", "down", "views"},
 		row: func(r pgx.CollectableRow) (any, error) {
 			v := backupComment{Type: "comment"}
-			err := r.Scan((*[16]byte)(&v.Topic), &v.ID, &v.Path, &v.User, &v.Author, &v.Content, &v.Deleted, &v.Create, &v.Update, &v.Up, &v.Down)
+			err := r.Scan((*[16]byte)(&v.Topic), &v.ID, &v.Path, &v.User, &v.Author, &v.Content, &v.Deleted, &v.Create, &v.Update, &v.Up, &v.Down, &v.Views)
 			return v, err
 		},
 		decode: func(b []byte) ([]any, error) {
 			var v backupComment
 			err := jsonv2.Unmarshal(b, &v)
-			return []any{[16]byte(v.Topic), v.ID, v.Path, v.User, v.Author, v.Content, v.Deleted, v.Create, v.Update, v.Up, v.Down}, err
+			return []any{[16]byte(v.Topic), v.ID, v.Path, v.User, v.Author, v.Content, v.Deleted, v.Create, v.Update, v.Up, v.Down, v.Views}, err
 		},
 	},
 	{

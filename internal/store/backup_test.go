@@ -49,6 +49,17 @@ func TestBackupRoundTrip(t *testing.T) {
 		t.Fatalf("views: %d %s", r.Status, r.Body)
 	}
 	srcPool := pgtest.Pool(t, src)
+	// Views folded into a comment's own count travel too.
+	if _, _, err := store.NewAppender(srcPool, pgtest.StoreConfig(src)).CompactViews(ctx, 1, 10); err != nil {
+		t.Fatal(err)
+	}
+	if r := stacktest.Do(t, "POST", w+"/internal/views", views, "Authorization", "Bearer "+stacktest.InternalToken); r.Status != 200 {
+		t.Fatalf("views after the fold: %d %s", r.Status, r.Body)
+	}
+	var folded int64
+	if err := srcPool.QueryRow(ctx, `SELECT sum(views) FROM comments`).Scan(&folded); err != nil || folded == 0 {
+		t.Fatalf("nothing folded before the export: %d, %v", folded, err)
+	}
 	if _, err := srcPool.Exec(ctx, `INSERT INTO bans (user_id, until, reason, banned_by, at) VALUES
 		('troll', NULL, 'for good', 'mod', now()), ('brief', now() + interval '1 day', '', 'mod', now())`); err != nil {
 		t.Fatal(err)

@@ -97,6 +97,7 @@ type TreeRow struct {
 	Update  time.Time
 	Up      int32
 	Down    int32
+	Views   int64 // folded out of view ranges (CompactViews); the ranges add the rest
 }
 
 // ActivityRow is one topic's activity in one minute.
@@ -141,12 +142,14 @@ const (
 	// No ORDER BY: sorting a million rows would cost Postgres more than
 	// the reader spends linking them in id order itself.
 	qTreeColumns = `SELECT topic_id, comment_id, array_to_string(path, '/'), coalesce(path[cardinality(path) - 1], -1),
-			user_name, content, deleted, create_time, update_time, up, down FROM comments`
+			user_name, content, deleted, create_time, update_time, up, down, views FROM comments`
 	qTreesOf   = qTreeColumns + ` WHERE topic_id = ANY($1)`
 	qRangesOf  = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges WHERE topic_id = ANY($1)`
 	qAllRanges = `SELECT topic_id, first_path, last_path, max_id, views FROM view_ranges`
 	// The sum saturates as the writer's and the readers' own sums do.
-	qRootViews    = `SELECT topic_id, LEAST(sum(views), ` + maxBigint + `)::bigint FROM view_ranges WHERE first_path = '{0}' GROUP BY topic_id`
+	qRootViews = `SELECT c.topic_id, LEAST(c.views + coalesce(r.n, 0), ` + maxBigint + `)::bigint
+		FROM comments c LEFT JOIN (SELECT topic_id, sum(views) AS n FROM view_ranges WHERE first_path = '{0}' GROUP BY topic_id) r USING (topic_id)
+		WHERE c.comment_id = 0 AND (c.views > 0 OR r.n IS NOT NULL)`
 	qUserEntries  = `SELECT user_name, topic_id, comment_id, create_time, update_time, up, down FROM comments WHERE topic_id = ANY($1) AND NOT deleted`
 	qVotes        = `SELECT user_id, topic_id, comment_id, value, at FROM votes`
 	qEventsAfter  = `SELECT position, kind, topic_id, at, payload FROM events WHERE position > $1 ORDER BY position LIMIT $2`
@@ -261,7 +264,7 @@ func scanTrees(rows pgx.Rows, fn func(*TreeRow) error) error {
 	var r TreeRow
 	var id [16]byte
 	var path, user, content pgtype.DriverBytes
-	_, err := pgx.ForEachRow(rows, []any{&id, &r.ID, &path, &r.Parent, &user, &content, &r.Deleted, &r.Create, &r.Update, &r.Up, &r.Down}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&id, &r.ID, &path, &r.Parent, &user, &content, &r.Deleted, &r.Create, &r.Update, &r.Up, &r.Down, &r.Views}, func() error {
 		r.Topic, r.Path, r.User, r.Content = id, path, user, content
 		return fn(&r)
 	})
@@ -287,7 +290,8 @@ func (s *Snap) Ranges(ctx context.Context, topics []comment.TopicID, fn func(*Ra
 	return err
 }
 
-// RootViews streams, per topic, the views of ranges that start at the root:
+// RootViews streams, per topic, the root's folded views and those of the
+// ranges that start at the root (every range that covers the root does):
 // the root's view count, for topics whose tree is not loaded.
 func (s *Snap) RootViews(ctx context.Context, fn func(comment.TopicID, int64) error) error {
 	rows, _ := s.tx.Query(ctx, qRootViews)

@@ -14,26 +14,28 @@ import (
 // start. Every field names its variable, its default and, in its help tag,
 // what it sets: -help and the README's tables are made from these tags.
 type Config struct {
-	Store           store.Config
-	Auth            auth.Config
-	ListenAddr      string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8081" help:"where the writer listens"`
-	MaxContentBytes int           `env:"MAX_CONTENT_BYTES" envDefault:"65536" help:"largest comment content, in bytes (413 above); bodies up to 6× that + 8 KiB"`
-	BodyTimeout     time.Duration `env:"BODY_TIMEOUT" envDefault:"10s" help:"a request whose headers and body have not all arrived this long after it began is 408"`
-	InternalToken   string        `env:"INTERNAL_TOKEN" help:"bearer token readers send on '/internal/' routes (at least 16 characters); required unless 'LISTEN_ADDR' is a loopback address; 'make run' generates one"`
-	Migrate         bool          `env:"MIGRATE" envDefault:"true" help:"apply pending migrations at start, under an advisory lock"`
-	StartTimeout    time.Duration `env:"DB_START_TIMEOUT" envDefault:"30s" help:"how long the start waits for Postgres to run migrations"`
-	WriteWorkers    int           `env:"WRITE_WORKERS" envDefault:"2" help:"concurrent batch transactions per writer; commands are spread over them by topic"`
-	WriteBatchMax   int           `env:"WRITE_BATCH_MAX" envDefault:"256" help:"most commands in one transaction"`
-	IdempotencyTTL  time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h" help:"how long Idempotency-Key responses are kept (at least 24h)"`
-	ActivityKeep    time.Duration `env:"ACTIVITY_RETENTION" envDefault:"168h" help:"how long per-minute topic activity (hot topics) is kept"`
-	PruneInterval   time.Duration `env:"PRUNE_INTERVAL" envDefault:"10m" help:"how often expired keys and activity are deleted"`
-	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
-	LogFormat       string        `env:"LOG_FORMAT" envDefault:"json" help:"json (a line of JSON per event) or console (for a person at a terminal)"`
-	DrainDelay      time.Duration `env:"DRAIN_DELAY" envDefault:"0s" help:"on SIGTERM, how long '/readyz' fails before the server stops taking requests, for a load balancer to notice; requests in flight always finish"`
-	DebugAddr       string        `env:"DEBUG_ADDR" help:"serve Go's pprof on this address (e.g. '127.0.0.1:6061'); never routed by nginx"`
-	MetricsAddr     string        `env:"METRICS_ADDR" help:"serve Prometheus metrics at '/metrics' on this address (e.g. '127.0.0.1:9181'); never routed by nginx; empty: none"`
-	FaultRate       float64       `env:"FAULT_RATE" envDefault:"0" help:"share of public writes that fail on purpose, for drills (0 to 1): 503 before the write, 503 after it committed, or FAULT_DELAY first; never in production"`
-	FaultDelay      time.Duration `env:"FAULT_DELAY" envDefault:"2s" help:"how long a write FAULT_RATE delays waits before it runs"`
+	Store            store.Config
+	Auth             auth.Config
+	ListenAddr       string        `env:"LISTEN_ADDR" envDefault:"127.0.0.1:8081" help:"where the writer listens"`
+	MaxContentBytes  int           `env:"MAX_CONTENT_BYTES" envDefault:"65536" help:"largest comment content, in bytes (413 above); bodies up to 6× that + 8 KiB"`
+	BodyTimeout      time.Duration `env:"BODY_TIMEOUT" envDefault:"10s" help:"a request whose headers and body have not all arrived this long after it began is 408"`
+	InternalToken    string        `env:"INTERNAL_TOKEN" help:"bearer token readers send on '/internal/' routes (at least 16 characters); required unless 'LISTEN_ADDR' is a loopback address; 'make run' generates one"`
+	Migrate          bool          `env:"MIGRATE" envDefault:"true" help:"apply pending migrations at start, under an advisory lock"`
+	StartTimeout     time.Duration `env:"DB_START_TIMEOUT" envDefault:"30s" help:"how long the start waits for Postgres to run migrations"`
+	WriteWorkers     int           `env:"WRITE_WORKERS" envDefault:"2" help:"concurrent batch transactions per writer; commands are spread over them by topic"`
+	WriteBatchMax    int           `env:"WRITE_BATCH_MAX" envDefault:"256" help:"most commands in one transaction"`
+	IdempotencyTTL   time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h" help:"how long Idempotency-Key responses are kept (at least 24h)"`
+	ActivityKeep     time.Duration `env:"ACTIVITY_RETENTION" envDefault:"168h" help:"how long per-minute topic activity (hot topics) is kept"`
+	PruneInterval    time.Duration `env:"PRUNE_INTERVAL" envDefault:"10m" help:"how often expired keys and activity are deleted"`
+	CompactInterval  time.Duration `env:"COMPACT_INTERVAL" envDefault:"1m" help:"how often the view ranges of topics that have 'COMPACT_MIN_RANGES' of them are folded into per-comment counts (readers read fewer rows at start); 0 never"`
+	CompactMinRanges int           `env:"COMPACT_MIN_RANGES" envDefault:"32" help:"how many view ranges a topic gathers before they are folded"`
+	LogLevel         string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
+	LogFormat        string        `env:"LOG_FORMAT" envDefault:"json" help:"json (a line of JSON per event) or console (for a person at a terminal)"`
+	DrainDelay       time.Duration `env:"DRAIN_DELAY" envDefault:"0s" help:"on SIGTERM, how long '/readyz' fails before the server stops taking requests, for a load balancer to notice; requests in flight always finish"`
+	DebugAddr        string        `env:"DEBUG_ADDR" help:"serve Go's pprof on this address (e.g. '127.0.0.1:6061'); never routed by nginx"`
+	MetricsAddr      string        `env:"METRICS_ADDR" help:"serve Prometheus metrics at '/metrics' on this address (e.g. '127.0.0.1:9181'); never routed by nginx; empty: none"`
+	FaultRate        float64       `env:"FAULT_RATE" envDefault:"0" help:"share of public writes that fail on purpose, for drills (0 to 1): 503 before the write, 503 after it committed, or FAULT_DELAY first; never in production"`
+	FaultDelay       time.Duration `env:"FAULT_DELAY" envDefault:"2s" help:"how long a write FAULT_RATE delays waits before it runs"`
 }
 
 // LoadConfig reads Config from the environment. An unparsable or out of
@@ -49,6 +51,8 @@ func LoadConfig() (Config, error) {
 		check(cfg.IdempotencyTTL >= 24*time.Hour, "IDEMPOTENCY_TTL", "must be at least 24h")
 		check(cfg.ActivityKeep >= time.Hour, "ACTIVITY_RETENTION", "must be at least 1h")
 		check(cfg.PruneInterval > 0, "PRUNE_INTERVAL", "must be positive")
+		check(cfg.CompactInterval >= 0, "COMPACT_INTERVAL", "must not be negative")
+		check(cfg.CompactMinRanges >= 1, "COMPACT_MIN_RANGES", "must be at least 1")
 		check(cfg.StartTimeout > 0, "DB_START_TIMEOUT", "must be positive")
 		check(cfg.FaultRate >= 0 && cfg.FaultRate <= 1, "FAULT_RATE", "must be between 0 and 1")
 		check(cfg.FaultDelay > 0, "FAULT_DELAY", "must be positive")

@@ -47,7 +47,7 @@ var Module = fx.Module("writer",
 	auth.Module,
 	metrics.Module,
 	// The drain's hook is registered last so that it runs first on stop.
-	fx.Invoke(runPruner, serve, warnOpen, (*platform.Drain).Hook),
+	fx.Invoke(runPruner, runCompactor, serve, warnOpen, (*platform.Drain).Hook),
 )
 
 // warnOpen says at start that, without tokens, anyone may write as anyone.
@@ -127,6 +127,30 @@ func runPruner(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger
 				log.Warn("prune failed", zap.Error(err))
 			} else if n > 0 {
 				log.Info("pruned", zap.Int64("rows", n))
+			}
+		})
+	})
+}
+
+// compactTopicsPerRun bounds one compaction pass, so that a backlog is
+// worked off over several passes rather than in one long one.
+const compactTopicsPerRun = 1000
+
+// runCompactor folds the view ranges of busy topics into per-comment counts
+// every COMPACT_INTERVAL (store.CompactViews). Several writers may compact
+// at once: a range is taken by one of them only.
+func runCompactor(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger) {
+	if cfg.CompactInterval == 0 {
+		return
+	}
+	platform.RunLoops(lc, func(ctx context.Context) {
+		platform.Every(ctx, cfg.CompactInterval, func() {
+			topics, ranges, err := app.CompactViews(ctx, cfg.CompactMinRanges, compactTopicsPerRun)
+			switch {
+			case err != nil && !errors.Is(err, context.Canceled):
+				log.Warn("view compaction failed", zap.Int64("topics", topics), zap.Error(err))
+			case topics > 0:
+				log.Info("view ranges folded", zap.Int64("topics", topics), zap.Int64("ranges", ranges))
 			}
 		})
 	})

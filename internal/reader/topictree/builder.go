@@ -22,6 +22,7 @@ type Row struct {
 	Deleted             bool
 	Create, Update      time.Time
 	Up, Down            int32
+	Views               int64 // views folded into the row; view ranges add theirs (AddViews)
 }
 
 // Put places one comment.
@@ -35,7 +36,7 @@ func (b *Builder) Put(r Row) error {
 		return CorruptError("comment row twice")
 	}
 	n := newNode(id, r.Path, r.User, r.Content, r.Deleted, r.Create, r.Update)
-	n.up, n.down = r.Up, r.Down
+	n.up, n.down, n.views = r.Up, r.Down, r.Views
 	b.t.nodes[id] = n
 	b.parents[id] = r.Parent
 	b.t.bytes += n.size()
