@@ -246,14 +246,38 @@ export class Thread {
       const added = this.addPage(page.data);
       this.next = page.next;
       this.updateMore();
-      const first = added.find((n) => !n.li.hidden && n.li.isConnected);
-      if (first) first.article.focus();
+      this.focusLoaded(added);
       announce(`${plural(added.length, 'more comment')} loaded.`);
     } catch (err) {
       this.moreError.textContent = `More comments could not be loaded: ${err.message}`;
     } finally {
       this.more.disabled = false;
       this.more.removeAttribute('aria-busy');
+    }
+  }
+
+  /**
+   * Moves the focus to the first comment a page added that can be seen; when
+   * all of them wait behind a fold ("n more replies"), to the fold's button
+   * nearest the first, or to the nearest comment above it that shows.
+   */
+  focusLoaded(added) {
+    const first = added.find((n) => n.li.isConnected && n.article.checkVisibility());
+    if (first) {
+      first.article.focus();
+      return;
+    }
+    for (let n = added[0]; n; n = this.nodes.get(n.c.parent_id)) {
+      const parent = this.nodes.get(n.c.parent_id);
+      if (parent?.foldButton?.checkVisibility()) {
+        parent.foldButton.focus();
+        return;
+      }
+      if (parent?.article.checkVisibility()) {
+        parent.article.focus();
+        return;
+      }
+      if (!parent || parent === n) return;
     }
   }
 
