@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,38 +16,11 @@ import (
 // same way.
 func TestDrainReaderUnderLoad(t *testing.T) {
 	s := newStack(t, stackOpts{env: []string{"DRAIN_DELAY=1s"}})
-	var topics []string
-	var last int64
-	for i := range 20 {
-		c := s.api.PostComment(t, s.nginx, "", "", "ann", fmt.Sprint("topic ", i))
-		topics, last = append(topics, c.Topic), c.Position
-	}
-	for _, r := range s.readers {
-		s.api.Get(t, fmt.Sprintf("http://%s/last_topics?min_position=%d", r, last))
-	}
-	var gets getTally
+	topics := seedTopics(t, s, 20)
 	served := func(i int) float64 { return readerStats(t, s.readers[i])["requests"] }
 	before0, before1 := served(0), served(1)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				u := s.nginx + "/topic_comments?topic_id=" + topics[i%len(topics)]
-				if i%3 == 0 {
-					u = s.nginx + "/last_topics"
-				}
-				gets.get(s.api.HTTP, u)
-			}
-		}()
-	}
+	load := startReadLoad(s, topics, 8)
+	gets := &load.gets
 	stacktest.Eventually(t, 15*time.Second, func() bool { return served(0) > before0+50 && served(1) > before1+50 })
 
 	// SIGTERM, and meanwhile watch the reader's own /readyz.
@@ -94,8 +65,7 @@ func TestDrainReaderUnderLoad(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode == http.StatusServiceUnavailable
 	})
-	close(stop)
-	wg.Wait()
+	load.halt()
 	<-wstopped
 
 	t.Logf("reader drained (readiness failed first: %v) and restarted under load: GETs %d, failed %d",

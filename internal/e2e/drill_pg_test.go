@@ -402,25 +402,8 @@ func newPrivatePostgres(t *testing.T) *privatePostgres {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Not t.TempDir, which is 0700: as root, pg.sh runs the cluster as the
-	// postgres user, who must reach the directory.
-	dir, err := os.MkdirTemp("", "parley-drill-pg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	pg := &privatePostgres{script: script, dir: dir}
-	t.Cleanup(func() {
-		_, _ = exec.Command("bash", pg.script, "stop", pg.dir).CombinedOutput()
-		// pg.sh keeps the cluster elsewhere when the postgres user cannot
-		// reach dir, and says where in LOCATION.
-		if loc, err := os.ReadFile(filepath.Join(dir, "LOCATION")); err == nil {
-			_ = os.RemoveAll(strings.TrimSpace(string(loc)))
-		}
-		_ = os.RemoveAll(dir)
-	})
+	pg := &privatePostgres{script: script}
+	pg.dir = pg.clusterDir(t, "parley-drill-pg")
 	pg.url = pg.start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -436,7 +419,37 @@ func newPrivatePostgres(t *testing.T) *privatePostgres {
 // socket every time, and returns its URL.
 func (pg *privatePostgres) start(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command("bash", pg.script, "start", pg.dir)
+	return pg.run(t, "start", pg.dir)
+}
+
+// clusterDir makes a directory for a cluster, whose cluster is stopped and
+// removed when the test ends. Not t.TempDir, which is 0700: as root, pg.sh
+// runs the cluster as the postgres user, who must reach the directory.
+func (pg *privatePostgres) clusterDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = exec.Command("bash", pg.script, "stop", dir).CombinedOutput()
+		// pg.sh keeps the cluster elsewhere when the postgres user cannot
+		// reach dir, and says where in LOCATION.
+		if loc, err := os.ReadFile(filepath.Join(dir, "LOCATION")); err == nil {
+			_ = os.RemoveAll(strings.TrimSpace(string(loc)))
+		}
+		_ = os.RemoveAll(dir)
+	})
+	return dir
+}
+
+// run runs pg.sh with args and returns what it printed: a cluster's URL.
+func (pg *privatePostgres) run(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("bash", append([]string{pg.script}, args...)...)
 	// fsync=off: the machine does not crash here, and a fast shutdown
 	// writes every commit out (synchronous_commit stays on).
 	cmd.Env = append(os.Environ(), "PG_EXTRA_OPTS=-c fsync=off -c shared_buffers=32MB")
@@ -444,7 +457,7 @@ func (pg *privatePostgres) start(t *testing.T) string {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("pg.sh start: %v\n%s", err, stderr.String())
+		t.Fatalf("pg.sh %s: %v\n%s", args[0], err, stderr.String())
 	}
 	return strings.TrimSpace(string(out))
 }
@@ -462,27 +475,5 @@ func (pg *privatePostgres) stop(t *testing.T) {
 // when the test ends, and returns its URL.
 func (pg *privatePostgres) standby(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "parley-drill-standby")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = exec.Command("bash", pg.script, "stop", dir).CombinedOutput()
-		if loc, err := os.ReadFile(filepath.Join(dir, "LOCATION")); err == nil {
-			_ = os.RemoveAll(strings.TrimSpace(string(loc)))
-		}
-		_ = os.RemoveAll(dir)
-	})
-	cmd := exec.Command("bash", pg.script, "standby", pg.dir, dir)
-	cmd.Env = append(os.Environ(), "PG_EXTRA_OPTS=-c fsync=off -c shared_buffers=32MB")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("pg.sh standby: %v\n%s", err, stderr.String())
-	}
-	return strings.TrimSpace(string(out))
+	return pg.run(t, "standby", pg.dir, pg.clusterDir(t, "parley-drill-standby"))
 }

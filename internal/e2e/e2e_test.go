@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -213,42 +212,11 @@ func TestShardingByTopic(t *testing.T) {
 // takes its share again.
 func TestReaderKilledAndRejoining(t *testing.T) {
 	s := newStack(t, stackOpts{})
-	var topics []string
-	var last int64
-	for i := range 20 {
-		c := s.api.PostComment(t, s.nginx, "", "", "ann", fmt.Sprint("topic ", i))
-		topics, last = append(topics, c.Topic), c.Position
-	}
-	// Every reader holds every topic before the reads begin, so that a 404
-	// can only mean a failure.
-	for _, r := range s.readers {
-		if res := s.api.Get(t, fmt.Sprintf("http://%s/last_topics?min_position=%d", r, last)); res.Status != 200 {
-			t.Fatalf("reader %s at position %d: %d %s", r, last, res.Status, res.Body)
-		}
-	}
-	var gets getTally
+	topics := seedTopics(t, s, 20)
 	served := func(i int) float64 { return readerStats(t, s.readers[i])["requests"] }
 	before0, before1 := served(0), served(1)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				u := s.nginx + "/topic_comments?topic_id=" + topics[i%len(topics)]
-				if i%3 == 0 {
-					u = s.nginx + "/last_topics"
-				}
-				gets.get(s.api.HTTP, u)
-			}
-		}()
-	}
+	load := startReadLoad(s, topics, 4)
+	gets := &load.gets
 	// Both readers serve the GETs before one is killed under them.
 	stacktest.Eventually(t, 15*time.Second, func() bool { return served(0) > before0+20 && served(1) > before1+20 })
 	s.procs["reader1"].Kill()
@@ -265,8 +233,7 @@ func TestReaderKilledAndRejoining(t *testing.T) {
 	s.startReader(t, 0)
 	before := readerStats(t, s.readers[0])["requests"]
 	stacktest.Eventually(t, 15*time.Second, func() bool { return readerStats(t, s.readers[0])["requests"] > before+20 })
-	close(stop)
-	wg.Wait()
+	load.halt()
 	// Every write (the 20 roots, the reply) is on nginx and on each reader
 	// once, the restarted one included.
 	acked := make([]ackedTopic, len(topics))

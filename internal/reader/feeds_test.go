@@ -296,11 +296,7 @@ func TestFeedErrors(t *testing.T) {
 	r := e.reader(t, func(c *reader.Config) { c.MinPositionWait = 50 * time.Millisecond })
 	c := stacktest.PostComment(t, e.writer, "", "", "ann", "hello")
 	r.WaitReady(t, c.Position)
-	cases := []struct {
-		url    string
-		status int
-		msg    string
-	}{
+	wantErrors(t, r.Base, []readError{
 		{"/feeds/topic", 400, "topic_id or topic_key is required"},
 		{"/feeds/topic?topic_id=", 400, "UUID"},
 		{"/feeds/topic?topic_id=nope", 400, "UUID"},
@@ -327,18 +323,7 @@ func TestFeedErrors(t *testing.T) {
 		{"/feeds/user?user=ann&limit=0", 400, "limit"},
 		{"/feeds/user?user=ann&limit=x", 400, "limit"},
 		{"/feeds/user?user=ann&min_position=x", 400, "min_position"},
-	}
-	for _, tc := range cases {
-		res := stacktest.Get(t, r.Base+tc.url)
-		var body map[string]string
-		res.JSON(t, &body)
-		if res.Status != tc.status || !strings.Contains(body["error"], tc.msg) {
-			t.Errorf("GET %s: %d %s, want %d mentioning %q", tc.url, res.Status, res.Body, tc.status, tc.msg)
-		}
-		if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") || res.Header.Get("X-Log-Position") == "" {
-			t.Errorf("GET %s: Content-Type %q, X-Log-Position %q", tc.url, res.Header.Get("Content-Type"), res.Header.Get("X-Log-Position"))
-		}
-	}
+	})
 	// Large limits are clamped, as on the lists.
 	for _, u := range []string{"/feeds/topic?topic_id=" + c.Topic + "&limit=1000", "/feeds/user?user=ann&limit=1000"} {
 		if f := getFeed(t, r.Base+u); len(f.Items) != 1 {

@@ -63,11 +63,7 @@ func TestTopicKeyReads(t *testing.T) {
 		}
 	}
 
-	for _, c := range []struct {
-		query  string
-		status int
-		msg    string
-	}{
+	wantErrors(t, live.Base+"/topic_comments?", []readError{
 		{"topic_key=" + url.QueryEscape(strings.ToUpper(key)), 404, "topic"},
 		{"topic_key=" + url.QueryEscape(key+"/"), 404, "topic"},
 		{"topic_key=", 400, "topic_key"},
@@ -75,12 +71,7 @@ func TestTopicKeyReads(t *testing.T) {
 		{"topic_key=%FF", 400, "UTF-8"},
 		{"topic_key=" + strings.Repeat("k", 513), 400, "topic_key"},
 		{"topic_key=k&topic_id=" + topic, 400, "not both"},
-	} {
-		res := stacktest.Get(t, live.Base+"/topic_comments?"+c.query)
-		if res.Status != c.status || !strings.Contains(string(res.Body), c.msg) {
-			t.Errorf("/topic_comments?%.60s: %d %s, want %d mentioning %q", c.query, res.Status, res.Body, c.status, c.msg)
-		}
-	}
+	})
 	if got := comment.KeyTopicID(key).String(); got != topic {
 		t.Fatalf("the key names %s, the topic is %s", got, topic)
 	}

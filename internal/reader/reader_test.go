@@ -124,17 +124,38 @@ func TestReadYourWrites(t *testing.T) {
 	}
 }
 
+// readError is a request a reader must refuse: its status and a word of
+// its message.
+type readError struct {
+	url    string // after the reader's base
+	status int
+	msg    string
+}
+
+// wantErrors checks that a reader answers each request with its status,
+// a JSON error naming msg, and X-Log-Position, as every answer has.
+func wantErrors(t *testing.T, base string, cases []readError) {
+	t.Helper()
+	for _, tc := range cases {
+		res := stacktest.Get(t, base+tc.url)
+		var body map[string]string
+		res.JSON(t, &body)
+		if res.Status != tc.status || !strings.Contains(body["error"], tc.msg) {
+			t.Errorf("GET %.80s: %d %s, want %d mentioning %q", tc.url, res.Status, res.Body, tc.status, tc.msg)
+		}
+		if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") || res.Header.Get("X-Log-Position") == "" {
+			t.Errorf("GET %.80s: Content-Type %q, X-Log-Position %q", tc.url, res.Header.Get("Content-Type"), res.Header.Get("X-Log-Position"))
+		}
+	}
+}
+
 func TestReadErrors(t *testing.T) {
 	e := newEnv(t)
 	r := e.reader(t)
 	c := stacktest.PostComment(t, e.writer, "", "", "ann", "hello")
 	r.WaitReady(t, c.Position)
 	unknown := "6f1c0e0a-3d5e-4c1b-9a57-0b9d1c2e3f40"
-	cases := []struct {
-		url    string
-		status int
-		msg    string
-	}{
+	wantErrors(t, r.Base, []readError{
 		{"/topic_comments", 400, "topic_id"},
 		{"/topic_comments?topic_id=nope", 400, "UUID"},
 		{"/topic_comments?topic_id=" + unknown, 404, "topic"},
@@ -161,18 +182,7 @@ func TestReadErrors(t *testing.T) {
 		{"/last_topics?from_time=1e9", 400, "from_time"},
 		{"/hot_topics?limit=0", 400, "limit"},
 		{"/nope", 404, "not found"},
-	}
-	for _, tc := range cases {
-		res := stacktest.Get(t, r.Base+tc.url)
-		var body map[string]string
-		res.JSON(t, &body)
-		if res.Status != tc.status || !strings.Contains(body["error"], tc.msg) {
-			t.Errorf("GET %s: %d %s, want %d mentioning %q", tc.url, res.Status, res.Body, tc.status, tc.msg)
-		}
-		if res.Header.Get("X-Log-Position") == "" {
-			t.Errorf("GET %s: no X-Log-Position", tc.url)
-		}
-	}
+	})
 	if res := stacktest.Do(t, http.MethodPost, r.Base+"/topic_comments", "{}"); res.Status != http.StatusMethodNotAllowed {
 		t.Errorf("POST to the reader: %d", res.Status)
 	}

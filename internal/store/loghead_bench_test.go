@@ -14,6 +14,7 @@ import (
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/pgtest"
+	"github.com/parley/parley/internal/platform"
 )
 
 // BenchmarkLogHeads measures what the single log_head row costs
@@ -102,22 +103,15 @@ func BenchmarkLogHeads(b *testing.B) {
 // backends and those among them waiting on a lock (a row lock shows as a
 // wait on the holder's transaction id).
 func sampleLockWaits(ctx context.Context, pool *pgxpool.Pool, waits, samples *atomic.Int64) {
-	t := time.NewTicker(time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	platform.Every(ctx, time.Millisecond, func() {
 		var active, locked int64
 		err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'active'),
 				count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock')
 			FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&active, &locked)
 		if err != nil {
-			return
+			return // the benchmark ended (ctx), or one sample is lost
 		}
 		samples.Add(active)
 		waits.Add(locked)
-	}
+	})
 }
