@@ -32,7 +32,7 @@ func NewEcho(log *zap.Logger) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(log)
-	e.Pre(requestID(log))
+	e.Use(requestID(log))
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 	e.Server.IdleTimeout = 120 * time.Second
 	return e

@@ -2,7 +2,10 @@ package httpx
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
+	"net/textproto"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -13,33 +16,37 @@ import (
 // client (SPEC §12).
 const HeaderRequestID = "X-Request-ID"
 
-// requestIDKey is where requestID keeps the id in echo's context.
-const requestIDKey = "parley.request_id"
+// requestIDKey is the header's canonical key, for direct map access: this
+// runs on every request.
+var requestIDKey = textproto.CanonicalMIMEHeaderKey(HeaderRequestID)
 
 // requestID takes the request's id from nginx (or any client), when it is
-// well formed, or makes one for a request that came without, keeps it for
-// the request's log lines and returns it with the response. At
-// LOG_LEVEL=debug every request gets a line; above, the level check is all
-// it costs.
+// well formed, or makes one for a request that came without, and returns
+// it with the response, where the request's log lines find it
+// (RequestID). At LOG_LEVEL=debug every request gets a line. It allocates
+// nothing for a request that brings its id: it answers with the request's
+// own header value.
 func requestID(log *zap.Logger) echo.MiddlewareFunc {
+	debug := log.Core().Enabled(zap.DebugLevel)
+	ids := newIDSource()
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			id := c.Request().Header.Get(HeaderRequestID)
-			if !validRequestID(id) {
-				id = newRequestID()
+			if v := c.Request().Header[requestIDKey]; len(v) == 1 && validRequestID(v[0]) {
+				c.Response().Header()[requestIDKey] = v
+			} else {
+				c.Response().Header()[requestIDKey] = []string{ids.next()}
 			}
-			c.Set(requestIDKey, id)
-			c.Response().Header().Set(HeaderRequestID, id)
+			if !debug {
+				return next(c)
+			}
 			start := time.Now()
 			err := next(c)
-			if ce := log.Check(zap.DebugLevel, "request"); ce != nil {
-				status := c.Response().Status
-				if err != nil {
-					status, _ = Status(err)
-				}
-				ce.Write(zap.String("request_id", id), zap.String("method", c.Request().Method), zap.String("route", c.Path()),
-					zap.Int("status", status), zap.Duration("took", time.Since(start)))
+			status := c.Response().Status
+			if err != nil {
+				status, _ = Status(err)
 			}
+			log.Debug("request", zap.String("request_id", RequestID(c)), zap.String("method", c.Request().Method),
+				zap.String("route", c.Path()), zap.Int("status", status), zap.Duration("took", time.Since(start)))
 			return err
 		}
 	}
@@ -47,8 +54,10 @@ func requestID(log *zap.Logger) echo.MiddlewareFunc {
 
 // RequestID is the id of the request c serves.
 func RequestID(c echo.Context) string {
-	id, _ := c.Get(requestIDKey).(string)
-	return id
+	if v := c.Response().Header()[requestIDKey]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // validRequestID accepts what nginx passes on: 1 to 128 letters, digits
@@ -68,8 +77,23 @@ func validRequestID(id string) bool {
 	return true
 }
 
-func newRequestID() string {
+// idSource makes the ids of requests that came without one: a random
+// prefix per process and a counter, 32 hex digits as nginx's are. Unique,
+// not secret: an id names a request in the logs.
+type idSource struct {
+	prefix [8]byte
+	n      atomic.Uint64
+}
+
+func newIDSource() *idSource {
+	s := &idSource{}
+	_, _ = rand.Read(s.prefix[:]) // never fails on Linux since Go 1.24
+	return s
+}
+
+func (s *idSource) next() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails on Linux since Go 1.24
+	copy(b[:8], s.prefix[:])
+	binary.BigEndian.PutUint64(b[8:], s.n.Add(1))
 	return hex.EncodeToString(b[:])
 }
