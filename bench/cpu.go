@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,20 +61,33 @@ func processes(name string, parents map[int]bool) []int {
 	return out
 }
 
+// cpuParts are the processes whose CPU is reported, in report order.
+var cpuParts = []string{"load generator", "nginx", "writer", "readers", "postgres"}
+
 // cpuMeter measures the CPU each part of the stack uses over a run.
 type cpuMeter struct {
 	parts  map[string][]int
 	before map[string]time.Duration
 }
 
+// meter starts measuring the services' processes, nginx's workers, the
+// load generator (this process) and every postgres process.
 func (h *harness) meter(s *services) *cpuMeter {
-	m := &cpuMeter{parts: map[string][]int{}, before: map[string]time.Duration{}}
-	m.parts["writer"] = []int{s.writer.Pid()}
+	var readers []int
 	for _, r := range s.readers {
-		m.parts["readers"] = append(m.parts["readers"], r.Pid())
+		readers = append(readers, r.Pid())
 	}
-	nginxPid := s.nginx.Pid()
-	m.parts["nginx"] = append([]int{nginxPid}, processes("", map[int]bool{nginxPid: true})...)
+	return newMeter(s.writer.Pid(), readers, s.nginx.Pid())
+}
+
+// newMeter measures a writer (or the baseline's server), readers (none
+// for the baseline) and nginx with its workers, beside the load generator
+// and Postgres.
+func newMeter(writer int, readers []int, nginx int) *cpuMeter {
+	m := &cpuMeter{parts: map[string][]int{}, before: map[string]time.Duration{}}
+	m.parts["writer"] = []int{writer}
+	m.parts["readers"] = readers
+	m.parts["nginx"] = append([]int{nginx}, processes("", map[int]bool{nginx: true})...)
 	m.parts["load generator"] = []int{os.Getpid()}
 	m.parts["postgres"] = processes("postgres", nil)
 	for k := range m.parts {
@@ -90,12 +104,73 @@ func (m *cpuMeter) total(part string) time.Duration {
 	return t
 }
 
+// cpuPer is each part's CPU per request, in µs, and their sum.
+type cpuPer struct {
+	parts map[string]float64
+	total float64
+}
+
+// per ends the measurement: each part's CPU per request over n requests.
+func (m *cpuMeter) per(n float64) cpuPer {
+	c := cpuPer{parts: map[string]float64{}}
+	for _, k := range cpuParts {
+		us := float64((m.total(k) - m.before[k]).Microseconds()) / n
+		c.parts[k] = us
+		c.total += us
+	}
+	return c
+}
+
 // perRequest reports each part's CPU per request over n requests.
 func (m *cpuMeter) perRequest(n float64) string {
+	return m.per(n).String()
+}
+
+func (c cpuPer) String() string {
 	var parts []string
-	for _, k := range []string{"load generator", "nginx", "writer", "readers", "postgres"} {
-		d := m.total(k) - m.before[k]
-		parts = append(parts, fmt.Sprintf("%s %.0f µs", k, float64(d.Microseconds())/n))
+	for _, k := range cpuParts {
+		parts = append(parts, fmt.Sprintf("%s %.0f µs", k, c.parts[k]))
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, ", ") + fmt.Sprintf("; total %.0f µs", c.total)
+}
+
+// medianCPU is the median, part by part, of rounds' figures.
+func medianCPU(rounds []cpuPer) cpuPer {
+	out := cpuPer{parts: map[string]float64{}}
+	for _, k := range cpuParts {
+		var v []float64
+		for _, r := range rounds {
+			v = append(v, r.parts[k])
+		}
+		slices.Sort(v)
+		out.parts[k] = v[len(v)/2]
+		out.total += out.parts[k]
+	}
+	return out
+}
+
+// cpuTable is a Markdown table of CPU per request by process.
+func cpuTable(names []string, figures []cpuPer) string {
+	var b strings.Builder
+	b.WriteString("| CPU per request (µs, median round) |")
+	for _, k := range cpuParts {
+		b.WriteString(" " + k + " |")
+	}
+	b.WriteString(" total |\n|---|")
+	for range cpuParts {
+		b.WriteString("---|")
+	}
+	b.WriteString("---|\n")
+	for i, f := range figures {
+		b.WriteString("| " + names[i] + " |")
+		for _, k := range cpuParts {
+			if f.parts[k] == 0 {
+				b.WriteString(" – |")
+				continue
+			}
+			fmt.Fprintf(&b, " %.0f |", f.parts[k])
+		}
+		fmt.Fprintf(&b, " **%.0f** |\n", f.total)
+	}
+	return b.String()
 }

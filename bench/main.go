@@ -29,6 +29,7 @@ type harness struct {
 	rows                        []row
 	charts                      []bar
 	notes                       []string
+	tables                      []string // Markdown tables after the summary
 	micros                      []string
 }
 
@@ -55,11 +56,12 @@ func main() {
 	flag.StringVar(&h.nginxBin, "nginx", "nginx", "nginx binary")
 	flag.StringVar(&h.admin, "db", os.Getenv("DATABASE_URL"), "Postgres admin URL; benchmark databases are created there")
 	flag.BoolVar(&h.long, "long", false, "the long profile: longer runs, more samples")
-	flag.StringVar(&h.only, "only", "", "run only this part: api, scale or micro (for working on one figure)")
+	flag.StringVar(&h.only, "only", "", "run only this part: api, scale, micro, or writes (the write rounds of api alone, for working on one figure)")
 	report := flag.String("report", "", "write the Markdown report to this file")
 	chart := flag.String("chart", "", "write the chart PNG to this file")
 	static := flag.String("static", "", "internal: serve -file at this address and nothing else")
 	file := flag.String("file", "", "internal: the body -static serves")
+	baseline := flag.String("baseline", "", "internal: serve the honest write baseline at this address, inserting into -db")
 	fill := flag.String("fill", "", "only bulk-load the database -db into this shape, topics×comments (e.g. 10000x100), and exit")
 	fillVotes := flag.Int("fill-votes", 0, "with -fill: votes on every comment")
 	flag.Parse()
@@ -69,6 +71,10 @@ func main() {
 			fail(fmt.Errorf("-fill: %w", err))
 		}
 		fail(bulkStore(context.Background(), h.admin, topics, per, 300, *fillVotes))
+		return
+	}
+	if *baseline != "" {
+		serveBaseline(*baseline, h.admin)
 		return
 	}
 	if *static != "" {
@@ -90,9 +96,9 @@ func main() {
 
 	began := time.Now()
 	ctx := context.Background()
-	steps := map[string]func(context.Context) error{"api": h.readsAndWrites, "scale": h.scale, "micro": h.micro}
-	for _, name := range []string{"api", "scale", "micro"} {
-		if h.only != "" && h.only != name {
+	steps := map[string]func(context.Context) error{"api": h.readsAndWrites, "scale": h.scale, "micro": h.micro, "writes": h.writesOnly}
+	for _, name := range []string{"api", "scale", "micro", "writes"} {
+		if h.only != name && (h.only != "" || name == "writes") {
 			continue
 		}
 		if err := steps[name](ctx); err != nil {

@@ -64,6 +64,9 @@ func (h *harness) markdown() string {
 	for _, r := range h.rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.Section, r.Name, r.Value, r.Ceiling, r.Ratio, r.Goal)
 	}
+	for _, t := range h.tables {
+		b.WriteString("\n" + t)
+	}
 	if len(h.notes) > 0 {
 		b.WriteString("\nNotes:\n\n")
 		for _, n := range h.notes {
