@@ -24,6 +24,7 @@ type harness struct {
 	long                        bool
 	dur                         time.Duration // one load run
 	rounds                      int           // alternating rounds of a comparison
+	soakDur                     time.Duration // the long profile's sustained run
 	only                        string
 	procs                       []*procs.Proc
 	rows                        []row
@@ -55,8 +56,9 @@ func main() {
 	flag.StringVar(&h.bins, "bins", "bin", "directory with writer, reader and nginxconf")
 	flag.StringVar(&h.nginxBin, "nginx", "nginx", "nginx binary")
 	flag.StringVar(&h.admin, "db", os.Getenv("DATABASE_URL"), "Postgres admin URL; benchmark databases are created there")
-	flag.BoolVar(&h.long, "long", false, "the long profile: longer runs, more samples")
-	flag.StringVar(&h.only, "only", "", "run only this part: api, scale, micro, or writes (the write rounds of api alone, for working on one figure)")
+	flag.BoolVar(&h.long, "long", false, "the long profile: longer runs, more samples, and the soak")
+	flag.DurationVar(&h.soakDur, "soak", 30*time.Minute, "how long the soak runs (long profile, or -only soak)")
+	flag.StringVar(&h.only, "only", "", "run only this part: api, scale, micro, writes (the write rounds of api alone) or soak, for working on one figure")
 	report := flag.String("report", "", "write the Markdown report to this file")
 	chart := flag.String("chart", "", "write the chart PNG to this file")
 	static := flag.String("static", "", "internal: serve -file at this address and nothing else")
@@ -96,9 +98,10 @@ func main() {
 
 	began := time.Now()
 	ctx := context.Background()
-	steps := map[string]func(context.Context) error{"api": h.readsAndWrites, "scale": h.scale, "micro": h.micro, "writes": h.writesOnly}
-	for _, name := range []string{"api", "scale", "micro", "writes"} {
-		if h.only != name && (h.only != "" || name == "writes") {
+	steps := map[string]func(context.Context) error{"api": h.readsAndWrites, "scale": h.scale, "micro": h.micro, "writes": h.writesOnly, "soak": h.soak}
+	for _, name := range []string{"api", "scale", "micro", "writes", "soak"} {
+		alone := name == "writes" || (name == "soak" && !h.long) // parts run only when asked for
+		if h.only != name && (h.only != "" || alone) {
 			continue
 		}
 		if err := steps[name](ctx); err != nil {

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// soak is issue 14's sustained load, part of the long profile: 95 % GETs
+// of 50-comment pages and 5 % comment POSTs over 200 topics, from 32
+// connections through nginx, for h.soakDur. It reports each minute's
+// throughput and latencies, and checks the three goals: POST p99 ≤ 50 ms
+// in every minute, no request over 1 s, and throughput flat within 10 %.
+func (h *harness) soak(ctx context.Context) error {
+	db, err := h.newDB(ctx, "bench_soak")
+	if err != nil {
+		return err
+	}
+	if err := bulkStore(ctx, db, 200, 50, 140, 0); err != nil {
+		return err
+	}
+	topics, err := topicIDs(ctx, db)
+	if err != nil {
+		return err
+	}
+	s, err := h.startServices(db, nil)
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+	host := strings.TrimPrefix(s.url, "http://")
+	content := fmt.Sprintf("%q", sentence[:140])
+	req := func(i int64, buf []byte) ([]byte, bool) {
+		tp := topics[rand.IntN(len(topics))]
+		if i%20 == 0 {
+			return postRequest(buf, host, "/post_comment", fmt.Appendf(nil, `{"topic_id":%q,"user":"soak%d","content":%s}`, tp, i%500, content)), false
+		}
+		return getRequest(buf, host, "/topic_comments?topic_id="+tp+"&limit=50"), true
+	}
+	walBefore, ckptBefore, err := walAndCheckpoints(ctx, h.admin)
+	if err != nil {
+		return err
+	}
+	m := h.meter(s)
+	fmt.Fprintf(os.Stderr, "  soak: %s of 95/5 GET/POST from 32 connections…\n", h.soakDur)
+	samples := rawAttack(host, 32, h.soakDur, req)
+	all := summarize(samples, h.soakDur, nil)
+	cpu := m.per(float64(all.requests))
+	walAfter, ckptAfter, err := walAndCheckpoints(ctx, h.admin)
+	if err != nil {
+		return err
+	}
+	posts := summarize(samples, h.soakDur, func(s sample) bool { return !s.get })
+
+	minutes := int((h.soakDur + time.Minute - 1) / time.Minute)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Soak: %s of 95 %% GET (50-comment pages) / 5 %% POST over 200 topics, 32 connections through nginx, fsync on:\n\n", h.soakDur)
+	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	var rates []float64
+	worstPostP99, worst, over1s, failed := time.Duration(0), time.Duration(0), 0, 0
+	for k := range minutes {
+		from, to := time.Duration(k)*time.Minute, min(time.Duration(k+1)*time.Minute, h.soakDur)
+		in := func(s sample) bool { return s.at >= from && s.at < to }
+		g := summarize(samples, to-from, func(s sample) bool { return in(s) && s.get })
+		p := summarize(samples, to-from, func(s sample) bool { return in(s) && !s.get })
+		n1s, nf := 0, 0
+		for _, s := range samples {
+			if in(s) {
+				if s.lat > time.Second {
+					n1s++
+				}
+				if !s.ok {
+					nf++
+				}
+			}
+		}
+		rate := g.rps + p.rps
+		if to-from == time.Minute { // a last partial minute is not compared
+			rates = append(rates, rate)
+		}
+		worstPostP99, worst = max(worstPostP99, p.p99), max(worst, g.max, p.max)
+		over1s, failed = over1s+n1s, failed+nf
+		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %d |\n", k+1, rate, ms(g.p50), ms(g.p99), ms(g.max), ms(p.p50), ms(p.p99), ms(p.max), n1s, nf)
+	}
+	lo, hi := slices.Min(rates), slices.Max(rates)
+	med := slices.Clone(rates)
+	slices.Sort(med)
+	mid := med[len(med)/2]
+	spread := max(mid-lo, hi-mid) / mid
+	fmt.Fprintf(&b, "\nCPU per request over the soak (all processes): %s. WAL: %.0f bytes per comment posted; checkpoints requested by WAL volume during the soak: %d.\n",
+		cpu, float64(walAfter-walBefore)/float64(posts.requests), ckptAfter-ckptBefore)
+	h.tables = append(h.tables, b.String())
+	h.add("soak", fmt.Sprintf("%s mixed 95/5: POST p99, worst minute", h.soakDur), ms(worstPostP99), "", "", "≤ 50 ms")
+	h.add("soak", "requests over 1 s (slowest request)", fmt.Sprintf("%d (%s)", over1s, ms(worst)), "", "", "0")
+	h.add("soak", "throughput per minute, farthest from the median minute", fmt.Sprintf("%.0f–%.0f/s, median %.0f/s: ±%.1f%%", lo, hi, mid, spread*100), "", "", "within ±10%")
+	if failed > 0 {
+		h.notes = append(h.notes, fmt.Sprintf("soak: %d requests failed", failed))
+	}
+	return nil
+}
+
+func topicIDs(ctx context.Context, db string) ([]string, error) {
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, `SELECT topic_id::text FROM topics ORDER BY topic_id`)
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// walAndCheckpoints is the cluster's WAL position (bytes) and how many
+// checkpoints WAL volume has forced so far.
+func walAndCheckpoints(ctx context.Context, admin string) (int64, int64, error) {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close(ctx)
+	var wal, ckpt int64
+	err = conn.QueryRow(ctx, `SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint, checkpoints_req FROM pg_stat_bgwriter`).Scan(&wal, &ckpt)
+	return wal, ckpt, err
+}
