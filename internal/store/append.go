@@ -528,14 +528,6 @@ func writeChanges(ctx context.Context, conn *pgxpool.Conn, ch Changes) (int64, e
 	queueTopics(b, ch.Topics)
 	queueComments(b, ch.Comments)
 	queueBans(b, ch.Bans)
-	if len(ch.Activity) > 0 {
-		n := len(ch.Activity)
-		ts, buckets, cs, vs, votes := make([][16]byte, n), make([]time.Time, n), make([]int32, n), make([]int64, n), make([]int32, n)
-		for i, a := range ch.Activity {
-			ts[i], buckets[i], cs[i], vs[i], votes[i] = a.Topic, a.Bucket, a.Comments, a.Views, a.Votes
-		}
-		b.Queue(qActivity, ts, buckets, cs, vs, votes)
-	}
 	queueVotes(b, ch.Votes, ch.Counts)
 	if len(ch.Views) > 0 {
 		n := len(ch.Views)
@@ -545,6 +537,11 @@ func writeChanges(ctx context.Context, conn *pgxpool.Conn, ch Changes) (int64, e
 		}
 		b.Queue(qViews, ts, fs, ls, ms, cs)
 	}
+	// Activity rows are shared: every batch about a topic in one minute
+	// adds to the same row, and holds its lock until it commits. They are
+	// written last before the head, so a view batch does not hold a
+	// minute of two hundred topics while it writes its ranges.
+	queueActivity(b, ch.Activity)
 
 	n := len(ch.Events)
 	var last int64
@@ -587,6 +584,18 @@ func writeChanges(ctx context.Context, conn *pgxpool.Conn, ch Changes) (int64, e
 		ch.Events[i].Position = first + int64(i)
 	}
 	return first, nil
+}
+
+func queueActivity(b *pgx.Batch, activity []Activity) {
+	if len(activity) == 0 {
+		return
+	}
+	n := len(activity)
+	ts, buckets, cs, vs, votes := make([][16]byte, n), make([]time.Time, n), make([]int32, n), make([]int64, n), make([]int32, n)
+	for i, a := range activity {
+		ts[i], buckets[i], cs[i], vs[i], votes[i] = a.Topic, a.Bucket, a.Comments, a.Views, a.Votes
+	}
+	b.Queue(qActivity, ts, buckets, cs, vs, votes)
 }
 
 func queueTopics(b *pgx.Batch, topics []TopicWrite) {
