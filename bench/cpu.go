@@ -66,8 +66,28 @@ var cpuParts = []string{"load generator", "nginx", "writer", "readers", "postgre
 
 // cpuMeter measures the CPU each part of the stack uses over a run.
 type cpuMeter struct {
-	parts  map[string][]int
-	before map[string]time.Duration
+	parts        map[string][]int
+	before       map[string]time.Duration
+	busy0, idle0 int64 // machine-wide /proc/stat ticks at the start
+}
+
+// machineTicks is the machine's busy and idle (idle + iowait) ticks so far.
+func machineTicks() (busy, idle int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0]) // cpu user nice system idle iowait irq softirq steal …
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch {
+		case i == 3 || i == 4:
+			idle += n
+		case i < 8:
+			busy += n
+		}
+	}
+	return busy, idle
 }
 
 // meter starts measuring the services' processes, nginx's workers, the
@@ -93,7 +113,19 @@ func newMeter(writer int, readers []int, nginx int) *cpuMeter {
 	for k := range m.parts {
 		m.before[k] = m.total(k)
 	}
+	m.busy0, m.idle0 = machineTicks()
 	return m
+}
+
+// machineBusy is the share of the machine's CPU time that was busy since
+// the meter started, every process and the kernel included.
+func (m *cpuMeter) machineBusy() float64 {
+	busy, idle := machineTicks()
+	b, i := busy-m.busy0, idle-m.idle0
+	if b+i == 0 {
+		return 0
+	}
+	return float64(b) / float64(b+i)
 }
 
 func (m *cpuMeter) total(part string) time.Duration {
@@ -123,7 +155,7 @@ func (m *cpuMeter) per(n float64) cpuPer {
 
 // perRequest reports each part's CPU per request over n requests.
 func (m *cpuMeter) perRequest(n float64) string {
-	return m.per(n).String()
+	return m.per(n).String() + fmt.Sprintf(" (machine %.0f%% busy)", m.machineBusy()*100)
 }
 
 func (c cpuPer) String() string {

@@ -21,6 +21,8 @@ import (
 
 type harness struct {
 	bins, work, nginxBin, admin string
+	beforeBins                  string // binaries of an earlier commit, for the writes' before and after
+	prefix                      string // of the names (and logs) of the processes started now
 	long                        bool
 	dur                         time.Duration // one load run
 	rounds                      int           // alternating rounds of a comparison
@@ -55,6 +57,7 @@ func main() {
 	h := &harness{}
 	flag.StringVar(&h.bins, "bins", "bin", "directory with writer, reader and nginxconf")
 	flag.StringVar(&h.nginxBin, "nginx", "nginx", "nginx binary")
+	flag.StringVar(&h.beforeBins, "before-bins", "", "binaries of an earlier commit: the write rounds also run a stack of these (before, beside after)")
 	flag.StringVar(&h.admin, "db", os.Getenv("DATABASE_URL"), "Postgres admin URL; benchmark databases are created there")
 	flag.BoolVar(&h.long, "long", false, "the long profile: longer runs, more samples, and the soak")
 	flag.DurationVar(&h.soakDur, "soak", 30*time.Minute, "how long the soak runs (long profile, or -only soak)")

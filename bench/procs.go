@@ -15,6 +15,7 @@ import (
 // start starts a child process of the harness, with its output in the
 // run's log directory; the harness stops it at the end if nobody did.
 func (h *harness) start(name, bin string, env []string, args ...string) (*procs.Proc, error) {
+	name = h.prefix + name
 	p, err := procs.Start(name, bin, filepath.Join(h.work, "logs", name+".log"), env, args...)
 	if err != nil {
 		return nil, err
@@ -91,7 +92,7 @@ func (h *harness) startReader(name, db, writer string, env []string) (*procs.Pro
 // startNginx renders the project's nginx template for upstreams and starts
 // nginx in front of them.
 func (h *harness) startNginx(name string, readers []string, writer string) (*procs.Proc, string, error) {
-	prefix := filepath.Join(h.work, name)
+	prefix := filepath.Join(h.work, h.prefix+name)
 	addr := freeAddr()
 	out, err := exec.Command(filepath.Join(h.bins, "nginxconf"), "-prefix", prefix, "-listen", addr,
 		"-readers", strings.Join(readers, ","), "-writers", writer, "-workers", "auto",

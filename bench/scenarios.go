@@ -156,6 +156,7 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 
 	// Mixed: 95% GET / 5% POST over 200 topics.
 	var n atomic.Int64
+	mixedCPU := h.meter(s)
 	mixed := attackSplit("mixed", conc, h.dur, func(t *vegeta.Target) error {
 		i := n.Add(1)
 		tp := topics[rand.IntN(len(topics))]
@@ -168,7 +169,8 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 		t.Method, t.URL, t.Body, t.Header = http.MethodGet, s.url+"/topic_comments?topic_id="+tp, nil, nil
 		return nil
 	})
-	h.add("reads", "mixed 95% GET / 5% POST, 200 topics, via nginx", loadFig(mixed["ALL"]), loadFig(ceiling), ratio(mixed["ALL"].rps, ceiling.rps), "–")
+	h.notes = append(h.notes, "CPU per request in the mixed run: "+mixedCPU.perRequest(float64(mixed["ALL"].requests)))
+	h.add("reads", "mixed 95% GET / 5% POST, 200 topics, via nginx", loadFig(mixed["ALL"]), loadFig(ceiling), ratio(mixed["ALL"].rps, ceiling.rps), "≥ 0.80×")
 	h.add("reads", "  of which GET", loadFig(mixed["GET"]), "", "", "")
 	h.add("reads", "  of which POST", loadFig(mixed["POST"]), "", "", "")
 	h.charts = append(h.charts, bar{"mixed 95/5", "parley", mixed["ALL"].rps, mixed["ALL"].p50, mixed["ALL"].p99, false})
@@ -264,6 +266,28 @@ func seed(api apiClient) (topic string, topics []string, last float64, err error
 	return topic, topics, last, nil
 }
 
+// stackFrom starts a writer, two readers and nginx from the binaries in
+// bins on a new database, seeded like the api part's.
+func (h *harness) stackFrom(ctx context.Context, bins, name string) (*services, []string, error) {
+	db, err := h.newDB(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	savedBins, savedPrefix := h.bins, h.prefix
+	h.bins, h.prefix = bins, name+"-"
+	defer func() { h.bins, h.prefix = savedBins, savedPrefix }()
+	s, err := h.startServices(db, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, topics, _, err := seed(apiClient{s.url})
+	if err != nil {
+		s.Stop()
+		return nil, nil, err
+	}
+	return s, topics, nil
+}
+
 // writesOnly is the writes part alone (bench -only writes), on a stack of
 // its own, for working on the cost of a comment.
 func (h *harness) writesOnly(ctx context.Context) error {
@@ -324,7 +348,7 @@ func (h *harness) writes(ctx context.Context, s *services, db string, topics []s
 		return err
 	}
 	content, _ := json.Marshal(sentence[:280])
-	post := func(url string) rawRequest {
+	post := func(url string, topics []string) rawRequest {
 		host := strings.TrimPrefix(url, "http://")
 		return func(i int64, buf []byte) ([]byte, bool) {
 			body := fmt.Appendf(nil, `{"topic_id":%q,"user":"w%d","content":%s}`, topics[int(i)%len(topics)], i%1000, content)
@@ -349,12 +373,27 @@ func (h *harness) writes(ctx context.Context, s *services, db string, topics []s
 		r := summarize(rawAttack(target, conc, h.dur, req), h.dur, nil)
 		return r, m.per(float64(r.requests))
 	}
-	var posts, baseline, votes []loadResult
-	var postCPU, baseCPU, voteCPU []cpuPer
+	// Before: the same rounds against a stack of an earlier commit's
+	// binaries, on a database of its own (its schema is its own).
+	var old *services
+	var oldTopics []string
+	if h.beforeBins != "" {
+		var err error
+		if old, oldTopics, err = h.stackFrom(ctx, h.beforeBins, "bench_before"); err != nil {
+			return fmt.Errorf("the stack before: %w", err)
+		}
+		defer old.Stop()
+	}
+	var posts, baseline, votes, befores []loadResult
+	var postCPU, baseCPU, voteCPU, beforeCPU []cpuPer
 	for range h.rounds {
-		r, c := run(h.meter(s), strings.TrimPrefix(s.url, "http://"), post(s.url))
+		if old != nil {
+			r, c := run(h.meter(old), strings.TrimPrefix(old.url, "http://"), post(old.url, oldTopics))
+			befores, beforeCPU = append(befores, r), append(beforeCPU, c)
+		}
+		r, c := run(h.meter(s), strings.TrimPrefix(s.url, "http://"), post(s.url, topics))
 		posts, postCPU = append(posts, r), append(postCPU, c)
-		r, c = run(newMeter(base.Pid(), nil, baseNginx.Pid()), baseHost, post(baseURL))
+		r, c = run(newMeter(base.Pid(), nil, baseNginx.Pid()), baseHost, post(baseURL, topics))
 		baseline, baseCPU = append(baseline, r), append(baseCPU, c)
 		r, c = run(h.meter(s), strings.TrimPrefix(s.url, "http://"), vote(s.url))
 		votes, voteCPU = append(votes, r), append(voteCPU, c)
@@ -364,9 +403,14 @@ func (h *harness) writes(ctx context.Context, s *services, db string, topics []s
 	h.add("writes", "POST /post_comment via nginx, concurrency 32", loadFig(p), loadFig(b)+" (baseline: nginx + handler + INSERT)", ratio(p.rps, b.rps), "≥ 1.0×")
 	h.add("writes", "CPU per comment, all processes", fmt.Sprintf("%.0f µs", pc.total), fmt.Sprintf("%.0f µs (baseline)", bc.total), ratio(pc.total, bc.total), "≤ 300 µs")
 	h.add("writes", "POST /vote_comment via nginx, concurrency 32", loadFig(v), loadFig(p)+" (comment posts)", ratio(v.rps, p.rps), "≥ 1.0× of posts")
+	names, figures := []string{"comment (Parley)", "comment (baseline)", "vote (Parley)"}, []cpuPer{pc, bc, vc}
+	if old != nil {
+		o := median(befores)
+		h.add("writes", "POST /post_comment via nginx, the binaries before", loadFig(o), loadFig(b)+" (baseline)", ratio(o.rps, b.rps), "")
+		names, figures = append([]string{"comment (Parley before)"}, names...), append([]cpuPer{medianCPU(beforeCPU)}, figures...)
+	}
 	h.tables = append(h.tables, "CPU per request by process, writes at concurrency 32 through nginx, load generator rawAttack "+
-		"(each part's median over the rounds; `/proc/<pid>/stat`):\n\n"+
-		cpuTable([]string{"comment (Parley)", "comment (baseline)", "vote (Parley)"}, []cpuPer{pc, bc, vc}))
+		"(each part's median over the rounds; `/proc/<pid>/stat`):\n\n"+cpuTable(names, figures))
 	h.charts = append(h.charts, bar{"writes c=32", "parley", p.rps, p.p50, p.p99, false},
 		bar{"writes c=32", "baseline", b.rps, b.p50, b.p99, true})
 	return nil

@@ -22,6 +22,7 @@ type Config struct {
 	InternalToken     string        `env:"INTERNAL_TOKEN" help:"bearer token sent with view batches to the writer and required on this reader's '/internal/' routes; the writer's 'INTERNAL_TOKEN'; required unless 'LISTEN_ADDR' is a loopback address"`
 	RefreshInterval   time.Duration `env:"REFRESH_INTERVAL" envDefault:"1s" help:"how often the log is polled"`
 	RefreshNotify     bool          `env:"REFRESH_NOTIFY" envDefault:"true" help:"also wake on the writer's NOTIFY"`
+	RefreshCoalesce   time.Duration `env:"REFRESH_COALESCE" envDefault:"5ms" help:"wake-ups (notifications, min_position reads) sooner than this after a refresh began fold into one refresh at its end; 0: none"`
 	RefreshBatch      int           `env:"REFRESH_BATCH" envDefault:"5000" help:"events read per query"`
 	MinPositionWait   time.Duration `env:"MIN_POSITION_WAIT" envDefault:"2s" help:"how long a 'min_position' read waits before 503"`
 	MaxStaleness      time.Duration `env:"MAX_STALENESS" envDefault:"10s" help:"'/readyz' is 503 when the last refresh is older"`
@@ -52,6 +53,7 @@ func LoadConfig() (Config, error) {
 		check(uerr == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", "WRITER_URL", "must be an http:// or https:// URL")
 		c.CheckInternalToken(cfg.InternalToken, cfg.ListenAddr)
 		check(cfg.RefreshInterval > 0, "REFRESH_INTERVAL", "must be positive")
+		check(cfg.RefreshCoalesce >= 0 && cfg.RefreshCoalesce <= time.Second, "REFRESH_COALESCE", "must be between 0 and 1s")
 		check(cfg.RefreshBatch >= 1 && cfg.RefreshBatch <= 100000, "REFRESH_BATCH", "must be between 1 and 100000")
 		check(cfg.MinPositionWait >= 0, "MIN_POSITION_WAIT", "must not be negative")
 		check(cfg.MaxStaleness > 0, "MAX_STALENESS", "must be positive")

@@ -2,12 +2,15 @@ package reader_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +20,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/parley/parley/internal/pgtest"
+	"github.com/parley/parley/internal/procs"
 	"github.com/parley/parley/internal/reader"
 	"github.com/parley/parley/internal/stacktest"
 )
@@ -258,4 +262,54 @@ func TestViewsSpooledAtStop(t *testing.T) {
 	if items, _ := getItems(t, next.Base+"/last_user_comments?user=ann"); items[0].Views != gets {
 		t.Fatalf("after the spool was delivered the root has %d views, want %d", items[0].Views, gets)
 	}
+}
+
+// TestNotificationsCoalesce: a burst of commits, each notifying, costs a
+// reader one read of the log per REFRESH_COALESCE, not one per commit, and
+// the reader still ends up with every write.
+func TestNotificationsCoalesce(t *testing.T) {
+	e := newEnv(t)
+	const gap = 100 * time.Millisecond
+	metrics, err := procs.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.reader(t, func(c *reader.Config) {
+		c.RefreshInterval = time.Hour
+		c.RefreshCoalesce = gap
+		c.MetricsAddr = metrics
+	})
+	r.WaitReady(t, 0)
+	stacktest.Eventually(t, 10*time.Second, func() bool { return listenBackends(t, e) == 1 })
+	before := refreshes(t, metrics)
+	start := time.Now()
+	c := stacktest.PostComment(t, e.writer, "", "", "ann", "root")
+	var last int64
+	const posts = 40
+	for i := range posts { // one at a time: each its own commit and notification
+		last = stacktest.PostComment(t, e.writer, c.Topic, "0", "bob", fmt.Sprint("reply ", i)).Position
+	}
+	r.WaitReady(t, last)
+	elapsed := time.Since(start)
+	n := refreshes(t, metrics) - before
+	// Each refresh starts at least gap after the one before it.
+	if limit := int(elapsed/gap) + 2; n > limit {
+		t.Fatalf("%d refreshes for %d commits in %s, want at most %d", n, posts+1, elapsed, limit)
+	}
+	items, _ := getItems(t, topicURL(r.Base, c.Topic))
+	if len(items) != posts+1 {
+		t.Fatalf("%d comments shown, want %d", len(items), posts+1)
+	}
+}
+
+// refreshes is how many refreshes a reader has timed, from its metrics.
+func refreshes(t *testing.T, addr string) int {
+	t.Helper()
+	res := stacktest.Get(t, "http://"+addr+"/metrics")
+	m := regexp.MustCompile(`(?m)^parley_reader_refresh_duration_seconds_count (\d+)$`).FindSubmatch(res.Body)
+	if m == nil {
+		t.Fatalf("no refresh count in the metrics:\n%.2000s", res.Body)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
 }

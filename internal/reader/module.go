@@ -69,7 +69,7 @@ func newProjection(lc fx.Lifecycle, cfg Config, src *store.Reader, log *zap.Logg
 }
 
 func newRefresher(lc fx.Lifecycle, cfg Config, p *Projection, src *store.Reader, log *zap.Logger) *Refresher {
-	r := NewRefresher(p, src, src, cfg.RefreshInterval, cfg.RefreshBatch, log.Named("refresh"))
+	r := NewRefresher(p, src, src, cfg.RefreshInterval, cfg.RefreshCoalesce, cfg.RefreshBatch, log.Named("refresh"))
 	loops := []func(context.Context){r.Run}
 	if cfg.RefreshNotify {
 		loops = append(loops, func(ctx context.Context) {

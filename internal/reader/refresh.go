@@ -25,6 +25,7 @@ type Refresher struct {
 	snaps    snapshotSource
 	events   eventSource
 	interval time.Duration
+	gap      time.Duration // the least time from one refresh's start to the next's (REFRESH_COALESCE)
 	batch    int
 	log      *zap.Logger
 	wake     chan struct{}
@@ -43,17 +44,23 @@ type headSource interface {
 	Head(ctx context.Context) (int64, error)
 }
 
-// NewRefresher returns a refresher; run it with Run.
-func NewRefresher(proj *Projection, snaps snapshotSource, events eventSource, interval time.Duration, batch int, log *zap.Logger) *Refresher {
-	r := &Refresher{proj: proj, snaps: snaps, events: events, interval: interval, batch: batch, log: log, wake: make(chan struct{}, 1)}
+// NewRefresher returns a refresher; run it with Run. Wake-ups sooner than
+// gap after the start of the last refresh wait for the rest of it.
+func NewRefresher(proj *Projection, snaps snapshotSource, events eventSource, interval, gap time.Duration, batch int, log *zap.Logger) *Refresher {
+	r := &Refresher{proj: proj, snaps: snaps, events: events, interval: interval, gap: gap, batch: batch, log: log, wake: make(chan struct{}, 1)}
 	r.caughtUp.Store(time.Now().UnixNano()) // lag counts from the start until the log is first read to its end
 	return r
 }
 
 // Notified is a notification from the primary: the log reaches head (0:
-// unknown), so refresh now.
+// unknown), so refresh now, unless a refresh already read that far (the
+// notifications of a burst of commits arrive after the refresh that the
+// first of them started has read the others' events).
 func (r *Refresher) Notified(head int64) {
 	r.knowHead(head)
+	if head > 0 && head <= r.proj.Applied() {
+		return
+	}
 	r.Wake()
 }
 
@@ -112,8 +119,11 @@ func (r *Refresher) Run(ctx context.Context) {
 
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
+	pause := time.NewTimer(0)
+	defer pause.Stop()
 	trouble := platform.NewTrouble(r.log, "refresh failed; serving what is held", "refresh recovered")
 	for {
+		began := time.Now()
 		err := r.catchUp(ctx)
 		if ctx.Err() == nil {
 			trouble.Report(err, zap.Int64("position", r.proj.Applied()))
@@ -123,6 +133,19 @@ func (r *Refresher) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-r.wake:
+		}
+		// Under a burst of writes every commit notifies, and a read of the
+		// log per notification cost each reader more than the writes' own
+		// HTTP (issue 14): wake-ups within the gap fold into one read at
+		// its end. An idle reader, woken long after its last refresh,
+		// reads at once.
+		if wait := r.gap - time.Since(began); wait > 0 {
+			pause.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-pause.C:
+			}
 		}
 	}
 }
