@@ -51,7 +51,9 @@ echo "building…"
 go build -o bin/ ./cmd/...
 
 if [[ -z ${DATABASE_URL:-} ]]; then
-	DATABASE_URL=$(scripts/pg.sh start .data/pg)
+	# As a production operator would (docs/operations.md, "Postgres"):
+	# checkpoints by time, not forced by WAL volume.
+	DATABASE_URL=$(PG_EXTRA_OPTS="-c max_wal_size=4GB -c checkpoint_timeout=15min ${PG_EXTRA_OPTS:-}" scripts/pg.sh start .data/pg)
 	export DATABASE_URL
 	own_pg=1
 fi

@@ -22,7 +22,7 @@ type Config struct {
 	InternalToken    string        `env:"INTERNAL_TOKEN" help:"bearer token readers send on '/internal/' routes (at least 16 characters); required unless 'LISTEN_ADDR' is a loopback address; 'make run' generates one"`
 	Migrate          bool          `env:"MIGRATE" envDefault:"true" help:"apply pending migrations at start, under an advisory lock"`
 	StartTimeout     time.Duration `env:"DB_START_TIMEOUT" envDefault:"30s" help:"how long the start waits for Postgres to run migrations"`
-	WriteWorkers     int           `env:"WRITE_WORKERS" envDefault:"2" help:"concurrent batch transactions per writer for comments and votes, spread by topic (one more runs view batches and bans)"`
+	WriteWorkers     int           `env:"WRITE_WORKERS" envDefault:"1" help:"concurrent batch transactions per writer for comments and votes, spread by topic (one more runs view batches and bans)"`
 	WriteBatchMax    int           `env:"WRITE_BATCH_MAX" envDefault:"256" help:"most commands in one transaction"`
 	IdempotencyTTL   time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h" help:"how long Idempotency-Key responses are kept (at least 24h)"`
 	ActivityKeep     time.Duration `env:"ACTIVITY_RETENTION" envDefault:"168h" help:"how long per-minute topic activity (hot topics) is kept"`
