@@ -44,7 +44,7 @@ func (h *harness) machine() []string {
 	if b, err := exec.Command(h.nginxBin, "-v").CombinedOutput(); err == nil {
 		out = append(out, strings.TrimSpace(string(b)))
 	}
-	out = append(out, "load generator: vegeta (library) in the bench process; everything on this one machine")
+	out = append(out, "load generators, in the bench process: vegeta (library) for the reads and the mixed run; a raw HTTP/1.1 client (bench/raw.go) for the write rounds, the baseline and the soak; everything on this one machine")
 	return out
 }
 

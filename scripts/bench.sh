@@ -3,6 +3,9 @@
 # long profile). Starts a throwaway Postgres with durable defaults (fsync
 # on) unless DATABASE_URL is set, builds the binaries, runs the harness (bench/), and
 # writes the results and chart into docs/BENCHMARKS.md and docs/bench/.
+# BEFORE=<git revision> also builds that revision's binaries (in a scratch
+# worktree) and runs the write rounds against them too: before beside after,
+# from one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
@@ -22,4 +25,11 @@ go build -o bin/ ./cmd/...
 mkdir -p docs/bench
 args=(-bins bin -nginx "$nginx_bin" -report docs/BENCHMARKS.md -chart docs/bench/chart.png)
 if [[ -n ${LONG:-} ]]; then args+=(-long); fi
+if [[ -n ${BEFORE:-} ]]; then
+	before=$(mktemp -d /tmp/parley-before.XXXXXX)
+	git worktree add --detach "$before/src" "$BEFORE" >/dev/null
+	(cd "$before/src" && go build -o "$before/bin/" ./cmd/...)
+	git worktree remove --force "$before/src"
+	args+=(-before-bins "$before/bin")
+fi
 bin/bench "${args[@]}"
