@@ -84,7 +84,6 @@ func (c Config) hot() hotParams {
 // replica does not relay notifications.
 func (c Config) readStore() store.Config {
 	s := c.Store
-	s.CachedPlans = true
 	if c.ReadDatabaseURL != "" {
 		s.URL = c.ReadDatabaseURL
 	}

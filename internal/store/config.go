@@ -14,11 +14,6 @@ type Config struct {
 	MaxConns         int32         `env:"DB_MAX_CONNS" envDefault:"16" help:"pool size"`
 	ConnectTimeout   time.Duration `env:"DB_CONNECT_TIMEOUT" envDefault:"2s" help:"a connect that takes longer fails (writer: 503)"`
 	StatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" envDefault:"5s" help:"Postgres 'statement_timeout' (writer: 524 when it fires)"`
-	// CachedPlans lets Postgres keep a generic plan of a prepared statement
-	// (plan_cache_mode auto) instead of planning every execution. Only for
-	// a service whose every statement has one right plan whatever the
-	// statistics: the reader's read by key or by log position.
-	CachedPlans bool
 }
 
 // Check reports the values out of range, naming their variables.

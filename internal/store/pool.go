@@ -38,12 +38,9 @@ func NewPool(cfg Config, name string) (*pgxpool.Pool, error) {
 	// five runs, costed with the statistics of that moment: on a young
 	// database, a sequential scan of a table that then grows to millions of
 	// rows (seen here: writes decayed from 7,000/s to 1,200/s in a minute).
-	// The writer's batches pin their plans in the transaction instead
-	// (pinPlans), and the reader, whose statements read by key or by
-	// position, may keep generic ones (Config.CachedPlans).
-	if !cfg.CachedPlans {
-		pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-	}
+	// The writer's batches pin generic plans to index lookups in their
+	// transactions instead (pinPlans).
+	pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	// A connection that sat idle across a Postgres restart is dead; checking
 	// before use turns that into a fresh connect instead of a failed request.
 	pc.HealthCheckPeriod = 5 * time.Second
