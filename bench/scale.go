@@ -317,7 +317,7 @@ func (h *harness) compactionCost(ctx context.Context, db, writer, label string) 
 	began := time.Now()
 	var topics int64
 	for {
-		n, _, err := app.CompactViews(ctx, 1, 1000)
+		n, _, err := app.CompactViews(ctx, 1, 0, 1000)
 		if err != nil {
 			return fmt.Errorf("compact: %w", err)
 		}

@@ -14,7 +14,7 @@ if [[ -z ${DATABASE_URL:-} ]]; then
 	tmp=$(mktemp -d /tmp/parley-bench.XXXXXX)
 	chmod 755 "$tmp"
 	trap 'scripts/pg.sh stop "$tmp"; rm -rf "$tmp"' EXIT
-	DATABASE_URL=$(PG_EXTRA_OPTS="-c max_wal_size=4GB" scripts/pg.sh start "$tmp")
+	DATABASE_URL=$(PG_EXTRA_OPTS="-c max_wal_size=4GB -c checkpoint_timeout=15min" scripts/pg.sh start "$tmp")
 	export DATABASE_URL
 fi
 nginx_bin=$(scripts/ensure-nginx.sh)

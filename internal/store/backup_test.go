@@ -50,7 +50,7 @@ func TestBackupRoundTrip(t *testing.T) {
 	}
 	srcPool := pgtest.Pool(t, src)
 	// Views folded into a comment's own count travel too.
-	if _, _, err := store.NewAppender(srcPool, pgtest.StoreConfig(src)).CompactViews(ctx, 1, 10); err != nil {
+	if _, _, err := store.NewAppender(srcPool, pgtest.StoreConfig(src)).CompactViews(ctx, 1, 0, 10); err != nil {
 		t.Fatal(err)
 	}
 	if r := stacktest.Do(t, "POST", w+"/internal/views", views, "Authorization", "Bearer "+stacktest.InternalToken); r.Status != 200 {

@@ -96,14 +96,14 @@ func TestCompactViewsKeepsCounts(t *testing.T) {
 	}()
 	var folded int64
 	for range 40 {
-		_, n, err := app.CompactViews(ctx, 1, 100)
+		_, n, err := app.CompactViews(ctx, 1, 0, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
 		folded += n
 	}
 	wg.Wait()
-	if _, n, err := app.CompactViews(ctx, 1, 100); err != nil {
+	if _, n, err := app.CompactViews(ctx, 1, 0, 100); err != nil {
 		t.Fatal(err)
 	} else {
 		folded += n
@@ -133,4 +133,47 @@ func TestCompactViewsKeepsCounts(t *testing.T) {
 		}
 	}
 	t.Logf("%d ranges folded over 41 passes with 60 batches flushed meanwhile; both readers show every count", folded)
+}
+
+// TestCompactionWaitsForLargeTopics: a topic is folded once it has a range
+// for every perComments of its comments, not before; a small topic at
+// minRanges.
+func TestCompactionWaitsForLargeTopics(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	cfg := testConfig(t, db)
+	cfg.CompactInterval = 0
+	w := startWriter(t, cfg)
+	big := stacktest.PostComment(t, w, "", "", "ann", "root")
+	for range 39 { // 40 comments: a range for every 8 is 5 ranges
+		stacktest.PostComment(t, w, big.Topic, "0", "bob", "c")
+	}
+	small := stacktest.PostComment(t, w, "", "", "ann", "root")
+	stacktest.PostComment(t, w, small.Topic, "0", "bob", "c") // two distinct ranges need two max ids
+	send := func(topic string, from, to int) { // ranges with max ids from…to-1, each its own row
+		for i := from; i < to; i++ {
+			body := fmt.Sprintf(`{"ranges":[{"topic_id":%q,"first":"0","last":"0","max_id":%d,"count":1}]}`, topic, i)
+			if r := stacktest.Do(t, http.MethodPost, w+"/internal/views", body, "Authorization", "Bearer "+stacktest.InternalToken); r.Status != http.StatusOK {
+				t.Fatalf("views: %d %s", r.Status, r.Body)
+			}
+		}
+	}
+	app := store.NewAppender(pgtest.Pool(t, db), cfg.Store)
+	ctx := context.Background()
+	fold := func() (int64, int64) {
+		t.Helper()
+		topics, ranges, err := app.CompactViews(ctx, 2, 8, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return topics, ranges
+	}
+	send(big.Topic, 0, 4)
+	send(small.Topic, 0, 2)
+	if topics, ranges := fold(); topics != 1 || ranges != 2 {
+		t.Fatalf("folded %d topics, %d ranges; want only the small topic's 2", topics, ranges)
+	}
+	send(big.Topic, 4, 5)
+	if topics, ranges := fold(); topics != 1 || ranges != 5 {
+		t.Fatalf("folded %d topics, %d ranges; want the large topic's 5", topics, ranges)
+	}
 }

@@ -136,6 +136,13 @@ func runPruner(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger
 // worked off over several passes rather than in one long one.
 const compactTopicsPerRun = 1000
 
+// compactPerComments makes a topic wait for one range per this many of its
+// comments before it is folded: a fold reads the whole topic, and folding
+// every busy topic each minute grew with the topics (issue 14's soak: the
+// read of a topic went from 2 to 6 ms in six minutes, and Postgres's CPU
+// per request doubled over thirty).
+const compactPerComments = 8
+
 // runCompactor folds the view ranges of busy topics into per-comment counts
 // every COMPACT_INTERVAL (store.CompactViews). Several writers may compact
 // at once: a range is taken by one of them only.
@@ -145,7 +152,7 @@ func runCompactor(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Log
 	}
 	platform.RunLoops(lc, func(ctx context.Context) {
 		platform.Every(ctx, cfg.CompactInterval, func() {
-			topics, ranges, err := app.CompactViews(ctx, cfg.CompactMinRanges, compactTopicsPerRun)
+			topics, ranges, err := app.CompactViews(ctx, cfg.CompactMinRanges, compactPerComments, compactTopicsPerRun)
 			switch {
 			case err != nil && !errors.Is(err, context.Canceled):
 				log.Warn("view compaction failed", zap.Int64("topics", topics), zap.Error(err))
