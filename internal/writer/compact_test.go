@@ -149,7 +149,7 @@ func TestCompactionWaitsForLargeTopics(t *testing.T) {
 	}
 	small := stacktest.PostComment(t, w, "", "", "ann", "root")
 	stacktest.PostComment(t, w, small.Topic, "0", "bob", "c") // two distinct ranges need two max ids
-	send := func(topic string, from, to int) { // ranges with max ids from…to-1, each its own row
+	send := func(topic string, from, to int) {                // ranges with max ids from…to-1, each its own row
 		for i := from; i < to; i++ {
 			body := fmt.Sprintf(`{"ranges":[{"topic_id":%q,"first":"0","last":"0","max_id":%d,"count":1}]}`, topic, i)
 			if r := stacktest.Do(t, http.MethodPost, w+"/internal/views", body, "Authorization", "Bearer "+stacktest.InternalToken); r.Status != http.StatusOK {
