@@ -82,15 +82,12 @@ var sentence = strings.Repeat("Honest benchmarks compare a figure to a ceiling m
 
 // readsAndWrites: sections 1 (reads), 2 (writes), 3 (freshness) and 5 (views).
 func (h *harness) readsAndWrites(ctx context.Context) error {
-	db, err := h.newDB(ctx, "bench_api")
-	if err != nil {
-		return err
-	}
-	s, err := h.startServices(db, nil)
+	s, err := h.stack(ctx, "bench_api", nil)
 	if err != nil {
 		return err
 	}
 	defer s.Stop()
+	db := s.db
 	api := apiClient{s.url}
 
 	topic, topics, last, err := seed(api)
@@ -269,14 +266,10 @@ func seed(api apiClient) (topic string, topics []string, last float64, err error
 // stackFrom starts a writer, two readers and nginx from the binaries in
 // bins on a new database, seeded like the api part's.
 func (h *harness) stackFrom(ctx context.Context, bins, name string) (*services, []string, error) {
-	db, err := h.newDB(ctx, name)
-	if err != nil {
-		return nil, nil, err
-	}
 	savedBins, savedPrefix := h.bins, h.prefix
 	h.bins, h.prefix = bins, name+"-"
 	defer func() { h.bins, h.prefix = savedBins, savedPrefix }()
-	s, err := h.startServices(db, nil)
+	s, err := h.stack(ctx, name, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -288,18 +281,30 @@ func (h *harness) stackFrom(ctx context.Context, bins, name string) (*services, 
 	return s, topics, nil
 }
 
+// stack makes a new database name, lets fill load it (if not nil), and
+// starts a writer, two readers and nginx on it.
+func (h *harness) stack(ctx context.Context, name string, fill func(db string) error) (*services, error) {
+	db, err := h.newDB(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if fill != nil {
+		if err := fill(db); err != nil {
+			return nil, err
+		}
+	}
+	return h.startServices(db, nil)
+}
+
 // writesOnly is the writes part alone (bench -only writes), on a stack of
 // its own, for working on the cost of a comment.
 func (h *harness) writesOnly(ctx context.Context) error {
-	db, err := h.newDB(ctx, "bench_writes")
-	if err != nil {
-		return err
-	}
-	s, err := h.startServices(db, nil)
+	s, err := h.stack(ctx, "bench_writes", nil)
 	if err != nil {
 		return err
 	}
 	defer s.Stop()
+	db := s.db
 	_, topics, _, err := seed(apiClient{s.url})
 	if err != nil {
 		return err

@@ -18,22 +18,15 @@ import (
 // throughput and latencies, and checks the three goals: POST p99 ≤ 50 ms
 // in every minute, no request over 1 s, and throughput flat within 10 %.
 func (h *harness) soak(ctx context.Context) error {
-	db, err := h.newDB(ctx, "bench_soak")
-	if err != nil {
-		return err
-	}
-	if err := bulkStore(ctx, db, 200, 50, 140, 0); err != nil {
-		return err
-	}
-	topics, err := topicIDs(ctx, db)
-	if err != nil {
-		return err
-	}
-	s, err := h.startServices(db, nil)
+	s, err := h.stack(ctx, "bench_soak", func(db string) error { return bulkStore(ctx, db, 200, 50, 140, 0) })
 	if err != nil {
 		return err
 	}
 	defer s.Stop()
+	topics, err := topicIDs(ctx, s.db)
+	if err != nil {
+		return err
+	}
 	host := strings.TrimPrefix(s.url, "http://")
 	content := fmt.Sprintf("%q", sentence[:140])
 	req := func(i int64, buf []byte) ([]byte, bool) {
