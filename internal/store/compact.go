@@ -23,10 +23,10 @@ const (
 	// A fold reads every comment of its topic, so a topic may wait for
 	// ranges in proportion to its size: at least one for every $2
 	// comments (0: no such rule), which bounds the work to a few comments
-	// read per range removed. Folding every topic with minRanges every minute grew with
-	// the topics: in a soak of 200 topics taking ~600 comments a minute
-	// between them, the fold's read of a topic went from 2 to 6 ms in six
-	// minutes, and Postgres's CPU per request doubled over 30.
+	// read per range removed. Folding every topic with minRanges every
+	// minute grew with the topics: in a soak of 200 topics taking ~600
+	// comments a minute between them, the fold's read of a topic went from
+	// 2 to 6 ms in six minutes.
 	qTopicsToCompact = `SELECT r.topic_id FROM view_ranges r JOIN topics t USING (topic_id)
 		GROUP BY r.topic_id, t.next_comment_id
 		HAVING count(*) >= greatest($1, t.next_comment_id / nullif($2, 0))
@@ -42,7 +42,8 @@ const (
 
 // CompactViews folds the view ranges of up to maxTopics topics that have
 // at least minRanges of them, and at least one for every perComments of
-// their comments (0: whatever their size), one transaction per topic, and returns how
+// their comments (0: whatever their size), one transaction per topic, and
+// returns how
 // many topics and ranges it folded.
 func (a *Appender) CompactViews(ctx context.Context, minRanges, perComments, maxTopics int) (topics, ranges int64, err error) {
 	qctx, cancel := context.WithTimeout(ctx, a.timeout)

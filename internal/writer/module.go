@@ -139,8 +139,7 @@ const compactTopicsPerRun = 1000
 // compactPerComments makes a topic wait for one range per this many of its
 // comments before it is folded: a fold reads the whole topic, and folding
 // every busy topic each minute grew with the topics (issue 14's soak: the
-// read of a topic went from 2 to 6 ms in six minutes, and Postgres's CPU
-// per request doubled over thirty).
+// read of a topic went from 2 to 6 ms in six minutes).
 const compactPerComments = 8
 
 // runCompactor folds the view ranges of busy topics into per-comment counts
