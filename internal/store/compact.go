@@ -43,8 +43,7 @@ const (
 // CompactViews folds the view ranges of up to maxTopics topics that have
 // at least minRanges of them, and at least one for every perComments of
 // their comments (0: whatever their size), one transaction per topic, and
-// returns how
-// many topics and ranges it folded.
+// returns how many topics and ranges it folded.
 func (a *Appender) CompactViews(ctx context.Context, minRanges, perComments, maxTopics int) (topics, ranges int64, err error) {
 	qctx, cancel := context.WithTimeout(ctx, a.timeout)
 	rows, _ := a.pool.Query(qctx, qTopicsToCompact, minRanges, perComments, maxTopics)
