@@ -10,68 +10,10 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
 	"github.com/parley/parley/internal/stacktest"
 )
-
-// scrape reads a service's /metrics on its METRICS_ADDR.
-func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
-	t.Helper()
-	res, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s/metrics: %d", addr, res.StatusCode)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(res.Body)
-	if err != nil {
-		t.Fatalf("%s/metrics: %v", addr, err)
-	}
-	return fams
-}
-
-// value is the sum of the family's series whose labels include want
-// (name, value pairs): a counter's or gauge's value, a histogram's count.
-func value(fams map[string]*dto.MetricFamily, name string, want ...string) float64 {
-	f := fams[name]
-	if f == nil {
-		return 0
-	}
-	var sum float64
-	for _, m := range f.GetMetric() {
-		if !hasLabels(m, want) {
-			continue
-		}
-		switch {
-		case m.Counter != nil:
-			sum += m.GetCounter().GetValue()
-		case m.Gauge != nil:
-			sum += m.GetGauge().GetValue()
-		case m.Histogram != nil:
-			sum += float64(m.GetHistogram().GetSampleCount())
-		case m.Untyped != nil:
-			sum += m.GetUntyped().GetValue()
-		}
-	}
-	return sum
-}
-
-func hasLabels(m *dto.Metric, want []string) bool {
-	for i := 0; i+1 < len(want); i += 2 {
-		if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool {
-			return l.GetName() == want[i] && l.GetValue() == want[i+1]
-		}) {
-			return false
-		}
-	}
-	return true
-}
 
 func requireFamilies(t *testing.T, service string, fams map[string]*dto.MetricFamily, names ...string) {
 	t.Helper()
@@ -113,55 +55,55 @@ func TestMetrics(t *testing.T) {
 	waddr := s.metrics["writer"]
 	raddrs := []string{s.metrics["reader1"], s.metrics["reader2"]}
 
-	w := scrape(t, waddr)
+	w := stacktest.Scrape(t, waddr)
 	requireFamilies(t, "writer", w, slices.Concat(commonFamilies, writerFamilies)...)
 	for i, a := range raddrs {
-		r := scrape(t, a)
+		r := stacktest.Scrape(t, a)
 		requireFamilies(t, "reader"+string(rune('1'+i)), r, slices.Concat(commonFamilies, readerFamilies)...)
-		if v := value(r, "parley_reader_ready"); v != 1 {
+		if v := stacktest.MetricValue(r, "parley_reader_ready"); v != 1 {
 			t.Errorf("reader%d: parley_reader_ready %v once /readyz is 200", i+1, v)
 		}
-		if v := value(r, "pgxpool_max_conns"); v < 1 {
+		if v := stacktest.MetricValue(r, "pgxpool_max_conns"); v < 1 {
 			t.Errorf("reader%d: pgxpool_max_conns %v", i+1, v)
 		}
 	}
 	posts := func(fams map[string]*dto.MetricFamily) float64 {
-		return value(fams, "parley_http_requests_total", "route", "/post_comment", "method", "POST", "status", "201")
+		return stacktest.MetricValue(fams, "parley_http_requests_total", "route", "/post_comment", "method", "POST", "status", "201")
 	}
-	postsBefore, batchesBefore := posts(w), value(w, "parley_writer_batch_size")
+	postsBefore, batchesBefore := posts(w), stacktest.MetricValue(w, "parley_writer_batch_size")
 
 	c := s.api.PostComment(t, s.nginx, "", "", "alice", "counted")
 	stacktest.Eventually(t, 10*time.Second, func() bool {
-		w = scrape(t, waddr)
-		return posts(w) == postsBefore+1 && value(w, "parley_writer_batch_size") >= batchesBefore+1
+		w = stacktest.Scrape(t, waddr)
+		return posts(w) == postsBefore+1 && stacktest.MetricValue(w, "parley_writer_batch_size") >= batchesBefore+1
 	})
-	if v := value(w, "parley_writer_commands_total", "kind", "post", "outcome", "ok"); v < 1 {
+	if v := stacktest.MetricValue(w, "parley_writer_commands_total", "kind", "post", "outcome", "ok"); v < 1 {
 		t.Errorf("parley_writer_commands_total{kind=post,outcome=ok} %v after a post", v)
 	}
-	if v := value(w, "parley_writer_transaction_duration_seconds"); v < 1 {
+	if v := stacktest.MetricValue(w, "parley_writer_transaction_duration_seconds"); v < 1 {
 		t.Errorf("parley_writer_transaction_duration_seconds counted %v transactions", v)
 	}
-	if v := value(w, "parley_writer_queue_depth"); v != 0 {
+	if v := stacktest.MetricValue(w, "parley_writer_queue_depth"); v != 0 {
 		t.Errorf("parley_writer_queue_depth %v with nothing being written", v)
 	}
 	// A bad write is counted with its status, under its route.
 	s.api.Post(t, s.nginx, "/post_comment", map[string]any{"user": "alice"}, http.StatusBadRequest)
 	stacktest.Eventually(t, 10*time.Second, func() bool {
-		return value(scrape(t, waddr), "parley_http_requests_total", "route", "/post_comment", "status", "400") == 1
+		return stacktest.MetricValue(stacktest.Scrape(t, waddr), "parley_http_requests_total", "route", "/post_comment", "status", "400") == 1
 	})
 
 	for i, a := range raddrs {
 		stacktest.Eventually(t, 10*time.Second, func() bool {
-			r := scrape(t, a)
-			return value(r, "parley_reader_applied_position") >= float64(c.Position) &&
-				value(r, "parley_reader_head_position") >= float64(c.Position) &&
-				value(r, "parley_reader_lag_events") == 0
+			r := stacktest.Scrape(t, a)
+			return stacktest.MetricValue(r, "parley_reader_applied_position") >= float64(c.Position) &&
+				stacktest.MetricValue(r, "parley_reader_head_position") >= float64(c.Position) &&
+				stacktest.MetricValue(r, "parley_reader_lag_events") == 0
 		})
-		r := scrape(t, a)
-		if v := value(r, "parley_reader_refresh_duration_seconds"); v < 1 {
+		r := stacktest.Scrape(t, a)
+		if v := stacktest.MetricValue(r, "parley_reader_refresh_duration_seconds"); v < 1 {
 			t.Errorf("reader%d: %v refreshes timed", i+1, v)
 		}
-		if v := value(r, "parley_reader_topics"); v < 1 {
+		if v := stacktest.MetricValue(r, "parley_reader_topics"); v < 1 {
 			t.Errorf("reader%d: parley_reader_topics %v after a topic was posted", i+1, v)
 		}
 	}
@@ -170,7 +112,7 @@ func TestMetrics(t *testing.T) {
 	reads := func() float64 {
 		var n float64
 		for _, a := range raddrs {
-			n += value(scrape(t, a), "parley_http_requests_total", "route", "/topic_comments", "method", "GET", "status", "200")
+			n += stacktest.MetricValue(stacktest.Scrape(t, a), "parley_http_requests_total", "route", "/topic_comments", "method", "GET", "status", "200")
 		}
 		return n
 	}
@@ -193,8 +135,8 @@ func TestMetrics(t *testing.T) {
 
 	// Every family the dashboard queries is served by the writer or the
 	// readers (read now, after the writes made the labelled families).
-	served := scrape(t, waddr)
-	for k, v := range scrape(t, raddrs[0]) {
+	served := stacktest.Scrape(t, waddr)
+	for k, v := range stacktest.Scrape(t, raddrs[0]) {
 		served[k] = v
 	}
 	names := dashboardMetrics(t)

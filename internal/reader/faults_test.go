@@ -9,8 +9,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -305,11 +303,10 @@ func TestNotificationsCoalesce(t *testing.T) {
 // refreshes is how many refreshes a reader has timed, from its metrics.
 func refreshes(t *testing.T, addr string) int {
 	t.Helper()
-	res := stacktest.Get(t, "http://"+addr+"/metrics")
-	m := regexp.MustCompile(`(?m)^parley_reader_refresh_duration_seconds_count (\d+)$`).FindSubmatch(res.Body)
-	if m == nil {
-		t.Fatalf("no refresh count in the metrics:\n%.2000s", res.Body)
+	const name = "parley_reader_refresh_duration_seconds"
+	fams := stacktest.Scrape(t, addr)
+	if fams[name] == nil {
+		t.Fatalf("no %s in the reader's metrics", name)
 	}
-	n, _ := strconv.Atoi(string(m[1]))
-	return n
+	return int(stacktest.MetricValue(fams, name))
 }
