@@ -61,7 +61,7 @@ func main() {
 	flag.StringVar(&h.admin, "db", os.Getenv("DATABASE_URL"), "Postgres admin URL; benchmark databases are created there")
 	flag.BoolVar(&h.long, "long", false, "the long profile: longer runs, more samples, and the soak")
 	flag.DurationVar(&h.soakDur, "soak", 30*time.Minute, "how long the soak runs (long profile, or -only soak)")
-	flag.StringVar(&h.only, "only", "", "run only this part: api, scale, micro, writes (the write rounds of api alone) or soak, for working on one figure")
+	flag.StringVar(&h.only, "only", "", "run only this part: api, scale, micro, writes (the write rounds of api alone), mixed (the reads via nginx and the mixed run of api alone) or soak, for working on one figure")
 	report := flag.String("report", "", "write the Markdown report to this file")
 	chart := flag.String("chart", "", "write the chart PNG to this file")
 	static := flag.String("static", "", "internal: serve -file at this address and nothing else")
@@ -101,9 +101,9 @@ func main() {
 
 	began := time.Now()
 	ctx := context.Background()
-	steps := map[string]func(context.Context) error{"api": h.readsAndWrites, "scale": h.scale, "micro": h.micro, "writes": h.writesOnly, "soak": h.soak}
-	for _, name := range []string{"api", "scale", "micro", "writes", "soak"} {
-		alone := name == "writes" || (name == "soak" && !h.long) // parts run only when asked for
+	steps := map[string]func(context.Context) error{"api": h.readsAndWrites, "scale": h.scale, "micro": h.micro, "writes": h.writesOnly, "mixed": h.readsAndWrites, "soak": h.soak}
+	for _, name := range []string{"api", "scale", "micro", "writes", "mixed", "soak"} {
+		alone := name == "writes" || name == "mixed" || (name == "soak" && !h.long) // parts run only when asked for
 		if h.only != name && (h.only != "" || alone) {
 			continue
 		}
