@@ -190,7 +190,7 @@ func TestDecideViewsAggregate(t *testing.T) {
 }
 
 func TestBatcherLanes(t *testing.T) {
-	b := NewBatcher(nil, nil, 4, 8, comment.Now)
+	b := NewBatcher(nil, nil, 4, 8, 0, comment.Now)
 	seen := map[int]bool{}
 	for range 200 {
 		topic := comment.NewTopicID()

@@ -14,7 +14,7 @@ import (
 // their own, never queueing comments behind them.
 func TestLanes(t *testing.T) {
 	for _, workers := range []int{1, 2, 5} {
-		b := NewBatcher(nil, zap.NewNop(), workers, 10, time.Now)
+		b := NewBatcher(nil, zap.NewNop(), workers, 10, 0, time.Now)
 		if len(b.queues) != workers+1 {
 			t.Fatalf("%d workers: %d queues", workers, len(b.queues))
 		}

@@ -106,7 +106,7 @@ func migrateWithRetry(ctx context.Context, pool *pgxpool.Pool, limit time.Durati
 type Clock func() time.Time
 
 func newBatcher(lc fx.Lifecycle, app *store.Appender, cfg Config, log *zap.Logger, now Clock, reg *prometheus.Registry) (*Batcher, error) {
-	b := NewBatcher(app, log.Named("batcher"), cfg.WriteWorkers, cfg.WriteBatchMax, now)
+	b := NewBatcher(app, log.Named("batcher"), cfg.WriteWorkers, cfg.WriteBatchMax, cfg.WriteBatchLinger, now)
 	if err := b.Instrument(reg); err != nil {
 		return nil, err
 	}
