@@ -189,24 +189,6 @@ func TestDecideViewsAggregate(t *testing.T) {
 	}
 }
 
-func TestBatcherLanes(t *testing.T) {
-	b := NewBatcher(nil, nil, 4, 8, 0, comment.Now)
-	seen := map[int]bool{}
-	for range 200 {
-		topic := comment.NewTopicID()
-		lane := b.lane(Post{TopicID: &topic})
-		for _, op := range []Command{Edit{TopicID: topic}, Delete{TopicID: topic}, Post{NewTopic: topic}} {
-			if l := b.lane(op); l != lane {
-				t.Fatalf("%T on lane %d, its topic's posts on %d", op, l, lane)
-			}
-		}
-		seen[lane] = true
-	}
-	if len(seen) != 4 {
-		t.Fatalf("200 topics used lanes %v of 4", seen)
-	}
-}
-
 // TestDecideVotesInOneBatch: votes in one batch see each other: one row
 // per vote and one count per comment, in their final state; a vote on a
 // comment posted or deleted earlier in the batch is counted or refused;
