@@ -136,6 +136,15 @@ func (m *cpuMeter) total(part string) time.Duration {
 	return t
 }
 
+// snapshot is each part's CPU time so far.
+func (m *cpuMeter) snapshot() map[string]time.Duration {
+	out := make(map[string]time.Duration, len(cpuParts))
+	for _, k := range cpuParts {
+		out[k] = m.total(k)
+	}
+	return out
+}
+
 // cpuPer is each part's CPU per request, in µs, and their sum.
 type cpuPer struct {
 	parts map[string]float64

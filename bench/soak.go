@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,7 +49,31 @@ func (h *harness) soak(ctx context.Context) error {
 	}
 	m := h.meter(s)
 	fmt.Fprintf(os.Stderr, "  soak: %s of 95/5 GET/POST from 32 connections…\n", h.soakDur)
+	// Each process's CPU at every minute's end, so that what grows with
+	// time shows in the process that pays for it.
+	marks := []map[string]time.Duration{m.snapshot()}
+	stop := make(chan struct{})
+	var marking sync.WaitGroup
+	marking.Add(1)
+	go func() {
+		defer marking.Done()
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				marks = append(marks, m.snapshot())
+			}
+		}
+	}()
 	samples := rawAttack(host, 32, h.soakDur, req)
+	close(stop)
+	marking.Wait()
+	if len(marks) <= int(h.soakDur/time.Minute) { // the last tick came after the load ended
+		marks = append(marks, m.snapshot())
+	}
 	all := summarize(samples, h.soakDur, nil)
 	cpu := m.per(float64(all.requests))
 	walAfter, ckptAfter, err := walAndCheckpoints(ctx, h.admin)
@@ -60,7 +85,7 @@ func (h *harness) soak(ctx context.Context) error {
 	minutes := int((h.soakDur + time.Minute - 1) / time.Minute)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Soak: %s of 95 %% GET (50-comment pages) / 5 %% POST over 200 topics, 32 connections through nginx, fsync on, after a minute of warm-up:\n\n", h.soakDur)
-	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed | CPU µs a request: load generator / nginx / writer / readers / Postgres |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var rates []float64
 	worstPostP99, worst, over1s, failed := time.Duration(0), time.Duration(0), 0, 0
 	// In start order, so that each minute is one slice of them.
@@ -87,7 +112,7 @@ func (h *harness) soak(ctx context.Context) error {
 		}
 		worstPostP99, worst = max(worstPostP99, p.p99), max(worst, g.max, p.max)
 		over1s, failed = over1s+n1s, failed+nf
-		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %d |\n", k+1, rate, ms(g.p50), ms(g.p99), ms(g.max), ms(p.p50), ms(p.p99), ms(p.max), n1s, nf)
+		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %d | %s |\n", k+1, rate, ms(g.p50), ms(g.p99), ms(g.max), ms(p.p50), ms(p.p99), ms(p.max), n1s, nf, minuteCPU(marks, k, len(in)))
 	}
 	lo, hi := slices.Min(rates), slices.Max(rates)
 	med := slices.Clone(rates)
@@ -104,6 +129,19 @@ func (h *harness) soak(ctx context.Context) error {
 		h.notes = append(h.notes, fmt.Sprintf("soak: %d requests failed", failed))
 	}
 	return nil
+}
+
+// minuteCPU is each process's CPU per request in minute k (from its marks;
+// "–" for a minute without both).
+func minuteCPU(marks []map[string]time.Duration, k, requests int) string {
+	if k+1 >= len(marks) || requests == 0 {
+		return "–"
+	}
+	var out []string
+	for _, part := range cpuParts {
+		out = append(out, fmt.Sprintf("%.0f", float64((marks[k+1][part]-marks[k][part]).Microseconds())/float64(requests)))
+	}
+	return strings.Join(out, " / ")
 }
 
 func topicIDs(ctx context.Context, db string) ([]string, error) {
