@@ -1,4 +1,4 @@
-package writer
+package writer_test
 
 import (
 	"context"
@@ -11,7 +11,9 @@ import (
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/errs"
+	"github.com/parley/parley/internal/stacktest"
 	"github.com/parley/parley/internal/store"
+	"github.com/parley/parley/internal/writer"
 )
 
 // gateAppender records each batch's size and holds it until the test
@@ -54,22 +56,10 @@ func (g *gateAppender) batches() []int {
 	return slices.Clone(g.sizes)
 }
 
-// post is a command on a topic of its own, so that each names one topic.
-func post() *Request {
+// topicPost is a command on a topic of its own, so that each names one topic.
+func topicPost() *writer.Request {
 	id := comment.NewTopicID()
-	return &Request{Cmd: Post{TopicID: &id, User: "u", Content: "c"}}
-}
-
-// waitFor polls cond until it holds or the test's deadline nears.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	return &writer.Request{Cmd: writer.Post{TopicID: &id, User: "u", Content: "c"}}
 }
 
 // TestLinger: a worker whose last batch held several commands waits (here
@@ -77,7 +67,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // writing one command at a time never waits; a stop ends the wait.
 func TestLinger(t *testing.T) {
 	g := &gateAppender{entered: make(chan int, 64), release: make(chan struct{}), failure: errs.Unavailable.New("test")}
-	b := NewBatcher(g, zap.NewNop(), 1, 100, time.Hour, time.Now)
+	b := writer.NewBatcher(g, zap.NewNop(), 1, 100, time.Hour, time.Now)
 	b.Start()
 	stopped := false
 	defer func() {
@@ -91,7 +81,7 @@ func TestLinger(t *testing.T) {
 	ctx := context.Background()
 	do := func(done *sync.WaitGroup) {
 		done.Add(1)
-		go func() { defer done.Done(); _, _ = b.Do(ctx, post()) }()
+		go func() { defer done.Done(); _, _ = b.Do(ctx, topicPost()) }()
 	}
 
 	// One at a time: batches of one, none waits (an hour's wait would
@@ -114,26 +104,29 @@ func TestLinger(t *testing.T) {
 	}
 	do(&all)
 	do(&all)
-	waitFor(t, "two commands queued behind the first batch", func() bool { return b.Waiting() == 2 })
+	// Both queued behind the first batch.
+	stacktest.Eventually(t, 10*time.Second, func() bool { return b.Waiting() == 2 })
 	g.release <- struct{}{}
 	if n := g.next(t); n != 2 {
 		t.Fatalf("second batch of %d, want 2", n)
 	}
 	do(&all)
-	waitFor(t, "a command queued behind the batch of two", func() bool { return b.Waiting() == 1 })
+	// Queued behind the batch of two.
+	stacktest.Eventually(t, 10*time.Second, func() bool { return b.Waiting() == 1 })
 	g.release <- struct{}{}
-	for range lingerFill - 1 {
+	for range writer.LingerFill - 1 {
 		do(&all)
 	}
-	if n := g.next(t); n != lingerFill {
-		t.Fatalf("the lingering batch ran with %d commands, want %d", n, lingerFill)
+	if n := g.next(t); n != writer.LingerFill {
+		t.Fatalf("the lingering batch ran with %d commands, want %d", n, writer.LingerFill)
 	}
 	g.release <- struct{}{}
 
 	// Lingering again (the last batch held 16), and a stop: the batch
 	// runs with what it has.
 	do(&all)
-	waitFor(t, "a lingering command", func() bool { return b.Waiting() == 1 })
+	// Taken into the lingering batch (Waiting counts it until it runs).
+	stacktest.Eventually(t, 10*time.Second, func() bool { return b.Waiting() == 1 })
 	stopped = true
 	stop := make(chan error, 1)
 	go func() { stop <- b.Stop(context.Background()) }()
@@ -145,7 +138,7 @@ func TestLinger(t *testing.T) {
 		t.Fatal(err)
 	}
 	all.Wait()
-	want := []int{1, 1, 1, 1, 2, lingerFill, 1}
+	want := []int{1, 1, 1, 1, 2, writer.LingerFill, 1}
 	if got := g.batches(); !slices.Equal(got, want) {
 		t.Fatalf("batches %v, want %v", got, want)
 	}

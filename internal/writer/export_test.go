@@ -1,0 +1,4 @@
+package writer
+
+// LingerFill is lingerFill, for the external tests.
+const LingerFill = lingerFill
