@@ -148,8 +148,6 @@ func (b *Batcher) lane(cmd Command) int {
 func (b *Batcher) work(queue chan *pending) {
 	defer b.wg.Done()
 	reqs := make([]*pending, 0, b.maxBatch)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
 	var ended time.Time // when the last batch ended
 	last := 0           // how many commands it held
 	for {
@@ -178,7 +176,7 @@ func (b *Batcher) work(queue chan *pending) {
 		}
 		fillTo := min(lingerFill, b.maxBatch)
 		if b.linger > 0 && len(reqs) < fillTo && last > 1 && time.Since(ended) < b.linger {
-			reqs = b.gather(queue, reqs, fillTo, timer)
+			reqs = b.gather(queue, reqs, fillTo)
 		}
 		b.waiting.Add(-int64(len(reqs)))
 		b.run(reqs)
@@ -188,8 +186,8 @@ func (b *Batcher) work(queue chan *pending) {
 
 // gather adds commands from queue to reqs until it holds n, the linger
 // has passed, or the batcher stops.
-func (b *Batcher) gather(queue chan *pending, reqs []*pending, n int, timer *time.Timer) []*pending {
-	timer.Reset(b.linger)
+func (b *Batcher) gather(queue chan *pending, reqs []*pending, n int) []*pending {
+	timer := time.NewTimer(b.linger)
 	defer timer.Stop()
 	for len(reqs) < n {
 		select {
