@@ -72,8 +72,23 @@ func (p *pageTab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 
 func (p *pageTab) click(sel string) {
 	p.t.Helper()
+	// chromedp clicks where the element is when it looks: a smooth scroll
+	// still under way (the page's focus moves scroll smoothly, unless the
+	// user asks for reduced motion) would move it from under the pointer.
+	evalJS[bool](p, scrollStill)
 	p.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
 }
+
+// scrollStill resolves once the page's scroll position has held for three
+// animation frames in a row.
+const scrollStill = `new Promise((done) => {
+	let y = NaN, still = 0;
+	const frame = () => {
+		if (scrollY === y) still++; else { y = scrollY; still = 0; }
+		if (still >= 3) done(true); else requestAnimationFrame(frame);
+	};
+	requestAnimationFrame(frame);
+})`
 
 // typeIn types text into the field, key by key, as a person would.
 func (p *pageTab) typeIn(sel, text string) {
