@@ -15,19 +15,69 @@ const clockTicks = 100
 
 // procCPU is the user+system CPU time a process has used.
 func procCPU(pid int) time.Duration {
+	own, _ := procTimes(pid)
+	return own
+}
+
+// procTimes is the user+system CPU time a process has used, and that of
+// its children it has waited for (which have exited).
+func procTimes(pid int) (own, reaped time.Duration) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	// Fields after the command, which is in parentheses and may hold spaces.
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
+	if len(f) < 15 {
+		return 0, 0
 	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / clockTicks
+	var t [4]int64
+	for i := range t {
+		t[i], _ = strconv.ParseInt(f[11+i], 10, 64)
+	}
+	return time.Duration(t[0]+t[1]) * time.Second / clockTicks, time.Duration(t[2]+t[3]) * time.Second / clockTicks
+}
+
+// postgresCPU is the CPU time of every postgres process alive now, plus
+// that of those that have exited: the postmaster waits for its children
+// (backends, autovacuum workers), so their time is in its reaped time. A
+// process that exits between two readings is counted in both, live and
+// then reaped, so the difference of two readings is the time spent
+// between them.
+func postgresCPU() time.Duration {
+	pids := processes("postgres", nil)
+	in := make(map[int]bool, len(pids))
+	for _, pid := range pids {
+		in[pid] = true
+	}
+	var t time.Duration
+	for _, pid := range pids {
+		own, reaped := procTimes(pid)
+		t += own
+		if !in[parentOf(pid)] { // the postmaster
+			t += reaped
+		}
+	}
+	return t
+}
+
+// parentOf is a process's parent's pid (-1 if unknown).
+func parentOf(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 2 {
+		return -1
+	}
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		return -1
+	}
+	return ppid
 }
 
 // processes lists pids whose command is name, or whose parent is in parents.
@@ -109,8 +159,7 @@ func newMeter(writer int, readers []int, nginx int) *cpuMeter {
 	m.parts["readers"] = readers
 	m.parts["nginx"] = append([]int{nginx}, processes("", map[int]bool{nginx: true})...)
 	m.parts["load generator"] = []int{os.Getpid()}
-	m.parts["postgres"] = processes("postgres", nil)
-	for k := range m.parts {
+	for _, k := range cpuParts {
 		m.before[k] = m.total(k)
 	}
 	m.busy0, m.idle0 = machineTicks()
@@ -129,6 +178,9 @@ func (m *cpuMeter) machineBusy() float64 {
 }
 
 func (m *cpuMeter) total(part string) time.Duration {
+	if part == "postgres" { // its processes come and go (backends, autovacuum workers)
+		return postgresCPU()
+	}
 	var t time.Duration
 	for _, pid := range m.parts[part] {
 		t += procCPU(pid)
