@@ -40,6 +40,18 @@ func rssBytes(pid int) int64 {
 	return 0
 }
 
+// debugAddr gives a service a pprof port of its own (DEBUG_ADDR) when the
+// bench runs with BENCH_PPROF=1, and says where on stderr, so a profile can be
+// taken in the middle of a run; otherwise it serves none.
+func debugAddr(name string) string {
+	if os.Getenv("BENCH_PPROF") != "1" {
+		return "DEBUG_ADDR="
+	}
+	addr := freeAddr()
+	fmt.Fprintf(os.Stderr, "pprof of %s: http://%s/debug/pprof/\n", name, addr)
+	return "DEBUG_ADDR=" + addr
+}
+
 func freeAddr() string {
 	addr, err := procs.FreeAddr()
 	if err != nil {
@@ -66,6 +78,7 @@ func (h *harness) startWriter(db string) (*procs.Proc, error) {
 	addr := freeAddr()
 	w, err := h.start("writer", filepath.Join(h.bins, "writer"), []string{
 		"DATABASE_URL=" + db, "LISTEN_ADDR=" + addr, "LOG_LEVEL=warn", "DB_MAX_CONNS=16", "INTERNAL_TOKEN=" + benchToken,
+		debugAddr("writer"),
 	})
 	if err != nil {
 		return nil, err
@@ -79,7 +92,7 @@ func (h *harness) startReader(name, db, writer string, env []string) (*procs.Pro
 	begin := time.Now()
 	r, err := h.start(name, filepath.Join(h.bins, "reader"), append([]string{
 		"DATABASE_URL=" + db, "LISTEN_ADDR=" + addr, "WRITER_URL=http://" + writer, "LOG_LEVEL=warn", "DB_MAX_CONNS=4",
-		"INTERNAL_TOKEN=" + benchToken,
+		"INTERNAL_TOKEN=" + benchToken, debugAddr(name),
 	}, env...))
 	if err != nil {
 		return nil, 0, err

@@ -405,7 +405,9 @@ func (h *harness) writes(ctx context.Context, s *services, db string, topics []s
 	const conc = 32
 	addr := freeAddr()
 	self, _ := os.Executable()
-	base, err := h.start("baseline", self, nil, "-baseline", addr, "-db", db)
+	// The baseline collects garbage as the writer does by default (GOGC,
+	// docs/BENCHMARKS.md): the same one-line tuning is open to both.
+	base, err := h.start("baseline", self, []string{"GOGC=400"}, "-baseline", addr, "-db", db)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,12 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ListenAddr != "127.0.0.1:8081" || cfg.MaxContentBytes != 65536 || !cfg.Migrate || cfg.FaultRate != 0 {
+	t.Setenv("GOGC", "") // as unset: the writer's default applies
+	cfg, err = LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ListenAddr != "127.0.0.1:8081" || cfg.MaxContentBytes != 65536 || !cfg.Migrate || cfg.FaultRate != 0 || cfg.GOGC != "400" {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	cases := map[string]string{
@@ -20,6 +25,7 @@ func TestLoadConfig(t *testing.T) {
 		"WRITE_WORKERS":        "0",
 		"IDEMPOTENCY_TTL":      "1h",
 		"LOG_LEVEL":            "loud",
+		"GOGC":                 "fast",
 		"FAULT_RATE":           "1.5",
 		"FAULT_DELAY":          "0s",
 	}
