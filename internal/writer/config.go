@@ -30,7 +30,7 @@ type Config struct {
 	PruneInterval    time.Duration `env:"PRUNE_INTERVAL" envDefault:"10m" help:"how often expired keys and activity are deleted"`
 	CompactInterval  time.Duration `env:"COMPACT_INTERVAL" envDefault:"1m" help:"how often the view ranges of topics that have 'COMPACT_MIN_RANGES' of them are folded into per-comment counts (readers read fewer rows at start); 0 never"`
 	CompactMinRanges int           `env:"COMPACT_MIN_RANGES" envDefault:"32" help:"how many view ranges a topic gathers before they are folded (and at least one per 8 of its comments)"`
-	GOGC             string        `env:"GOGC" envDefault:"400" help:"Go's garbage collection target, as for any Go program ('off' or a percentage); the writer's default is 400, not Go's 100: its live heap is a few MB, so at 100 it collected dozens of times a second under load (measured: 30 µs of CPU a comment, docs/BENCHMARKS.md)"`
+	GOGC             string        `env:"GOGC" envDefault:"400" help:"Go's garbage collection target, as for any Go program ('off' or a percentage); the writer's default is 400, not Go's 100: its live heap is about 1 MB, so at 100 it collected up to 60 times a second under load (measured: about 30 µs of CPU a comment, docs/operations.md)"`
 	LogLevel         string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn, error (JSON logs on stderr)"`
 	LogFormat        string        `env:"LOG_FORMAT" envDefault:"json" help:"json (a line of JSON per event) or console (for a person at a terminal)"`
 	DrainDelay       time.Duration `env:"DRAIN_DELAY" envDefault:"0s" help:"on SIGTERM, how long '/readyz' fails before the server stops taking requests, for a load balancer to notice; requests in flight always finish"`
