@@ -52,12 +52,12 @@ func (h *harness) soak(ctx context.Context) error {
 	// Each process's CPU at every minute's end, so that what grows with
 	// time shows in the process that pays for it.
 	marks := []map[string]time.Duration{m.snapshot()}
-	type ticks struct{ busy, idle int64 }
+	type ticks struct{ busy, idle, steal int64 }
 	var machine []ticks
 	mark := func() {
 		marks = append(marks, m.snapshot())
-		b, i := machineTicks()
-		machine = append(machine, ticks{b, i})
+		b, i, st := machineTicks()
+		machine = append(machine, ticks{b, i, st})
 	}
 	marks = marks[:0]
 	mark()
@@ -94,7 +94,7 @@ func (h *harness) soak(ctx context.Context) error {
 	minutes := int((h.soakDur + time.Minute - 1) / time.Minute)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Soak: %s of 95 %% GET (50-comment pages) / 5 %% POST over 200 topics, 32 connections through nginx, fsync on, after a minute of warm-up:\n\n", h.soakDur)
-	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed | CPU µs a request: load generator / nginx / writer / readers / Postgres | CPU µs a request, the rest (kernel, other processes) | machine busy |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed | CPU µs a request: load generator / nginx / writer / readers / Postgres | CPU µs a request, the rest (kernel, other processes) | machine busy | of it stolen (hypervisor) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var rates []float64
 	worstPostP99, worst, over1s, failed := time.Duration(0), time.Duration(0), 0, 0
 	// In start order, so that each minute is one slice of them.
@@ -121,17 +121,18 @@ func (h *harness) soak(ctx context.Context) error {
 		}
 		worstPostP99, worst = max(worstPostP99, p.p99), max(worst, g.max, p.max)
 		over1s, failed = over1s+n1s, failed+nf
-		busy, other := "–", "–"
+		busy, other, stolen := "–", "–", "–"
 		if k+1 < len(machine) && len(in) > 0 {
 			db, di := machine[k+1].busy-machine[k].busy, machine[k+1].idle-machine[k].idle
 			busy = fmt.Sprintf("%.0f %%", 100*float64(db)/float64(max(1, db+di)))
+			stolen = fmt.Sprintf("%.1f %%", 100*float64(machine[k+1].steal-machine[k].steal)/float64(max(1, db+di)))
 			var parts time.Duration
 			for _, part := range cpuParts {
 				parts += marks[k+1][part] - marks[k][part]
 			}
 			other = fmt.Sprintf("%.0f", float64((time.Duration(db)*time.Second/clockTicks-parts).Microseconds())/float64(len(in)))
 		}
-		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s |\n", k+1, rate, ms(g.p50), ms(g.p99), ms(g.max), ms(p.p50), ms(p.p99), ms(p.max), n1s, nf, minuteCPU(marks, k, len(in)), other, busy)
+		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s |\n", k+1, rate, ms(g.p50), ms(g.p99), ms(g.max), ms(p.p50), ms(p.p99), ms(p.max), n1s, nf, minuteCPU(marks, k, len(in)), other, busy, stolen)
 	}
 	lo, hi := slices.Min(rates), slices.Max(rates)
 	med := slices.Clone(rates)
