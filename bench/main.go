@@ -21,8 +21,9 @@ import (
 
 type harness struct {
 	bins, work, nginxBin, admin string
-	beforeBins                  string // binaries of an earlier commit, for the writes' before and after
-	prefix                      string // of the names (and logs) of the processes started now
+	beforeBins                  string   // binaries of an earlier commit, for the writes' before and after
+	prefix                      string   // of the names (and logs) of the processes started now
+	writerEnv                   []string // more environment for the writers started now
 	long                        bool
 	dur                         time.Duration // one load run
 	rounds                      int           // alternating rounds of a comparison

@@ -76,10 +76,10 @@ const benchToken = "bench-internal-token-0123456789"
 
 func (h *harness) startWriter(db string) (*procs.Proc, error) {
 	addr := freeAddr()
-	w, err := h.start("writer", filepath.Join(h.bins, "writer"), []string{
+	w, err := h.start("writer", filepath.Join(h.bins, "writer"), append([]string{
 		"DATABASE_URL=" + db, "LISTEN_ADDR=" + addr, "LOG_LEVEL=warn", "DB_MAX_CONNS=16", "INTERNAL_TOKEN=" + benchToken,
 		debugAddr("writer"),
-	})
+	}, h.writerEnv...))
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,13 @@ import (
 // throughput and latencies, and checks the three goals: POST p99 ≤ 50 ms
 // in every minute, no request over 1 s, and throughput flat within 10 %.
 func (h *harness) soak(ctx context.Context) error {
+	// The writer's metrics only here: its transactions minute by minute,
+	// to tell a slower commit from a longer queue. The other parts measure
+	// the writer without them.
+	metricsAddr := freeAddr()
+	h.writerEnv = []string{"METRICS_ADDR=" + metricsAddr}
 	s, err := h.stack(ctx, "bench_soak", func(db string) error { return bulkStore(ctx, db, 200, 50, 140, 0) })
+	h.writerEnv = nil
 	if err != nil {
 		return err
 	}
@@ -54,10 +60,16 @@ func (h *harness) soak(ctx context.Context) error {
 	marks := []map[string]time.Duration{m.snapshot()}
 	type ticks struct{ busy, idle, steal int64 }
 	var machine []ticks
+	var txs []txStats // the writer's, at the same marks; a failed scrape leaves a zero
 	mark := func() {
 		marks = append(marks, m.snapshot())
 		b, i, st := machineTicks()
 		machine = append(machine, ticks{b, i, st})
+		tx, err := scrapeWriter("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "  soak: the writer's metrics: %v\n", err)
+		}
+		txs = append(txs, tx)
 	}
 	marks = marks[:0]
 	mark()
@@ -94,7 +106,7 @@ func (h *harness) soak(ctx context.Context) error {
 	minutes := int((h.soakDur + time.Minute - 1) / time.Minute)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Soak: %s of 95 %% GET (50-comment pages) / 5 %% POST over 200 topics, 32 connections through nginx, fsync on, after a minute of warm-up:\n\n", h.soakDur)
-	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed | CPU µs a request: load generator / nginx / writer / readers / Postgres | CPU µs a request, the rest (kernel, other processes) | machine busy | of it stolen (hypervisor) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed | CPU µs a request: load generator / nginx / writer / readers / Postgres | CPU µs a request, the rest (kernel, other processes) | machine busy | of it stolen (hypervisor) | writer's transactions: a second × commands, mean, p95 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var rates []float64
 	worstPostP99, worst, over1s, failed := time.Duration(0), time.Duration(0), 0, 0
 	// In start order, so that each minute is one slice of them.
@@ -121,7 +133,7 @@ func (h *harness) soak(ctx context.Context) error {
 		}
 		worstPostP99, worst = max(worstPostP99, p.p99), max(worst, g.max, p.max)
 		over1s, failed = over1s+n1s, failed+nf
-		busy, other, stolen := "–", "–", "–"
+		busy, other, stolen, tx := "–", "–", "–", "–"
 		if k+1 < len(machine) && len(in) > 0 {
 			db, di := machine[k+1].busy-machine[k].busy, machine[k+1].idle-machine[k].idle
 			busy = fmt.Sprintf("%.0f %%", 100*float64(db)/float64(max(1, db+di)))
@@ -131,8 +143,9 @@ func (h *harness) soak(ctx context.Context) error {
 				parts += marks[k+1][part] - marks[k][part]
 			}
 			other = fmt.Sprintf("%.0f", float64((time.Duration(db)*time.Second/clockTicks-parts).Microseconds())/float64(len(in)))
+			tx = txs[k+1].since(txs[k], to-from)
 		}
-		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s |\n", k+1, rate, ms(g.p50), ms(g.p99), ms(g.max), ms(p.p50), ms(p.p99), ms(p.max), n1s, nf, minuteCPU(marks, k, len(in)), other, busy, stolen)
+		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s |\n", k+1, rate, ms(g.p50), ms(g.p99), ms(g.max), ms(p.p50), ms(p.p99), ms(p.max), n1s, nf, minuteCPU(marks, k, len(in)), other, busy, stolen, tx)
 	}
 	lo, hi := slices.Min(rates), slices.Max(rates)
 	med := slices.Clone(rates)
