@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // txStats is what the writer's Prometheus metrics (METRICS_ADDR) say of
@@ -15,11 +14,12 @@ import (
 // their summed time, and the cumulative histogram of their times.
 type txStats struct {
 	batches, commands, seconds float64
-	le, cum                    []float64 // bucket bounds (seconds) and cumulative counts, +Inf last
+	le, cum                    []float64 // finite bucket bounds (seconds) and their cumulative counts
 }
 
-// scrapeWriter reads the writer's transaction and batch-size families from
-// its metrics endpoint.
+// scrapeWriter reads the writer's transaction and batch-size histograms
+// from its metrics endpoint, with the text parser the end-to-end tests use
+// (internal/stacktest).
 func scrapeWriter(url string) (txStats, error) {
 	c := http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get(url)
@@ -30,40 +30,19 @@ func scrapeWriter(url string) (txStats, error) {
 	if resp.StatusCode != http.StatusOK {
 		return txStats{}, fmt.Errorf("%s: %s", url, resp.Status)
 	}
-	const tx, size = "parley_writer_transaction_duration_seconds", "parley_writer_batch_size"
-	var st txStats
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok || strings.HasPrefix(name, "#") {
-			continue
-		}
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			continue
-		}
-		switch {
-		case name == tx+"_count":
-			st.batches = v
-		case name == tx+"_sum":
-			st.seconds = v
-		case name == size+"_sum":
-			st.commands = v
-		case strings.HasPrefix(name, tx+`_bucket{le="`):
-			bound := strings.TrimSuffix(strings.TrimPrefix(name, tx+`_bucket{le="`), `"}`)
-			le, err := strconv.ParseFloat(bound, 64) // "+Inf" parses as +Inf
-			if err != nil {
-				continue
-			}
-			st.le, st.cum = append(st.le, le), append(st.cum, v)
-		}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return txStats{}, fmt.Errorf("%s: %w", url, err)
 	}
-	if err := sc.Err(); err != nil {
-		return txStats{}, err
+	tx, size := fams["parley_writer_transaction_duration_seconds"], fams["parley_writer_batch_size"]
+	if tx == nil || size == nil || len(tx.Metric) == 0 || len(size.Metric) == 0 {
+		return txStats{}, fmt.Errorf("%s: no transaction or batch size histogram", url)
 	}
-	if st.batches == 0 && len(st.le) == 0 {
-		return txStats{}, fmt.Errorf("%s: no %s", url, tx)
+	h := tx.Metric[0].GetHistogram()
+	st := txStats{batches: float64(h.GetSampleCount()), seconds: h.GetSampleSum(), commands: size.Metric[0].GetHistogram().GetSampleSum()}
+	for _, b := range h.GetBucket() {
+		st.le, st.cum = append(st.le, b.GetUpperBound()), append(st.cum, float64(b.GetCumulativeCount()))
 	}
 	return st, nil
 }
@@ -75,20 +54,17 @@ func scrapeWriter(url string) (txStats, error) {
 // the same histogram and would be all a p99 shows).
 func (st txStats) since(before txStats, d time.Duration) string {
 	n := st.batches - before.batches
-	if n <= 0 || len(st.cum) < 2 || len(st.cum) != len(before.cum) {
+	if n <= 0 || len(st.le) == 0 || len(st.cum) != len(before.cum) {
 		return "–"
 	}
-	p95 := math.Inf(1)
+	last := st.le[len(st.le)-1]
+	p95 := "> " + ms(time.Duration(last*float64(time.Second))) // past the last bucket
 	for i := range st.cum {
 		if st.cum[i]-before.cum[i] >= 0.95*n {
-			p95 = st.le[i]
+			p95 = "≤ " + ms(time.Duration(st.le[i]*float64(time.Second)))
 			break
 		}
 	}
-	bound := "> " + ms(time.Duration(st.le[len(st.le)-2]*float64(time.Second))) // past the last finite bucket
-	if !math.IsInf(p95, 1) {
-		bound = "≤ " + ms(time.Duration(p95*float64(time.Second)))
-	}
 	return fmt.Sprintf("%.0f/s × %.1f, %.2f ms, p95 %s", n/d.Seconds(), (st.commands-before.commands)/n,
-		1000*(st.seconds-before.seconds)/n, bound)
+		1000*(st.seconds-before.seconds)/n, p95)
 }
