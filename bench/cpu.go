@@ -15,28 +15,34 @@ const clockTicks = 100
 
 // procCPU is the user+system CPU time a process has used.
 func procCPU(pid int) time.Duration {
-	own, _ := procTimes(pid)
-	return own
+	st, _ := readStat(pid)
+	return st.own
 }
 
-// procTimes is the user+system CPU time a process has used, and that of
-// its children it has waited for (which have exited).
-func procTimes(pid int) (own, reaped time.Duration) {
+// stat is what /proc/<pid>/stat says of a process's parent and CPU time.
+type stat struct {
+	ppid        int
+	own, reaped time.Duration // user+system of the process, and of its children it has waited for (which have exited)
+}
+
+// readStat reads a process's stat; false if it is gone.
+func readStat(pid int) (stat, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0
+		return stat{}, false
 	}
 	// Fields after the command, which is in parentheses and may hold spaces.
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	if len(f) < 15 {
-		return 0, 0
+		return stat{}, false
 	}
-	var t [4]int64
+	ppid, _ := strconv.Atoi(f[1])
+	var t [4]int64 // utime, stime, cutime, cstime
 	for i := range t {
 		t[i], _ = strconv.ParseInt(f[11+i], 10, 64)
 	}
-	return time.Duration(t[0]+t[1]) * time.Second / clockTicks, time.Duration(t[2]+t[3]) * time.Second / clockTicks
+	return stat{ppid, time.Duration(t[0]+t[1]) * time.Second / clockTicks, time.Duration(t[2]+t[3]) * time.Second / clockTicks}, true
 }
 
 // postgresCPU is the CPU time of every postgres process alive now, plus
@@ -46,38 +52,20 @@ func procTimes(pid int) (own, reaped time.Duration) {
 // then reaped, so the difference of two readings is the time spent
 // between them.
 func postgresCPU() time.Duration {
-	pids := processes("postgres", nil)
-	in := make(map[int]bool, len(pids))
-	for _, pid := range pids {
-		in[pid] = true
+	stats := map[int]stat{}
+	for _, pid := range processes("postgres", nil) {
+		if st, ok := readStat(pid); ok {
+			stats[pid] = st
+		}
 	}
 	var t time.Duration
-	for _, pid := range pids {
-		own, reaped := procTimes(pid)
-		t += own
-		if !in[parentOf(pid)] { // the postmaster
-			t += reaped
+	for _, st := range stats {
+		t += st.own
+		if _, child := stats[st.ppid]; !child { // the postmaster
+			t += st.reaped
 		}
 	}
 	return t
-}
-
-// parentOf is a process's parent's pid (-1 if unknown).
-func parentOf(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return -1
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 2 {
-		return -1
-	}
-	ppid, err := strconv.Atoi(f[1])
-	if err != nil {
-		return -1
-	}
-	return ppid
 }
 
 // processes lists pids whose command is name, or whose parent is in parents.
