@@ -70,18 +70,19 @@ func TestMetrics(t *testing.T) {
 	posts := func(fams map[string]*dto.MetricFamily) float64 {
 		return stacktest.MetricValue(fams, "parley_http_requests_total", "route", "/post_comment", "method", "POST", "status", "201")
 	}
-	postsBefore, batchesBefore := posts(w), stacktest.MetricValue(w, "parley_writer_batch_size")
+	// A comment's batch is in the topics lane, apart from the readers' view batches.
+	postsBefore, batchesBefore := posts(w), stacktest.MetricValue(w, "parley_writer_batch_size", "lane", "topics")
 
 	c := s.api.PostComment(t, s.nginx, "", "", "alice", "counted")
 	stacktest.Eventually(t, 10*time.Second, func() bool {
 		w = stacktest.Scrape(t, waddr)
-		return posts(w) == postsBefore+1 && stacktest.MetricValue(w, "parley_writer_batch_size") >= batchesBefore+1
+		return posts(w) == postsBefore+1 && stacktest.MetricValue(w, "parley_writer_batch_size", "lane", "topics") >= batchesBefore+1
 	})
 	if v := stacktest.MetricValue(w, "parley_writer_commands_total", "kind", "post", "outcome", "ok"); v < 1 {
 		t.Errorf("parley_writer_commands_total{kind=post,outcome=ok} %v after a post", v)
 	}
-	if v := stacktest.MetricValue(w, "parley_writer_transaction_duration_seconds"); v < 1 {
-		t.Errorf("parley_writer_transaction_duration_seconds counted %v transactions", v)
+	if v := stacktest.MetricValue(w, "parley_writer_transaction_duration_seconds", "lane", "topics"); v < 1 {
+		t.Errorf("parley_writer_transaction_duration_seconds{lane=topics} counted %v transactions", v)
 	}
 	if v := stacktest.MetricValue(w, "parley_writer_queue_depth"); v != 0 {
 		t.Errorf("parley_writer_queue_depth %v with nothing being written", v)

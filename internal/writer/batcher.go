@@ -88,9 +88,9 @@ func NewBatcher(app Appender, log *zap.Logger, workers, maxBatch int, linger tim
 
 // Start starts the workers.
 func (b *Batcher) Start() {
-	for _, q := range b.queues {
+	for i, q := range b.queues {
 		b.wg.Add(1)
-		go b.work(q)
+		go b.work(q, laneName(i == len(b.queues)-1))
 	}
 }
 
@@ -145,7 +145,17 @@ func (b *Batcher) lane(cmd Command) int {
 	return int(binary.LittleEndian.Uint32(topic[:4]) % uint32(topics))
 }
 
-func (b *Batcher) work(queue chan *pending) {
+// laneName is the lane label of a worker's batches: "topics" for the
+// workers of comments and votes, "other" for the one of view batches and
+// bans, whose transactions are of another size.
+func laneName(other bool) string {
+	if other {
+		return "other"
+	}
+	return "topics"
+}
+
+func (b *Batcher) work(queue chan *pending, lane string) {
 	defer b.wg.Done()
 	reqs := make([]*pending, 0, b.maxBatch)
 	var ended time.Time // when the last batch ended
@@ -179,7 +189,7 @@ func (b *Batcher) work(queue chan *pending) {
 			reqs = b.gather(queue, reqs, fillTo)
 		}
 		b.waiting.Add(-int64(len(reqs)))
-		b.run(reqs)
+		b.run(reqs, lane)
 		ended, last = time.Now(), len(reqs)
 	}
 }
@@ -202,7 +212,7 @@ func (b *Batcher) gather(queue chan *pending, reqs []*pending, n int) []*pending
 	return reqs
 }
 
-func (b *Batcher) run(reqs []*pending) {
+func (b *Batcher) run(reqs []*pending, lane string) {
 	batch := make([]*Request, len(reqs))
 	for i, r := range reqs {
 		batch[i] = r.req
@@ -216,7 +226,7 @@ func (b *Batcher) run(reqs []*pending) {
 		ch, decided = decide(batch, st, b.now())
 		return ch, nil
 	})
-	b.observe.batch(len(reqs), time.Since(start))
+	b.observe.batch(lane, len(reqs), time.Since(start))
 	for i, r := range reqs {
 		replay := false
 		if err != nil {
@@ -242,16 +252,16 @@ func (b *Batcher) Waiting() int64 { return b.waiting.Load() }
 // Call it before Start.
 func (b *Batcher) Instrument(reg prometheus.Registerer) error {
 	m := &batchMetrics{
-		size: prometheus.NewHistogram(prometheus.HistogramOpts{
+		size: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: metrics.Namespace, Subsystem: "writer", Name: "batch_size",
-			Help:    "Commands per batch transaction (the _count is the number of batches).",
+			Help:    "Commands per batch transaction (the _count is the number of batches), by lane: topics (comments and votes) or other (view batches and bans).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 14), // 1 … 8192; WRITE_BATCH_MAX is at most 10000
-		}),
-		txTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+		}, []string{"lane"}),
+		txTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: metrics.Namespace, Subsystem: "writer", Name: "transaction_duration_seconds",
-			Help:    "Time of a batch's transaction, from its start to its commit or failure, retries included.",
+			Help:    "Time of a batch's transaction, from its start to its commit or failure, retries included, by lane: topics (comments and votes) or other (view batches and bans).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 15), // 0.5ms … 8s
-		}),
+		}, []string{"lane"}),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metrics.Namespace, Subsystem: "writer", Name: "commands_total",
 			Help: "Commands run in batches, by kind (post, edit, delete, vote, ban_user, record_views) and outcome (ok, replay, or the error's kind: invalid, not_found, conflict, forbidden, unavailable, timeout, …; error when unclassified).",
@@ -261,6 +271,10 @@ func (b *Batcher) Instrument(reg prometheus.Registerer) error {
 		Namespace: metrics.Namespace, Subsystem: "writer", Name: "queue_depth",
 		Help: "Commands waiting for a batch: queued for a worker, or blocked on its full queue.",
 	}, func() float64 { return float64(b.Waiting()) })
+	for _, lane := range []string{laneName(false), laneName(true)} { // both series from the start, at zero
+		m.size.WithLabelValues(lane)
+		m.txTime.WithLabelValues(lane)
+	}
 	if err := metrics.Register(reg, m.size, m.txTime, m.commands, depth); err != nil {
 		return err
 	}
@@ -270,8 +284,8 @@ func (b *Batcher) Instrument(reg prometheus.Registerer) error {
 
 // batchMetrics are the batcher's own families; a nil one observes nothing.
 type batchMetrics struct {
-	size     prometheus.Histogram
-	txTime   prometheus.Histogram
+	size     *prometheus.HistogramVec // by lane
+	txTime   *prometheus.HistogramVec // by lane
 	commands *prometheus.CounterVec
 	// series caches each command type's and outcome's counter: reflection
 	// and label hashing once per series, not once per command.
@@ -283,12 +297,12 @@ type seriesKey struct {
 	outcome string
 }
 
-func (m *batchMetrics) batch(n int, took time.Duration) {
+func (m *batchMetrics) batch(lane string, n int, took time.Duration) {
 	if m == nil {
 		return
 	}
-	m.size.Observe(float64(n))
-	m.txTime.Observe(took.Seconds())
+	m.size.WithLabelValues(lane).Observe(float64(n))
+	m.txTime.WithLabelValues(lane).Observe(took.Seconds())
 }
 
 func (m *batchMetrics) command(cmd Command, replay bool, err error) {
