@@ -60,7 +60,8 @@ func (h *harness) soak(ctx context.Context) error {
 	marks := []map[string]time.Duration{m.snapshot()}
 	type ticks struct{ busy, idle, steal int64 }
 	var machine []ticks
-	var txs []txStats // the writer's, at the same marks; a failed scrape leaves a zero
+	var txs []map[string]txStats // the writer's by lane, at the same marks; a failed scrape leaves none
+	var pgs []pgStats // Postgres's, likewise
 	mark := func() {
 		marks = append(marks, m.snapshot())
 		b, i, st := machineTicks()
@@ -70,6 +71,11 @@ func (h *harness) soak(ctx context.Context) error {
 			fmt.Fprintf(os.Stderr, "  soak: the writer's metrics: %v\n", err)
 		}
 		txs = append(txs, tx)
+		pg, err := samplePostgres(ctx, h.admin)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "  soak: Postgres's statistics: %v\n", err)
+		}
+		pgs = append(pgs, pg)
 	}
 	marks = marks[:0]
 	mark()
@@ -106,7 +112,7 @@ func (h *harness) soak(ctx context.Context) error {
 	minutes := int((h.soakDur + time.Minute - 1) / time.Minute)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Soak: %s of 95 %% GET (50-comment pages) / 5 %% POST over 200 topics, 32 connections through nginx, fsync on, after a minute of warm-up:\n\n", h.soakDur)
-	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed | CPU µs a request: load generator / nginx / writer / readers / Postgres | CPU µs a request, the rest (kernel, other processes) | machine busy | of it stolen (hypervisor) | writer's transactions: a second × commands, mean, p95 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed | CPU µs a request: load generator / nginx / writer / readers / Postgres | CPU µs a request, the rest (kernel, other processes) | machine busy | of it stolen (hypervisor) | writer's transactions, comments: a second × commands, mean, p99 | writer's transactions, view batches: a second × commands, mean, p99 | Postgres: WAL a comment, full-page images a comment, pages the checkpointer wrote |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var rates []float64
 	worstPostP99, worst, over1s, failed := time.Duration(0), time.Duration(0), 0, 0
 	// In start order, so that each minute is one slice of them.
@@ -133,7 +139,7 @@ func (h *harness) soak(ctx context.Context) error {
 		}
 		worstPostP99, worst = max(worstPostP99, p.p99), max(worst, g.max, p.max)
 		over1s, failed = over1s+n1s, failed+nf
-		busy, other, stolen, tx := "–", "–", "–", "–"
+		busy, other, stolen, tx, views, pg := "–", "–", "–", "–", "–", "–"
 		if k+1 < len(machine) && len(in) > 0 {
 			db, di := machine[k+1].busy-machine[k].busy, machine[k+1].idle-machine[k].idle
 			busy = fmt.Sprintf("%.0f %%", 100*float64(db)/float64(max(1, db+di)))
@@ -143,9 +149,11 @@ func (h *harness) soak(ctx context.Context) error {
 				parts += marks[k+1][part] - marks[k][part]
 			}
 			other = fmt.Sprintf("%.0f", float64((time.Duration(db)*time.Second/clockTicks-parts).Microseconds())/float64(len(in)))
-			tx = txs[k+1].since(txs[k], to-from)
+			tx = txs[k+1]["topics"].since(txs[k]["topics"], to-from)
+			views = txs[k+1]["other"].since(txs[k]["other"], to-from)
+			pg = pgs[k+1].since(pgs[k], p.requests)
 		}
-		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s |\n", k+1, rate, ms(g.p50), ms(g.p99), ms(g.max), ms(p.p50), ms(p.p99), ms(p.max), n1s, nf, minuteCPU(marks, k, len(in)), other, busy, stolen, tx)
+		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", k+1, rate, ms(g.p50), ms(g.p99), ms(g.max), ms(p.p50), ms(p.p99), ms(p.max), n1s, nf, minuteCPU(marks, k, len(in)), other, busy, stolen, tx, views, pg)
 	}
 	lo, hi := slices.Min(rates), slices.Max(rates)
 	med := slices.Clone(rates)
@@ -198,4 +206,36 @@ func walAndCheckpoints(ctx context.Context, admin string) (int64, int64, error) 
 	var wal, ckpt int64
 	err = conn.QueryRow(ctx, `SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint, checkpoints_req FROM pg_stat_bgwriter`).Scan(&wal, &ckpt)
 	return wal, ckpt, err
+}
+
+// pgStats is what Postgres counts of the WAL it wrote and its checkpoints,
+// cluster-wide, since its statistics were last reset.
+type pgStats struct {
+	ok                     bool
+	walBytes, fpi, ckptBuf int64
+}
+
+// samplePostgres reads pg_stat_wal and pg_stat_bgwriter (PostgreSQL 14–16).
+func samplePostgres(ctx context.Context, admin string) (pgStats, error) {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return pgStats{}, err
+	}
+	defer conn.Close(ctx)
+	st := pgStats{ok: true}
+	err = conn.QueryRow(ctx, `SELECT w.wal_bytes::bigint, w.wal_fpi, b.buffers_checkpoint FROM pg_stat_wal w, pg_stat_bgwriter b`).Scan(&st.walBytes, &st.fpi, &st.ckptBuf)
+	if err != nil {
+		return pgStats{}, err
+	}
+	return st, nil
+}
+
+// since is a minute's WAL and full-page images per comment posted in it,
+// and the pages the checkpointer wrote in it.
+func (st pgStats) since(before pgStats, comments uint64) string {
+	if !st.ok || !before.ok || comments == 0 {
+		return "–"
+	}
+	n := float64(comments)
+	return fmt.Sprintf("%.0f B, %.2f, %d", float64(st.walBytes-before.walBytes)/n, float64(st.fpi-before.fpi)/n, st.ckptBuf-before.ckptBuf)
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -19,52 +20,75 @@ type txStats struct {
 
 // scrapeWriter reads the writer's transaction and batch-size histograms
 // from its metrics endpoint, with the text parser the end-to-end tests use
-// (internal/stacktest).
-func scrapeWriter(url string) (txStats, error) {
+// (internal/stacktest), by lane: "topics" (comments and votes) and
+// "other" (view batches and bans).
+func scrapeWriter(url string) (map[string]txStats, error) {
 	c := http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get(url)
 	if err != nil {
-		return txStats{}, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return txStats{}, fmt.Errorf("%s: %s", url, resp.Status)
+		return nil, fmt.Errorf("%s: %s", url, resp.Status)
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		return txStats{}, fmt.Errorf("%s: %w", url, err)
+		return nil, fmt.Errorf("%s: %w", url, err)
 	}
 	tx, size := fams["parley_writer_transaction_duration_seconds"], fams["parley_writer_batch_size"]
-	if tx == nil || size == nil || len(tx.Metric) == 0 || len(size.Metric) == 0 {
-		return txStats{}, fmt.Errorf("%s: no transaction or batch size histogram", url)
+	if tx == nil || size == nil {
+		return nil, fmt.Errorf("%s: no transaction or batch size histogram", url)
 	}
-	h := tx.Metric[0].GetHistogram()
-	st := txStats{batches: float64(h.GetSampleCount()), seconds: h.GetSampleSum(), commands: size.Metric[0].GetHistogram().GetSampleSum()}
-	for _, b := range h.GetBucket() {
-		st.le, st.cum = append(st.le, b.GetUpperBound()), append(st.cum, float64(b.GetCumulativeCount()))
+	lanes := map[string]txStats{}
+	for _, m := range tx.GetMetric() {
+		h := m.GetHistogram()
+		st := txStats{batches: float64(h.GetSampleCount()), seconds: h.GetSampleSum()}
+		for _, b := range h.GetBucket() {
+			st.le, st.cum = append(st.le, b.GetUpperBound()), append(st.cum, float64(b.GetCumulativeCount()))
+		}
+		lanes[lane(m)] = st
 	}
-	return st, nil
+	for _, m := range size.GetMetric() {
+		if st, ok := lanes[lane(m)]; ok {
+			st.commands = m.GetHistogram().GetSampleSum()
+			lanes[lane(m)] = st
+		}
+	}
+	return lanes, nil
+}
+
+// lane is a series' lane label ("" for none).
+func lane(m *dto.Metric) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == "lane" {
+			return l.GetValue()
+		}
+	}
+	return ""
 }
 
 // since is what happened between an earlier scrape and this one, as a
 // table cell: batches a second, commands a batch, mean transaction time,
-// and the bucket bound under which 95 % of the transactions ended (not
-// 99 %: the readers' view batches, 10–50 ms and one or two a second, are in
-// the same histogram and would be all a p99 shows).
+// and the bucket bound under which 99 % of the transactions ended.
 func (st txStats) since(before txStats, d time.Duration) string {
 	n := st.batches - before.batches
 	if n <= 0 || len(st.le) == 0 || len(st.cum) != len(before.cum) {
 		return "–"
 	}
 	last := st.le[len(st.le)-1]
-	p95 := "> " + ms(time.Duration(last*float64(time.Second))) // past the last bucket
+	p99 := "> " + ms(time.Duration(last*float64(time.Second))) // past the last bucket
 	for i := range st.cum {
-		if st.cum[i]-before.cum[i] >= 0.95*n {
-			p95 = "≤ " + ms(time.Duration(st.le[i]*float64(time.Second)))
+		if st.cum[i]-before.cum[i] >= 0.99*n {
+			p99 = "≤ " + ms(time.Duration(st.le[i]*float64(time.Second)))
 			break
 		}
 	}
-	return fmt.Sprintf("%.0f/s × %.1f, %.2f ms, p95 %s", n/d.Seconds(), (st.commands-before.commands)/n,
-		1000*(st.seconds-before.seconds)/n, p95)
+	rate := fmt.Sprintf("%.0f/s", n/d.Seconds())
+	if n/d.Seconds() < 10 { // the view batches: one or two a second
+		rate = fmt.Sprintf("%.1f/s", n/d.Seconds())
+	}
+	return fmt.Sprintf("%s × %.1f, %.2f ms, p99 %s", rate, (st.commands-before.commands)/n,
+		1000*(st.seconds-before.seconds)/n, p99)
 }
