@@ -61,7 +61,7 @@ func (h *harness) soak(ctx context.Context) error {
 	type ticks struct{ busy, idle, steal int64 }
 	var machine []ticks
 	var txs []map[string]txStats // the writer's by lane, at the same marks; a failed scrape leaves none
-	var pgs []pgStats // Postgres's, likewise
+	var pgs []pgStats            // Postgres's, likewise
 	mark := func() {
 		marks = append(marks, m.snapshot())
 		b, i, st := machineTicks()
