@@ -247,7 +247,7 @@ func (b *Batcher) run(reqs []*pending, lane string) {
 func (b *Batcher) Waiting() int64 { return b.waiting.Load() }
 
 // Instrument registers the batcher's families on reg:
-// parley_writer_batch_size, parley_writer_transaction_duration_seconds,
+// parley_writer_batch_size{lane}, parley_writer_transaction_duration_seconds{lane},
 // parley_writer_queue_depth and parley_writer_commands_total{kind,outcome}.
 // Call it before Start.
 func (b *Batcher) Instrument(reg prometheus.Registerer) error {
