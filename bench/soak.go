@@ -49,10 +49,6 @@ func (h *harness) soak(ctx context.Context) error {
 	// statements, and autovacuum visits the freshly loaded tables.
 	fmt.Fprintf(os.Stderr, "  soak: a minute of warm-up…\n")
 	rawAttack(host, 32, time.Minute, req)
-	walBefore, ckptBefore, err := walAndCheckpoints(ctx, h.admin)
-	if err != nil {
-		return err
-	}
 	m := h.meter(s)
 	fmt.Fprintf(os.Stderr, "  soak: %s of 95/5 GET/POST from 32 connections…\n", h.soakDur)
 	// Each process's CPU at every minute's end, so that what grows with
@@ -61,7 +57,7 @@ func (h *harness) soak(ctx context.Context) error {
 	type ticks struct{ busy, idle, steal int64 }
 	var machine []ticks
 	var txs []map[string]txStats // the writer's by lane, at the same marks; a failed scrape leaves none
-	var pgs []pgStats            // Postgres's, likewise
+	var pgs []pgStats            // Postgres's, likewise; the first and last bound the soak's totals
 	mark := func() {
 		marks = append(marks, m.snapshot())
 		b, i, st := machineTicks()
@@ -103,9 +99,9 @@ func (h *harness) soak(ctx context.Context) error {
 	}
 	all := summarize(samples, h.soakDur, nil)
 	cpu := m.per(float64(all.requests))
-	walAfter, ckptAfter, err := walAndCheckpoints(ctx, h.admin)
-	if err != nil {
-		return err
+	pgBefore, pgAfter := pgs[0], pgs[len(pgs)-1]
+	if !pgBefore.ok || !pgAfter.ok {
+		return fmt.Errorf("soak: no statistics from Postgres at its start or end")
 	}
 	posts := summarize(samples, h.soakDur, func(s sample) bool { return !s.get })
 
@@ -161,7 +157,7 @@ func (h *harness) soak(ctx context.Context) error {
 	mid := med[len(med)/2]
 	spread := max(mid-lo, hi-mid) / mid
 	fmt.Fprintf(&b, "\nCPU per request over the soak (all processes): %s. WAL: %.0f bytes per comment posted; checkpoints requested by WAL volume during the soak: %d.\n",
-		cpu, float64(walAfter-walBefore)/float64(posts.requests), ckptAfter-ckptBefore)
+		cpu, float64(pgAfter.walLSN-pgBefore.walLSN)/float64(posts.requests), pgAfter.ckptReq-pgBefore.ckptReq)
 	h.tables = append(h.tables, b.String())
 	h.add("soak", fmt.Sprintf("%s mixed 95/5: POST p99, worst minute", h.soakDur), ms(worstPostP99), "", "", "≤ 50 ms")
 	h.add("soak", "requests over 1 s (slowest request)", fmt.Sprintf("%d (%s)", over1s, ms(worst)), "", "", "0")
@@ -195,27 +191,16 @@ func topicIDs(ctx context.Context, db string) ([]string, error) {
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// walAndCheckpoints is the cluster's WAL position (bytes) and how many
-// checkpoints WAL volume has forced so far.
-func walAndCheckpoints(ctx context.Context, admin string) (int64, int64, error) {
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer conn.Close(ctx)
-	var wal, ckpt int64
-	err = conn.QueryRow(ctx, `SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint, checkpoints_req FROM pg_stat_bgwriter`).Scan(&wal, &ckpt)
-	return wal, ckpt, err
-}
-
-// pgStats is what Postgres counts of the WAL it wrote and its checkpoints,
-// cluster-wide, since its statistics were last reset.
+// pgStats is what Postgres says of the WAL it wrote and its checkpoints,
+// cluster-wide: the WAL position (bytes), and its counts since its
+// statistics were last reset.
 type pgStats struct {
-	ok                     bool
-	walBytes, fpi, ckptBuf int64
+	ok                                      bool
+	walLSN, walBytes, fpi, ckptReq, ckptBuf int64
 }
 
-// samplePostgres reads pg_stat_wal and pg_stat_bgwriter (PostgreSQL 14–16).
+// samplePostgres reads the WAL position, pg_stat_wal and pg_stat_bgwriter
+// (PostgreSQL 14–16).
 func samplePostgres(ctx context.Context, admin string) (pgStats, error) {
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
@@ -223,7 +208,8 @@ func samplePostgres(ctx context.Context, admin string) (pgStats, error) {
 	}
 	defer conn.Close(ctx)
 	st := pgStats{ok: true}
-	err = conn.QueryRow(ctx, `SELECT w.wal_bytes::bigint, w.wal_fpi, b.buffers_checkpoint FROM pg_stat_wal w, pg_stat_bgwriter b`).Scan(&st.walBytes, &st.fpi, &st.ckptBuf)
+	err = conn.QueryRow(ctx, `SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint, w.wal_bytes::bigint, w.wal_fpi, b.checkpoints_req, b.buffers_checkpoint
+		FROM pg_stat_wal w, pg_stat_bgwriter b`).Scan(&st.walLSN, &st.walBytes, &st.fpi, &st.ckptReq, &st.ckptBuf)
 	if err != nil {
 		return pgStats{}, err
 	}
