@@ -29,6 +29,15 @@ func TestEventPayloadRoundTrip(t *testing.T) {
 			t.Fatalf("round trip %s -> %s", b, b2)
 		}
 	}
+	// What encoding/json accepted, json v2 accepts too (DecodePayload's
+	// options): names in another case, unknown and repeated members.
+	lenient := Event{Kind: EventCreated}
+	if err := lenient.DecodePayload([]byte(`{"PATH":"0/4","User":"x","user":"ann","Content":"hi","extra":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if c := lenient.Created; !c.Path.Equal(Path{0, 4}) || c.User != "ann" || c.Content != "hi" {
+		t.Fatalf("lenient decode gave %+v", c)
+	}
 	bad := Event{Kind: "nope"}
 	if err := bad.DecodePayload([]byte(`{}`)); err == nil {
 		t.Fatal("unknown kind decoded")
