@@ -27,6 +27,7 @@ fuzz:
 	go test -run XXX -fuzz FuzzParseTime -fuzztime $(FUZZTIME) ./internal/reader/
 	go test -run XXX -fuzz FuzzAppendString -fuzztime $(FUZZTIME) ./internal/reader/topictree/
 	go test -run XXX -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./internal/auth/
+	go test -run XXX -fuzz FuzzParseNotification -fuzztime $(FUZZTIME) ./internal/store/
 
 clean:
 	rm -rf bin

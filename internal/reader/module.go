@@ -72,6 +72,9 @@ func newRefresher(lc fx.Lifecycle, cfg Config, p *Projection, src *store.Reader,
 	r := NewRefresher(p, src, src, cfg.RefreshInterval, cfg.RefreshCoalesce, cfg.RefreshBatch, log.Named("refresh"))
 	loops := []func(context.Context){r.Run}
 	if cfg.RefreshNotify {
+		if cfg.ReadDatabaseURL == "" {
+			r.UseNotified()
+		}
 		loops = append(loops, func(ctx context.Context) {
 			store.Listen(ctx, cfg.Store, "parley-reader-listen", r.Notified, log.Named("listen"))
 		})

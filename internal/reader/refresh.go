@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/parley/parley/internal/comment"
 	"github.com/parley/parley/internal/platform"
+	"github.com/parley/parley/internal/store"
 )
 
 // eventSource reads the log after a position.
@@ -36,7 +38,22 @@ type Refresher struct {
 	caughtUp atomic.Int64
 	// observe, when set, is told each refresh's duration and error.
 	observe func(took time.Duration, err error)
+	// notified holds the events notifications carried, in the order they
+	// came, for the next refresh to apply without reading the log; nil
+	// when the reader tails a replica (UseNotified).
+	notified *notifiedEvents
 }
+
+// notifiedEvents are events that notifications carried and no refresh has
+// taken yet.
+type notifiedEvents struct {
+	mu     sync.Mutex
+	events []comment.Event
+}
+
+// maxNotified bounds the events held for the next refresh: beyond it
+// they are dropped, and that refresh reads the log instead.
+const maxNotified = 10000
 
 // headSource reads the log's newest position. The store's Reader is one;
 // Lag uses it while the refresher is more than a batch behind.
@@ -52,16 +69,69 @@ func NewRefresher(proj *Projection, snaps snapshotSource, events eventSource, in
 	return r
 }
 
-// Notified is a notification from the primary: the log reaches head (0:
+// UseNotified lets refreshes apply the events that notifications carry
+// instead of reading them from the log. Only for a reader that tails the
+// database it LISTENs on: one that tails a replica must not get ahead of
+// what the replica has replayed. Call it before Run.
+func (r *Refresher) UseNotified() { r.notified = &notifiedEvents{} }
+
+// Notified is a notification from the primary: the log reaches n.Head (0:
 // unknown), so refresh now, unless a refresh already read that far (the
 // notifications of a burst of commits arrive after the refresh that the
-// first of them started has read the others' events).
-func (r *Refresher) Notified(head int64) {
-	r.knowHead(head)
-	if head > 0 && head <= r.proj.Applied() {
+// first of them started has read the others' events). The events it
+// carries wait for that refresh.
+func (r *Refresher) Notified(n store.Notification) {
+	r.knowHead(n.Head)
+	if n.Head > 0 && n.Head <= r.proj.Applied() {
 		return
 	}
+	if q := r.notified; q != nil && len(n.Events) > 0 {
+		q.mu.Lock()
+		if len(q.events)+len(n.Events) <= maxNotified {
+			q.events = append(q.events, n.Events...)
+		}
+		q.mu.Unlock()
+	}
 	r.Wake()
+}
+
+// takeNotified returns the held events and holds none.
+func (r *Refresher) takeNotified() []comment.Event {
+	q := r.notified
+	if q == nil {
+		return nil
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	events := q.events
+	q.events = nil
+	return events
+}
+
+// applyNotified applies the held events that continue the projection, and
+// tells whether that reached the newest position known: then the refresh
+// need not read the log. Events already applied are dropped; from the
+// first gap on (a batch too large to carry, a lost connection) the log is
+// read instead.
+func (r *Refresher) applyNotified() (bool, error) {
+	events := r.takeNotified()
+	applied := r.proj.Applied()
+	i := 0
+	for i < len(events) && events[i].Position <= applied {
+		i++
+	}
+	events = events[i:]
+	if len(events) == 0 || events[0].Position != applied+1 {
+		return false, nil
+	}
+	n := 1
+	for n < len(events) && events[n].Position == events[n-1].Position+1 {
+		n++
+	}
+	if err := r.proj.Apply(events[:n]); err != nil {
+		return false, err
+	}
+	return n == len(events) && r.proj.Applied() >= r.head.Load(), nil
 }
 
 // knowHead records that the log reaches at least head.
@@ -176,6 +246,18 @@ func (r *Refresher) catchUp(ctx context.Context) error {
 }
 
 func (r *Refresher) applyToEnd(ctx context.Context) error {
+	asOf := time.Now()
+	switch done, err := r.applyNotified(); {
+	case err != nil:
+		return err
+	case done:
+		// Every position a notification told of before asOf is applied:
+		// as caught up as a read of the log would say, but for commits
+		// whose notifications were still on their way.
+		r.lastOK.Store(time.Now().UnixNano())
+		r.caughtUp.Store(asOf.UnixNano())
+		return nil
+	}
 	for {
 		asOf := time.Now()
 		events, err := r.events.Events(ctx, r.proj.Applied(), r.batch)

@@ -517,9 +517,11 @@ const (
 	qInsertKeys = `INSERT INTO idempotency_keys (key, fingerprint, result, position)
 		SELECT x.k, x.f, x.r, h.position - $1 + x.e
 		FROM log_head h, unnest($2::text[], $3::bytea[], $4::bytea[], $5::integer[]) AS x(k, f, r, e)`
-	// The payload is the head this transaction leaves: readers learn from
-	// the primary how far the log goes, a replica's lag included.
-	qNotify = `SELECT pg_notify('` + NotifyChannel + `', (SELECT position::text FROM log_head))`
+	// The payload is the head this transaction leaves (readers learn from
+	// the primary how far the log goes, a replica's lag included), then
+	// the batch's events when they fit (notifyEvents): a reader that reads
+	// the primary applies them without reading the log.
+	qNotify = `SELECT pg_notify('` + NotifyChannel + `', (SELECT position::text FROM log_head) || $1::text)`
 )
 
 // writeChanges writes in one pipeline, ending with COMMIT.
@@ -571,7 +573,7 @@ func writeChanges(ctx context.Context, conn *pgxpool.Conn, ch Changes) (int64, e
 		}
 		b.Queue(qInsertKeys, n, keys, fps, res, evs)
 	}
-	b.Queue(qNotify)
+	b.Queue(qNotify, notifyEvents(ch.Events, payloads))
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return 0, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,13 +15,14 @@ import (
 // Listen keeps a connection LISTENing on NotifyChannel until ctx ends,
 // calling wake after every (re)connect, so events committed while it was
 // away are picked up, and on every notification, with the log head the
-// notifying commit left (0 when not known: on a connect). The connection
+// notifying commit left (0 when not known: on a connect) and the events
+// it carried. The connection
 // is to the primary, so the head is the primary's even for a reader that
 // reads a replica: what the replica has yet to replay is known. A connection that cannot
 // be made is tried again with backoff; one that is lost is made again
 // after a short pause. The caller's polling goes on meanwhile: notifications are only
 // ever a hint to poll now.
-func Listen(ctx context.Context, cfg Config, name string, wake func(head int64), log *zap.Logger) {
+func Listen(ctx context.Context, cfg Config, name string, wake func(Notification), log *zap.Logger) {
 	for ctx.Err() == nil {
 		_ = platform.Retry(ctx, 5*time.Second, func(ctx context.Context) error {
 			err := listenOnce(ctx, cfg, name, wake)
@@ -48,7 +48,7 @@ func Listen(ctx context.Context, cfg Config, name string, wake func(head int64),
 // errLost marks a LISTEN connection that worked, then failed.
 var errLost = errors.New("listen connection lost")
 
-func listenOnce(ctx context.Context, cfg Config, name string, wake func(head int64)) error {
+func listenOnce(ctx context.Context, cfg Config, name string, wake func(Notification)) error {
 	pc, err := pgx.ParseConfig(cfg.URL)
 	if err != nil {
 		return err
@@ -68,13 +68,12 @@ func listenOnce(ctx context.Context, cfg Config, name string, wake func(head int
 	if err != nil {
 		return err
 	}
-	wake(0)
+	wake(Notification{})
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return fmt.Errorf("%w: %w", errLost, err)
 		}
-		head, _ := strconv.ParseInt(n.Payload, 10, 64) // a writer of the previous version sends ""
-		wake(head)
+		wake(ParseNotification(n.Payload))
 	}
 }
