@@ -33,6 +33,7 @@ var (
 	}
 	writerFamilies = []string{
 		"parley_writer_batch_size", "parley_writer_transaction_duration_seconds", "parley_writer_queue_depth",
+		"parley_writer_notify_queue_usage",
 	}
 	readerFamilies = []string{
 		"parley_reader_applied_position", "parley_reader_head_position", "parley_reader_lag_events",
@@ -83,6 +84,9 @@ func TestMetrics(t *testing.T) {
 	}
 	if v := stacktest.MetricValue(w, "parley_writer_transaction_duration_seconds", "lane", "topics"); v < 1 {
 		t.Errorf("parley_writer_transaction_duration_seconds{lane=topics} counted %v transactions", v)
+	}
+	if v := stacktest.MetricValue(w, "parley_writer_notify_queue_usage"); v < 0 || v >= 0.01 {
+		t.Errorf("parley_writer_notify_queue_usage %v with every listener reading", v)
 	}
 	if v := stacktest.MetricValue(w, "parley_writer_queue_depth"); v != 0 {
 		t.Errorf("parley_writer_queue_depth %v with nothing being written", v)

@@ -2,11 +2,13 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"strconv"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parley/parley/internal/comment"
 )
@@ -83,4 +85,12 @@ func ParseNotification(payload string) Notification {
 	}
 	n.Events = events
 	return n
+}
+
+// NotifyQueueUsage is the share of Postgres's notification queue in use,
+// 0 to 1: at 1 every commit that notifies, every write, fails.
+func NotifyQueueUsage(ctx context.Context, pool *pgxpool.Pool) (float64, error) {
+	var usage float64
+	err := pool.QueryRow(ctx, `SELECT pg_notification_queue_usage()`).Scan(&usage)
+	return usage, err
 }

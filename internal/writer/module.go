@@ -47,7 +47,7 @@ var Module = fx.Module("writer",
 	auth.Module,
 	metrics.Module,
 	// The drain's hook is registered last so that it runs first on stop.
-	fx.Invoke(func(c Config) { platform.SetGOGC(c.GOGC) }, runPruner, runCompactor, serve, warnOpen, (*platform.Drain).Hook),
+	fx.Invoke(func(c Config) { platform.SetGOGC(c.GOGC) }, registerNotifyQueue, runPruner, runCompactor, serve, warnOpen, (*platform.Drain).Hook),
 )
 
 // warnOpen says at start that, without tokens, anyone may write as anyone.
