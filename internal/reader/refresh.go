@@ -259,7 +259,7 @@ func (r *Refresher) applyToEnd(ctx context.Context) error {
 		return nil
 	}
 	for {
-		asOf := time.Now()
+		asOf = time.Now()
 		events, err := r.events.Events(ctx, r.proj.Applied(), r.batch)
 		if err != nil {
 			return err

@@ -1,9 +1,9 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -62,9 +62,9 @@ func notifyEvents(events []comment.Event, payloads [][]byte) string {
 // channel, so a payload that does not parse is only a wake-up: its head
 // if that much reads, and no events.
 func ParseNotification(payload string) Notification {
-	head, tail, _ := bytes.Cut([]byte(payload), []byte("\n"))
+	head, tail, _ := strings.Cut(payload, "\n")
 	var n Notification
-	h, err := strconv.ParseInt(string(head), 10, 64)
+	h, err := strconv.ParseInt(head, 10, 64)
 	if err != nil || h < 0 {
 		return n // a writer of an earlier version sends ""
 	}
@@ -73,7 +73,7 @@ func ParseNotification(payload string) Notification {
 		return n
 	}
 	var in []notifiedEvent
-	if err := jsonv2.Unmarshal(tail, &in); err != nil || len(in) == 0 || int64(len(in)) > h {
+	if err := jsonv2.Unmarshal([]byte(tail), &in); err != nil || len(in) == 0 || int64(len(in)) > h {
 		return n
 	}
 	events := make([]comment.Event, len(in))
