@@ -25,6 +25,7 @@ type harness struct {
 	prefix                      string   // of the names (and logs) of the processes started now
 	writerEnv                   []string // more environment for the writers started now
 	long                        bool
+	staticHeaders               bool          // the ceiling's static servers answer with a reader's response headers
 	dur                         time.Duration // one load run
 	rounds                      int           // alternating rounds of a comparison
 	soakDur                     time.Duration // the long profile's sustained run
@@ -61,12 +62,14 @@ func main() {
 	flag.StringVar(&h.beforeBins, "before-bins", "", "binaries of an earlier commit: the write rounds also run a stack of these (before, beside after)")
 	flag.StringVar(&h.admin, "db", os.Getenv("DATABASE_URL"), "Postgres admin URL; benchmark databases are created there")
 	flag.BoolVar(&h.long, "long", false, "the long profile: longer runs, more samples, and the soak")
+	flag.BoolVar(&h.staticHeaders, "static-headers", false, "the read ceiling's static servers answer with the headers a reader's page carries (ETag, X-Log-Position, X-Request-Id, Link), not the bare minimum: how much of the gap the headers the API promises make")
 	flag.DurationVar(&h.soakDur, "soak", 30*time.Minute, "how long the soak runs (long profile, or -only soak)")
 	flag.StringVar(&h.only, "only", "", "run only this part: api, scale, micro, writes (the write rounds of api alone), mixed (the reads via nginx and the mixed run of api alone) or soak, for working on one figure")
 	report := flag.String("report", "", "write the Markdown report to this file")
 	chart := flag.String("chart", "", "write the chart PNG to this file")
 	static := flag.String("static", "", "internal: serve -file at this address and nothing else")
 	file := flag.String("file", "", "internal: the body -static serves")
+	headers := flag.Bool("headers", false, "internal: -static answers with a reader's headers")
 	baseline := flag.String("baseline", "", "internal: serve the honest write baseline at this address, inserting into -db")
 	fill := flag.String("fill", "", "only bulk-load the database -db into this shape, topics×comments (e.g. 10000x100), and exit")
 	fillVotes := flag.Int("fill-votes", 0, "with -fill: votes on every comment")
@@ -84,7 +87,7 @@ func main() {
 		return
 	}
 	if *static != "" {
-		serveStatic(*static, *file)
+		serveStatic(*static, *file, *headers)
 		return
 	}
 	if h.admin == "" {
@@ -138,13 +141,21 @@ func (h *harness) add(section, name, value, ceiling, ratio, goal string) {
 }
 
 // serveStatic is the trivial server of the read ceiling: it answers every
-// request with the same bytes, as fast as net/http can.
-func serveStatic(addr, file string) {
+// request with the same bytes, as fast as net/http can; with headers, with
+// the headers a reader's page of a topic carries too (their values are
+// typical, not computed).
+func serveStatic(addr, file string, headers bool) {
 	body, err := os.ReadFile(file)
 	fail(err)
 	fail(http.ListenAndServe(addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		if headers {
+			w.Header().Set("Etag", `"v1234567"`)
+			w.Header().Set("X-Log-Position", "1234567")
+			w.Header().Set("X-Request-Id", "52b8b2a95847d5840000000000000001")
+			w.Header().Set("Link", `</topic_comments?after=0%2F19&limit=20&parent_path=0&topic_id=0f8fad5b-d9cb-469f-a165-70867728950e>; rel="next"`)
+		}
 		_, _ = w.Write(body)
 	})))
 }

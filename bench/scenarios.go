@@ -111,6 +111,9 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 		return err
 	}
 	h.notes = append(h.notes, fmt.Sprintf("read target: one topic of 20 comments, %d bytes of JSON", len(body)))
+	if h.staticHeaders {
+		h.notes = append(h.notes, "the read ceiling's static servers answer with a reader's headers (-static-headers): ETag, X-Log-Position, X-Request-Id and a Link to the next page, as well as Content-Type and Content-Length")
+	}
 
 	// The ceiling: the same nginx configuration in front of two trivial
 	// servers that return the same bytes.
@@ -119,7 +122,11 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 	for i := range 2 {
 		addr := freeAddr()
 		self, _ := os.Executable()
-		p, err := h.start(fmt.Sprintf("static%d", i+1), self, nil, "-static", addr, "-file", bodyFile)
+		args := []string{"-static", addr, "-file", bodyFile}
+		if h.staticHeaders {
+			args = append(args, "-headers")
+		}
+		p, err := h.start(fmt.Sprintf("static%d", i+1), self, nil, args...)
 		if err != nil {
 			return err
 		}
