@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"time"
@@ -101,5 +102,12 @@ func median(rs []loadResult) loadResult {
 		}
 		return 0
 	})
+	return rs[len(rs)/2]
+}
+
+// medianSplit is the round of a split attack (attackSplit) whose
+// throughput over all its requests is the median one.
+func medianSplit(rs []map[string]loadResult) map[string]loadResult {
+	slices.SortFunc(rs, func(a, b map[string]loadResult) int { return cmp.Compare(a["ALL"].rps, b["ALL"].rps) })
 	return rs[len(rs)/2]
 }

@@ -59,7 +59,7 @@ func main() {
 	h := &harness{}
 	flag.StringVar(&h.bins, "bins", "bin", "directory with writer, reader and nginxconf")
 	flag.StringVar(&h.nginxBin, "nginx", "nginx", "nginx binary")
-	flag.StringVar(&h.beforeBins, "before-bins", "", "binaries of an earlier commit: the write rounds also run a stack of these (before, beside after)")
+	flag.StringVar(&h.beforeBins, "before-bins", "", "binaries of an earlier commit: the write rounds and the mixed run also run a stack of these (before, beside after, in alternating rounds)")
 	flag.StringVar(&h.admin, "db", os.Getenv("DATABASE_URL"), "Postgres admin URL; benchmark databases are created there")
 	flag.BoolVar(&h.long, "long", false, "the long profile: longer runs, more samples, and the soak")
 	flag.BoolVar(&h.staticHeaders, "static-headers", false, "the read ceiling's static servers answer with the headers a reader's page carries (ETag, X-Log-Position, X-Request-Id, Link), not the bare minimum: how much of the gap the headers the API promises make")

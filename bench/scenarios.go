@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -174,13 +172,37 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 	// A third leg, Parley's GETs alone through the same targeter, splits
 	// the mixed run's cost: what its GETs cost, and what its POSTs add.
 	const postEvery = 20
-	var mixes []map[string]loadResult
+	// With -before-bins, a fourth leg: the same mix against a stack of the
+	// earlier binaries, so that a change to the mix is measured before
+	// and after in alternating rounds.
+	var old *services
+	var oldTopics []string
+	if h.beforeBins != "" {
+		if old, oldTopics, err = h.stackFrom(ctx, h.beforeBins, "bench_mixed_before"); err != nil {
+			return fmt.Errorf("the mixed run's stack before: %w", err)
+		}
+		defer old.Stop()
+	}
+	var mixes, befores []map[string]loadResult
 	var ceilings, getsAlone []loadResult
-	var mixCPU, ceilCPU, getsCPU []cpuPer
-	for range h.rounds {
+	var mixCPU, ceilCPU, getsCPU, beforeCPU []cpuPer
+	before := func() {
+		m := h.meter(old)
+		r := attackSplit("mixed-before", conc, h.dur, mixedTargeter(old.url, oldTopics, postEvery))
+		befores, beforeCPU = append(befores, r), append(beforeCPU, m.per(float64(r["ALL"].requests)))
+	}
+	for i := range h.rounds {
+		// Before and after swap places every round, so that neither
+		// always follows the same leg.
+		if old != nil && i%2 == 0 {
+			before()
+		}
 		m := h.meter(s)
 		r := attackSplit("mixed", conc, h.dur, mixedTargeter(s.url, topics, postEvery))
 		mixes, mixCPU = append(mixes, r), append(mixCPU, m.per(float64(r["ALL"].requests)))
+		if old != nil && i%2 == 1 {
+			before()
+		}
 		m = newMeter(0, staticPids, ceilNginx.Pid())
 		c := attack("mixed-ceiling", conc, h.dur, mixedTargeter(ceilURL, topics, 0))
 		ceilings, ceilCPU = append(ceilings, c), append(ceilCPU, m.per(float64(c.requests)))
@@ -188,24 +210,31 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 		g := attack("mixed-gets", conc, h.dur, mixedTargeter(s.url, topics, 0))
 		getsAlone, getsCPU = append(getsAlone, g), append(getsCPU, m.per(float64(g.requests)))
 	}
-	slices.SortFunc(mixes, func(a, b map[string]loadResult) int { return cmp.Compare(a["ALL"].rps, b["ALL"].rps) })
-	mixed, mixCeiling := mixes[len(mixes)/2], median(ceilings)
+	mixed, mixCeiling := medianSplit(mixes), median(ceilings)
 	sizeAfter, err := meanBytes(api, topics)
 	if err != nil {
 		return err
 	}
 	h.notes = append(h.notes, fmt.Sprintf("mixed run's GET bodies (pages of 20 comments): %.0f bytes on average before its rounds, %.0f after (the ceiling's: %d)", sizeBefore, sizeAfter, len(body)))
 	mc, gc := medianCPU(mixCPU), medianCPU(getsCPU)
+	names := []string{"mixed 95/5 (Parley)", "reads, same targeter (ceiling)", "GETs alone, same targeter (Parley)", "a POST in the mix (derived)"}
+	figures := []cpuPer{mc, medianCPU(ceilCPU), gc, postShare(mc, gc, postEvery)}
+	if old != nil {
+		names, figures = append(names, "mixed 95/5 (Parley before)"), append(figures, medianCPU(beforeCPU))
+	}
 	h.notes = append(h.notes, "CPU per request, mixed run against its ceiling (the static servers count as readers), "+
 		"and Parley's GETs alone through the same targeter; a POST's share is derived from the medians, "+
-		"(mixed − 0.95 × GETs alone) ÷ 0.05, so it carries both legs' noise, twenty-fold:\n\n"+
-		cpuTable([]string{"mixed 95/5 (Parley)", "reads, same targeter (ceiling)", "GETs alone, same targeter (Parley)", "a POST in the mix (derived)"},
-			[]cpuPer{mc, medianCPU(ceilCPU), gc, postShare(mc, gc, postEvery)}))
+		"(mixed − 0.95 × GETs alone) ÷ 0.05, so it carries both legs' noise, twenty-fold:\n\n"+cpuTable(names, figures))
 	h.add("reads", "mixed 95% GET / 5% POST, 200 topics, pages of 20, via nginx", loadFig(mixed["ALL"]), loadFig(mixCeiling), ratio(mixed["ALL"].rps, mixCeiling.rps), "≥ 0.80×")
 	h.add("reads", "  of which GET", loadFig(mixed["GET"]), "", "", "")
 	h.add("reads", "  of which POST", loadFig(mixed["POST"]), "", "", "")
 	alone := median(getsAlone)
 	h.add("reads", "the mixed run's GETs alone (same targeter, no POSTs)", loadFig(alone), loadFig(mixCeiling), ratio(alone.rps, mixCeiling.rps), "")
+	if old != nil {
+		b := medianSplit(befores)
+		h.add("reads", "mixed 95/5, the binaries before", loadFig(b["ALL"]), loadFig(mixCeiling), ratio(b["ALL"].rps, mixCeiling.rps), "")
+		h.add("reads", "  of which POST, before", loadFig(b["POST"]), "", "", "")
+	}
 	h.charts = append(h.charts, bar{"mixed 95/5", "parley", mixed["ALL"].rps, mixed["ALL"].p50, mixed["ALL"].p99, false},
 		bar{"mixed 95/5", "ceiling", mixCeiling.rps, mixCeiling.p50, mixCeiling.p99, true})
 	if h.only == "mixed" {

@@ -4,8 +4,8 @@
 # on) unless DATABASE_URL is set, builds the binaries, runs the harness (bench/), and
 # writes the results and chart into docs/BENCHMARKS.md and docs/bench/.
 # BEFORE=<git revision> also builds that revision's binaries (in a scratch
-# worktree) and runs the write rounds against them too: before beside after,
-# from one run.
+# worktree) and runs the write rounds and the mixed run against them too:
+# before beside after, in alternating rounds of one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
