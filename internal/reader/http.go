@@ -165,7 +165,8 @@ func (h *Handlers) topicPage(c echo.Context, q url.Values, tq TopicQuery, link f
 	}
 	defer page.Done()
 	if page.Next != nil {
-		c.Response().Header().Set("Link", link(page.Next))
+		u := c.Request().URL
+		c.Response().Header()["Link"] = page.linkHeader(u.Path, u.RawQuery, func() string { return link(page.Next) })
 	}
 	if page.ETag != "" && notModified(c, page.ETag) {
 		return nil

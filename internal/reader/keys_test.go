@@ -2,6 +2,7 @@ package reader_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -213,4 +214,48 @@ func TestReplyCountAndDepth(t *testing.T) {
 		}
 		return maps.Equal(got, want)
 	})
+}
+
+// TestLinkFollowsTheRequest: a cached page remembers the Link it last
+// answered with, and a request that names the topic or its freshness
+// differently gets a Link of its own. The same page, the same version,
+// asked by key, by id, with and without min_position, in turns.
+func TestLinkFollowsTheRequest(t *testing.T) {
+	e := newEnv(t)
+	r := e.reader(t)
+	const key = "https://blog.example/linked"
+	first := stacktest.Post(t, e.writer, "/post_comment", map[string]any{"topic_key": key, "content": "root", "user": "ann"}, 201)
+	topic := first["topic_id"].(string)
+	var last stacktest.Comment
+	for i := range 3 {
+		last = stacktest.PostComment(t, e.writer, topic, "0", "bob", fmt.Sprint("reply ", i))
+	}
+	r.WaitReady(t, last.Position)
+	pos := fmt.Sprint(last.Position)
+	byKey := r.Base + "/topic_comments?limit=2&topic_key=" + url.QueryEscape(key)
+	cases := []struct {
+		url       string
+		want, not []string
+	}{
+		{topicURL(r.Base, topic, "limit", "2"), []string{"topic_id=" + topic}, []string{"topic_key", "min_position"}},
+		{byKey, []string{"topic_key="}, []string{"topic_id", "min_position"}},
+		{topicURL(r.Base, topic, "limit", "2", "min_position", pos), []string{"topic_id=" + topic, "min_position=" + pos}, []string{"topic_key"}},
+		{byKey + "&min_position=" + pos, []string{"topic_key=", "min_position=" + pos}, []string{"topic_id"}},
+	}
+	for round := range 2 { // the second round finds each Link remembered, or not, by the request before
+		for _, c := range cases {
+			_, res := getItems(t, c.url)
+			link := res.Header.Get("Link")
+			for _, w := range c.want {
+				if !strings.Contains(link, w) {
+					t.Errorf("round %d, %s: Link %q lacks %q", round, c.url, link, w)
+				}
+			}
+			for _, n := range c.not {
+				if strings.Contains(link, n) {
+					t.Errorf("round %d, %s: Link %q has %q", round, c.url, link, n)
+				}
+			}
+		}
+	}
 }

@@ -165,6 +165,7 @@ func pageOf(topic comment.TopicID, tp topictree.Page, version int64, maxID int32
 		page.hits = &pageHits{views: page.Views}
 		if tp.More {
 			page.Next = []byte(tp.Last.Path())
+			page.link = new(linkMemo)
 		}
 	}
 	return page
