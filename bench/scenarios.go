@@ -175,13 +175,14 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 	// With -before-bins, a fourth leg: the same mix against a stack of the
 	// earlier binaries, so that a change to the mix is measured before
 	// and after in alternating rounds.
+	// It is stopped after its rounds, so that the sections after it run
+	// beside no idle stack of its own.
 	var old *services
 	var oldTopics []string
 	if h.beforeBins != "" {
 		if old, oldTopics, err = h.stackFrom(ctx, h.beforeBins, "bench_mixed_before"); err != nil {
 			return fmt.Errorf("the mixed run's stack before: %w", err)
 		}
-		defer old.Stop()
 	}
 	var mixes, befores []map[string]loadResult
 	var ceilings, getsAlone []loadResult
@@ -209,6 +210,9 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 		m = h.meter(s)
 		g := attack("mixed-gets", conc, h.dur, mixedTargeter(s.url, topics, 0))
 		getsAlone, getsCPU = append(getsAlone, g), append(getsCPU, m.per(float64(g.requests)))
+	}
+	if old != nil {
+		old.Stop()
 	}
 	mixed, mixCeiling := medianSplit(mixes), median(ceilings)
 	sizeAfter, err := meanBytes(api, topics)
