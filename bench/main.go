@@ -83,10 +83,12 @@ func main() {
 		return
 	}
 	if *baseline != "" {
+		applyTimerSlack()
 		serveBaseline(*baseline, h.admin)
 		return
 	}
 	if *static != "" {
+		applyTimerSlack()
 		serveStatic(*static, *file, *headers)
 		return
 	}

@@ -20,6 +20,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reader:", err)
 		os.Exit(2)
 	}
+	// Before anything starts: on success this runs the binary again, in
+	// this process, with every thread at TIMER_SLACK.
+	if err := platform.ApplyTimerSlack(cfg.TimerSlack); err != nil {
+		fmt.Fprintln(os.Stderr, "reader: going on with the inherited timer slack:", err)
+	}
 	// Stop drains for DRAIN_DELAY, then flushes views within the rest.
 	platform.Run(fx.Supply(cfg), fx.StopTimeout(cfg.DrainDelay+15*time.Second), platform.Module, reader.Module)
 }

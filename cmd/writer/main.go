@@ -20,6 +20,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "writer:", err)
 		os.Exit(2)
 	}
+	// Before anything starts: on success this runs the binary again, in
+	// this process, with every thread at TIMER_SLACK.
+	if err := platform.ApplyTimerSlack(cfg.TimerSlack); err != nil {
+		fmt.Fprintln(os.Stderr, "writer: going on with the inherited timer slack:", err)
+	}
 	// Start waits for migrations, which wait for Postgres up to DB_START_TIMEOUT.
 	// Stop drains for DRAIN_DELAY, then finishes what is in flight.
 	platform.Run(fx.Supply(cfg), fx.StartTimeout(cfg.StartTimeout+10*time.Second), fx.StopTimeout(cfg.DrainDelay+15*time.Second), platform.Module, writer.Module)
