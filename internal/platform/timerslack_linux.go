@@ -14,6 +14,11 @@ const (
 	prGetTimerSlack = 30
 )
 
+// execMark is set in the environment of the image ApplyTimerSlack runs,
+// which takes it out again: a kernel that did not keep the slack across
+// exec must not make the process run itself forever.
+const execMark = "PARLEY_TIMER_SLACK_EXEC"
+
 // ApplyTimerSlack runs the process with a timer slack of d (TIMER_SLACK):
 // the kernel may fire any of its threads' sleeps up to d late, and merges
 // their wake-ups. Go's runtime monitor (sysmon) sleeps 20 µs at a time
@@ -26,7 +31,8 @@ const (
 // slack of the thread that made it; sysmon is made before main runs. So
 // ApplyTimerSlack sets it on the calling thread and then executes the same
 // binary again, with the same arguments and environment, in the same
-// process: every thread of the new image inherits it. In that image the
+// process: every thread of the new image inherits it (the environment
+// carries a mark for one run, which the new image removes). In that image the
 // slack is already d, and it returns nil at once. d <= 0 keeps the slack
 // the process was started with. An error means the process goes on with
 // the slack it had.
@@ -43,6 +49,13 @@ func ApplyTimerSlack(d time.Duration) error {
 	if errno != 0 {
 		return fmt.Errorf("TIMER_SLACK: reading the timer slack: %w", errno)
 	}
+	if _, again := os.LookupEnv(execMark); again {
+		os.Unsetenv(execMark)
+		if cur != want {
+			return fmt.Errorf("TIMER_SLACK: the kernel did not keep the timer slack across exec (%v, not %v)", time.Duration(cur), d)
+		}
+		return nil
+	}
 	if cur == want {
 		return nil
 	}
@@ -53,7 +66,7 @@ func ApplyTimerSlack(d time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("TIMER_SLACK: finding the binary to run again: %w", err)
 	}
-	if err := syscall.Exec(exe, os.Args, os.Environ()); err != nil {
+	if err := syscall.Exec(exe, os.Args, append(os.Environ(), execMark+"=1")); err != nil {
 		return fmt.Errorf("TIMER_SLACK: running %s again: %w", exe, err)
 	}
 	return nil // not reached: Exec does not return on success

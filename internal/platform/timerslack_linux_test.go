@@ -102,6 +102,9 @@ func TestHelperProcessTimerSlack(t *testing.T) {
 	if err := ApplyTimerSlack(d); err != nil {
 		t.Fatal(err)
 	}
+	if v, ok := os.LookupEnv(execMark); ok {
+		t.Fatalf("%s=%s left in the environment", execMark, v)
+	}
 	main := int64(-1)
 	b, err := os.ReadFile("/proc/self/timerslack_ns") // the main thread's
 	switch {
