@@ -72,8 +72,8 @@ func ApplyTimerSlack(d time.Duration) error {
 	return nil // not reached: Exec does not return on success
 }
 
-// TimerSlack is the calling thread's timer slack.
-func TimerSlack() time.Duration {
+// timerSlack is the calling thread's timer slack.
+func timerSlack() time.Duration {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cur, _, _ := syscall.RawSyscall(syscall.SYS_PRCTL, prGetTimerSlack, 0, 0)

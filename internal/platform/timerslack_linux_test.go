@@ -51,7 +51,7 @@ func TestApplyTimerSlackReachesEveryThread(t *testing.T) {
 			}
 			want := int(tc.slack)
 			if tc.slack <= 0 {
-				want = int(TimerSlack()) // inherited from this test process
+				want = int(timerSlack()) // inherited from this test process
 			}
 			if slack != want {
 				t.Errorf("helper's slack %v, want %v", time.Duration(slack), time.Duration(want))
@@ -116,5 +116,5 @@ func TestHelperProcessTimerSlack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	fmt.Printf("slack=%d main=%d\n", TimerSlack(), main)
+	fmt.Printf("slack=%d main=%d\n", timerSlack(), main)
 }

@@ -7,6 +7,3 @@ import "time"
 // ApplyTimerSlack does nothing where the kernel has no per-thread timer
 // slack to set (see timerslack_linux.go).
 func ApplyTimerSlack(time.Duration) error { return nil }
-
-// TimerSlack is 0 where there is none to read.
-func TimerSlack() time.Duration { return 0 }
