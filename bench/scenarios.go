@@ -18,6 +18,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/parley/parley/internal/procs"
 )
 
 func pgxConnect(ctx context.Context, u string) (*pgx.Conn, error) { return pgx.Connect(ctx, u) }
@@ -184,9 +186,27 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 			return fmt.Errorf("the mixed run's stack before: %w", err)
 		}
 	}
-	var mixes, befores []map[string]loadResult
+	// A fifth leg, the simplest service's mix: the ceiling's static
+	// servers for the GETs and the honest write baseline (one autocommitted
+	// INSERT a comment) for the POSTs, behind the same nginx. It tells
+	// what any durable write costs a 95/5 mix on this machine from what
+	// Parley's writes cost it.
+	base, baseAddr, err := h.startBaseline("baseline-mixed", db)
+	if err != nil {
+		return err
+	}
+	defer base.Stop()
+	baseNginx, baseURL, err := h.startNginx("nginx-mixed-baseline", statics, baseAddr)
+	if err != nil {
+		return err
+	}
+	defer baseNginx.Stop()
+	if err := baseNginx.WaitHTTP(baseURL+path, 10*time.Second); err != nil {
+		return err
+	}
+	var mixes, befores, baseMixes []map[string]loadResult
 	var ceilings, getsAlone []loadResult
-	var mixCPU, ceilCPU, getsCPU, beforeCPU []cpuPer
+	var mixCPU, ceilCPU, getsCPU, beforeCPU, baseMixCPU []cpuPer
 	before := func() {
 		m := h.meter(old)
 		r := attackSplit("mixed-before", conc, h.dur, mixedTargeter(old.url, oldTopics, postEvery))
@@ -210,7 +230,12 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 		m = h.meter(s)
 		g := attack("mixed-gets", conc, h.dur, mixedTargeter(s.url, topics, 0))
 		getsAlone, getsCPU = append(getsAlone, g), append(getsCPU, m.per(float64(g.requests)))
+		m = newMeter(base.Pid(), staticPids, baseNginx.Pid())
+		b := attackSplit("mixed-baseline", conc, h.dur, mixedTargeter(baseURL, topics, postEvery))
+		baseMixes, baseMixCPU = append(baseMixes, b), append(baseMixCPU, m.per(float64(b["ALL"].requests)))
 	}
+	base.Stop()
+	baseNginx.Stop()
 	if old != nil {
 		old.Stop()
 	}
@@ -221,8 +246,10 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 	}
 	h.notes = append(h.notes, fmt.Sprintf("mixed run's GET bodies (pages of 20 comments): %.0f bytes on average before its rounds, %.0f after (the ceiling's: %d)", sizeBefore, sizeAfter, len(body)))
 	mc, gc := medianCPU(mixCPU), medianCPU(getsCPU)
-	names := []string{"mixed 95/5 (Parley)", "reads, same targeter (ceiling)", "GETs alone, same targeter (Parley)", "a POST in the mix (derived)"}
-	figures := []cpuPer{mc, medianCPU(ceilCPU), gc, postShare(mc, gc, postEvery)}
+	cc, bmc := medianCPU(ceilCPU), medianCPU(baseMixCPU)
+	names := []string{"mixed 95/5 (Parley)", "reads, same targeter (ceiling)", "GETs alone, same targeter (Parley)", "a POST in the mix (derived)",
+		"mixed 95/5, simplest service (ceiling's GETs, baseline's POSTs)", "a POST in the simplest service's mix (derived, against the ceiling)"}
+	figures := []cpuPer{mc, cc, gc, postShare(mc, gc, postEvery), bmc, postShare(bmc, cc, postEvery)}
 	if old != nil {
 		names, figures = append(names, "mixed 95/5 (Parley before)"), append(figures, medianCPU(beforeCPU))
 	}
@@ -234,6 +261,10 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 	h.add("reads", "  of which POST", loadFig(mixed["POST"]), "", "", "")
 	alone := median(getsAlone)
 	h.add("reads", "the mixed run's GETs alone (same targeter, no POSTs)", loadFig(alone), loadFig(mixCeiling), ratio(alone.rps, mixCeiling.rps), "")
+	bm := medianSplit(baseMixes)
+	h.add("reads", "mixed 95/5, the simplest service (static GETs, baseline POSTs)", loadFig(bm["ALL"]), loadFig(mixCeiling), ratio(bm["ALL"].rps, mixCeiling.rps), "")
+	h.add("reads", "  of which POST, simplest service", loadFig(bm["POST"]), "", "", "")
+	h.add("reads", "mixed 95/5, Parley ÷ the simplest service", loadFig(mixed["ALL"]), loadFig(bm["ALL"]), ratio(mixed["ALL"].rps, bm["ALL"].rps), "")
 	if old != nil {
 		b := medianSplit(befores)
 		h.add("reads", "mixed 95/5, the binaries before", loadFig(b["ALL"]), loadFig(mixCeiling), ratio(b["ALL"].rps, mixCeiling.rps), "")
@@ -461,6 +492,24 @@ func (h *harness) countViews(ctx context.Context, db string) (int64, error) {
 	return n, err
 }
 
+// startBaseline starts the honest write baseline (serveBaseline) on a
+// free address, inserting into db.
+func (h *harness) startBaseline(name, db string) (*procs.Proc, string, error) {
+	addr := freeAddr()
+	self, _ := os.Executable()
+	// The baseline collects garbage as the writer does by default (GOGC,
+	// docs/BENCHMARKS.md): the same one-line tuning is open to both.
+	base, err := h.start(name, self, []string{"GOGC=400"}, "-baseline", addr, "-db", db)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := base.WaitHTTP("http://"+addr+"/healthz", 30*time.Second); err != nil {
+		base.Stop()
+		return nil, "", err
+	}
+	return base, addr, nil
+}
+
 // writes: comments through nginx at concurrency 32 against the honest
 // baseline (serveBaseline: the same nginx in front of a handler that
 // decodes the same body and INSERTs it, autocommit), in alternating
@@ -468,18 +517,11 @@ func (h *harness) countViews(ctx context.Context, db string) (int64, error) {
 // process spends per request; then votes beside comments.
 func (h *harness) writes(ctx context.Context, s *services, db string, topics []string) error {
 	const conc = 32
-	addr := freeAddr()
-	self, _ := os.Executable()
-	// The baseline collects garbage as the writer does by default (GOGC,
-	// docs/BENCHMARKS.md): the same one-line tuning is open to both.
-	base, err := h.start("baseline", self, []string{"GOGC=400"}, "-baseline", addr, "-db", db)
+	base, addr, err := h.startBaseline("baseline", db)
 	if err != nil {
 		return err
 	}
 	defer base.Stop()
-	if err := base.WaitHTTP("http://"+addr+"/healthz", 30*time.Second); err != nil {
-		return err
-	}
 	var readers []string
 	for _, r := range s.readers {
 		readers = append(readers, r.Addr)
