@@ -69,7 +69,7 @@ func LoadConfig() (Config, error) {
 		check(cfg.HotVoteWeight >= 0, "HOT_VOTE_WEIGHT", "must not be negative")
 		c.Add(cfg.Store.Check()...)
 		cfg.Auth.Check(c)
-		check(cfg.TimerSlack >= 0 && cfg.TimerSlack <= 100*time.Millisecond, "TIMER_SLACK", "must be between 0 and 100ms")
+		c.CheckTimerSlack(cfg.TimerSlack)
 		c.Add(platform.CheckLevel(cfg.LogLevel))
 		c.Add(platform.CheckFormat(cfg.LogFormat))
 		check(cfg.DrainDelay >= 0 && cfg.DrainDelay <= time.Minute, "DRAIN_DELAY", "must be between 0 and 1m")

@@ -26,6 +26,7 @@ func TestLoadConfig(t *testing.T) {
 		"MIN_POSITION_WAIT":  "-1s",
 		"DB_CONNECT_TIMEOUT": "0s",
 		"LOG_LEVEL":          "chatty",
+		"TIMER_SLACK":        "1s",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, value)

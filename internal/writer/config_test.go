@@ -28,6 +28,7 @@ func TestLoadConfig(t *testing.T) {
 		"GOGC":                 "fast",
 		"FAULT_RATE":           "1.5",
 		"FAULT_DELAY":          "0s",
+		"TIMER_SLACK":          "-1ms",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
