@@ -91,7 +91,9 @@ func (h *harness) soak(ctx context.Context) error {
 			}
 		}
 	}()
+	probe := startProbe()
 	samples := rawAttack(host, 32, h.soakDur, req)
+	probe.Stop()
 	close(stop)
 	marking.Wait()
 	if len(marks) <= int(h.soakDur/time.Minute) { // the last tick came after the load ended
@@ -108,8 +110,8 @@ func (h *harness) soak(ctx context.Context) error {
 	minutes := int((h.soakDur + time.Minute - 1) / time.Minute)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Soak: %s of 95 %% GET (50-comment pages) / 5 %% POST over 200 topics, 32 connections through nginx, fsync on, after a minute of warm-up:\n\n", h.soakDur)
-	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed | CPU µs a request: load generator / nginx / writer / readers / Postgres | CPU µs a request, the rest (kernel, other processes) | machine busy | of it stolen (hypervisor) | writer's transactions, comments: a second × commands, mean, p99 | writer's transactions, view batches: a second × commands, mean, p99 | Postgres: WAL a comment, full-page images a comment, pages the checkpointer wrote |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	var rates []float64
+	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed | CPU µs a request: load generator / nginx / writer / readers / Postgres | CPU µs a request, the rest (kernel, other processes) | machine busy | of it stolen (hypervisor) | writer's transactions, comments: a second × commands, mean, p99 | writer's transactions, view batches: a second × commands, mean, p99 | Postgres: WAL a comment, full-page images a comment, pages the checkpointer wrote | probe: CPU µs of a fixed piece of work in the caches / of a walk through memory, the minute's medians |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	var rates, probes, walks []float64 // full minutes only
 	worstPostP99, worst, over1s, failed := time.Duration(0), time.Duration(0), 0, 0
 	// In start order, so that each minute is one slice of them.
 	slices.SortFunc(samples, func(x, y sample) int { return cmp.Compare(x.at, y.at) })
@@ -130,8 +132,10 @@ func (h *harness) soak(ctx context.Context) error {
 			}
 		}
 		rate := g.rps + p.rps
-		if to-from == time.Minute { // a last partial minute is not compared
+		probeCPU, probeWalk, probeRuns := probe.median(from, to)
+		if to-from == time.Minute && probeRuns > 0 { // a last partial minute is not compared
 			rates = append(rates, rate)
+			probes, walks = append(probes, float64(probeCPU)), append(walks, float64(probeWalk))
 		}
 		worstPostP99, worst = max(worstPostP99, p.p99), max(worst, g.max, p.max)
 		over1s, failed = over1s+n1s, failed+nf
@@ -149,19 +153,19 @@ func (h *harness) soak(ctx context.Context) error {
 			views = txs[k+1]["other"].since(txs[k]["other"], to-from)
 			pg = pgs[k+1].since(pgs[k], p.requests)
 		}
-		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", k+1, rate, ms(g.p50), ms(g.p99), ms(g.max), ms(p.p50), ms(p.p99), ms(p.max), n1s, nf, minuteCPU(marks, k, len(in)), other, busy, stolen, tx, views, pg)
+		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %.0f / %.0f |\n", k+1, rate, ms(g.p50), ms(g.p99), ms(g.max), ms(p.p50), ms(p.p99), ms(p.max), n1s, nf, minuteCPU(marks, k, len(in)), other, busy, stolen, tx, views, pg, float64(probeCPU.Nanoseconds())/1e3, float64(probeWalk.Nanoseconds())/1e3)
 	}
-	lo, hi := slices.Min(rates), slices.Max(rates)
-	med := slices.Clone(rates)
-	slices.Sort(med)
-	mid := med[len(med)/2]
-	spread := max(mid-lo, hi-mid) / mid
+	if len(rates) == 0 {
+		return fmt.Errorf("soak: no full minute to compare")
+	}
+	lo, hi, mid, spread := spreadOf(rates)
 	fmt.Fprintf(&b, "\nCPU per request over the soak (all processes): %s. WAL: %.0f bytes per comment posted; checkpoints requested by WAL volume during the soak: %d.\n",
 		cpu, float64(pgAfter.walLSN-pgBefore.walLSN)/float64(posts.requests), pgAfter.ckptReq-pgBefore.ckptReq)
 	h.tables = append(h.tables, b.String())
 	h.add("soak", fmt.Sprintf("%s mixed 95/5: POST p99, worst minute", h.soakDur), ms(worstPostP99), "", "", "≤ 50 ms")
 	h.add("soak", "requests over 1 s (slowest request)", fmt.Sprintf("%d (%s)", over1s, ms(worst)), "", "", "0")
 	h.add("soak", "throughput per minute, farthest from the median minute", fmt.Sprintf("%.0f–%.0f/s, median %.0f/s: ±%.1f%%", lo, hi, mid, spread*100), "", "", "within ±10%")
+	h.add("soak", "the machine's speed by minute, the probe (not a goal: a reading of the row above)", fmt.Sprintf("in the caches %s, through memory %s", probeReading(rates, probes), probeReading(rates, walks)), "", "", "–")
 	if failed > 0 {
 		h.notes = append(h.notes, fmt.Sprintf("soak: %d requests failed", failed))
 	}

@@ -26,3 +26,8 @@ export CHROMIUM_BIN PARLEY_REQUIRE_BROWSER=1
 
 go vet ./...
 go test -race -count=1 -timeout 20m "${@:-./...}"
+# The bench harness is a module of its own (its dependencies stay out of
+# the services' go.mod); its pure parts have unit tests too.
+if [[ $# -eq 0 ]]; then
+	(cd bench && go vet ./... && go test -race -count=1 ./...)
+fi
