@@ -19,7 +19,7 @@ import (
 // can cost more CPU time in some minutes than in others (a busy neighbour
 // on the core's sibling, or in the host's memory); a closed-loop load's
 // throughput follows that, and the probe tells those minutes from ones
-// where Parley did more work. Its own cost is about 3 ms a second.
+// where Parley did more work. Its own cost is about 6 ms of CPU a second.
 type speedProbe struct {
 	start time.Time
 	stop  chan struct{}

@@ -111,7 +111,8 @@ func (h *harness) soak(ctx context.Context) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Soak: %s of 95 %% GET (50-comment pages) / 5 %% POST over 200 topics, 32 connections through nginx, fsync on, after a minute of warm-up:\n\n", h.soakDur)
 	b.WriteString("| minute | requests/s | GET p50 | GET p99 | GET max | POST p50 | POST p99 | POST max | over 1 s | failed | CPU µs a request: load generator / nginx / writer / readers / Postgres | CPU µs a request, the rest (kernel, other processes) | machine busy | of it stolen (hypervisor) | writer's transactions, comments: a second × commands, mean, p99 | writer's transactions, view batches: a second × commands, mean, p99 | Postgres: WAL a comment, full-page images a comment, pages the checkpointer wrote | probe: CPU µs of a fixed piece of work in the caches / of a walk through memory, the minute's medians |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	var rates, probes, walks []float64 // full minutes only
+	var rates []float64                 // full minutes only
+	var probed, probes, walks []float64 // the rates of the full minutes the probe ran in, and its medians
 	worstPostP99, worst, over1s, failed := time.Duration(0), time.Duration(0), 0, 0
 	// In start order, so that each minute is one slice of them.
 	slices.SortFunc(samples, func(x, y sample) int { return cmp.Compare(x.at, y.at) })
@@ -133,9 +134,12 @@ func (h *harness) soak(ctx context.Context) error {
 		}
 		rate := g.rps + p.rps
 		probeCPU, probeWalk, probeRuns := probe.median(from, to)
-		if to-from == time.Minute && probeRuns > 0 { // a last partial minute is not compared
+		if to-from == time.Minute { // a last partial minute is not compared
 			rates = append(rates, rate)
-			probes, walks = append(probes, float64(probeCPU)), append(walks, float64(probeWalk))
+			if probeRuns > 0 {
+				probed = append(probed, rate)
+				probes, walks = append(probes, float64(probeCPU)), append(walks, float64(probeWalk))
+			}
 		}
 		worstPostP99, worst = max(worstPostP99, p.p99), max(worst, g.max, p.max)
 		over1s, failed = over1s+n1s, failed+nf
@@ -165,7 +169,9 @@ func (h *harness) soak(ctx context.Context) error {
 	h.add("soak", fmt.Sprintf("%s mixed 95/5: POST p99, worst minute", h.soakDur), ms(worstPostP99), "", "", "≤ 50 ms")
 	h.add("soak", "requests over 1 s (slowest request)", fmt.Sprintf("%d (%s)", over1s, ms(worst)), "", "", "0")
 	h.add("soak", "throughput per minute, farthest from the median minute", fmt.Sprintf("%.0f–%.0f/s, median %.0f/s: ±%.1f%%", lo, hi, mid, spread*100), "", "", "within ±10%")
-	h.add("soak", "the machine's speed by minute, the probe (not a goal: a reading of the row above)", fmt.Sprintf("in the caches %s, through memory %s", probeReading(rates, probes), probeReading(rates, walks)), "", "", "–")
+	if len(probed) > 0 {
+		h.add("soak", "the machine's speed by minute, the probe (not a goal: a reading of the row above)", fmt.Sprintf("in the caches %s, through memory %s", probeReading(probed, probes), probeReading(probed, walks)), "", "", "–")
+	}
 	if failed > 0 {
 		h.notes = append(h.notes, fmt.Sprintf("soak: %d requests failed", failed))
 	}
