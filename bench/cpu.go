@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -228,8 +227,7 @@ func medianCPU(rounds []cpuPer) cpuPer {
 		for _, r := range rounds {
 			v = append(v, r.parts[k])
 		}
-		slices.Sort(v)
-		out.parts[k] = v[len(v)/2]
+		out.parts[k] = medianOf(v)
 		out.total += out.parts[k]
 	}
 	return out

@@ -126,9 +126,7 @@ func (p *speedProbe) median(from, to time.Duration) (cpu, memory time.Duration, 
 	if len(cs) == 0 {
 		return 0, 0, 0
 	}
-	slices.Sort(cs)
-	slices.Sort(ms)
-	return cs[len(cs)/2], ms[len(ms)/2], len(cs)
+	return percentiles(cs, 0.5)[0], percentiles(ms, 0.5)[0], len(cs)
 }
 
 func threadCPU() time.Duration {
