@@ -152,6 +152,17 @@ func spreadOf(xs []float64) (lo, hi, mid, spread float64) {
 	return lo, hi, mid, max(mid-lo, hi-mid) / mid
 }
 
+// allPositive tells whether xs holds values and all are above zero: a
+// stretch in which the probe did not run has a zero.
+func allPositive(xs []float64) bool {
+	for _, x := range xs {
+		if x <= 0 {
+			return false
+		}
+	}
+	return len(xs) > 0
+}
+
 // inverse is 1/x for each x.
 func inverse(xs []float64) []float64 {
 	out := make([]float64, len(xs))

@@ -39,6 +39,22 @@ func TestCorrelation(t *testing.T) {
 	}
 }
 
+func TestAllPositive(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		want bool
+	}{
+		{nil, false},
+		{[]float64{1, 2.5}, true},
+		{[]float64{1, 0}, false}, // a half minute the probe did not run in
+		{[]float64{-1, 2}, false},
+	} {
+		if got := allPositive(tc.xs); got != tc.want {
+			t.Errorf("allPositive(%v) = %v, want %v", tc.xs, got, tc.want)
+		}
+	}
+}
+
 // TestProbeMeasuresItsWork runs the probe for about 3 s: each run is
 // counted in the second it ran, and costs CPU time.
 func TestProbeMeasuresItsWork(t *testing.T) {

@@ -117,25 +117,9 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 
 	// The ceiling: the same nginx configuration in front of two trivial
 	// servers that return the same bytes.
-	var statics []string
-	var staticPids []int
-	for i := range 2 {
-		addr := freeAddr()
-		self, _ := os.Executable()
-		args := []string{"-static", addr, "-file", bodyFile}
-		if h.staticHeaders {
-			args = append(args, "-headers")
-		}
-		p, err := h.start(fmt.Sprintf("static%d", i+1), self, nil, args...)
-		if err != nil {
-			return err
-		}
-		p.Addr = addr
-		if err := p.WaitHTTP("http://"+addr+"/", 10*time.Second); err != nil {
-			return err
-		}
-		statics = append(statics, addr)
-		staticPids = append(staticPids, p.Pid())
+	statics, staticPids, err := h.startStatics("static", bodyFile)
+	if err != nil {
+		return err
 	}
 	ceilNginx, ceilURL, err := h.startNginx("nginx-ceiling", statics, s.writer.Addr)
 	if err != nil {
@@ -191,19 +175,12 @@ func (h *harness) readsAndWrites(ctx context.Context) error {
 	// INSERT a comment) for the POSTs, behind the same nginx. It tells
 	// what any durable write costs a 95/5 mix on this machine from what
 	// Parley's writes cost it.
-	base, baseAddr, err := h.startBaseline("baseline-mixed", db)
+	base, baseNginx, baseURL, err := h.startSimplest("mixed", db, statics, path)
 	if err != nil {
 		return err
 	}
 	defer base.Stop()
-	baseNginx, baseURL, err := h.startNginx("nginx-mixed-baseline", statics, baseAddr)
-	if err != nil {
-		return err
-	}
 	defer baseNginx.Stop()
-	if err := baseNginx.WaitHTTP(baseURL+path, 10*time.Second); err != nil {
-		return err
-	}
 	var mixes, befores, baseMixes []map[string]loadResult
 	var ceilings, getsAlone []loadResult
 	var mixCPU, ceilCPU, getsCPU, beforeCPU, baseMixCPU []cpuPer
@@ -508,6 +485,54 @@ func (h *harness) startBaseline(name, db string) (*procs.Proc, string, error) {
 		return nil, "", err
 	}
 	return base, addr, nil
+}
+
+// startStatics starts the read ceiling's two trivial servers, each
+// answering every request with the bytes of bodyFile (and a reader's
+// headers with -static-headers), and returns their addresses and pids.
+func (h *harness) startStatics(name, bodyFile string) ([]string, []int, error) {
+	var addrs []string
+	var pids []int
+	self, _ := os.Executable()
+	for i := range 2 {
+		addr := freeAddr()
+		args := []string{"-static", addr, "-file", bodyFile}
+		if h.staticHeaders {
+			args = append(args, "-headers")
+		}
+		p, err := h.start(fmt.Sprintf("%s%d", name, i+1), self, nil, args...)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.Addr = addr
+		if err := p.WaitHTTP("http://"+addr+"/", 10*time.Second); err != nil {
+			return nil, nil, err
+		}
+		addrs, pids = append(addrs, addr), append(pids, p.Pid())
+	}
+	return addrs, pids, nil
+}
+
+// startSimplest starts the simplest service of a mixed load: the honest
+// baseline on db for the POSTs, and nginx in front of it and of the static
+// servers at statics for the GETs; it returns once path answers through
+// nginx.
+func (h *harness) startSimplest(name, db string, statics []string, path string) (base, ngx *procs.Proc, url string, err error) {
+	base, addr, err := h.startBaseline("baseline-"+name, db)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if ngx, url, err = h.startNginx("nginx-"+name+"-baseline", statics, addr); err == nil {
+		err = ngx.WaitHTTP(url+path, 10*time.Second)
+	}
+	if err != nil {
+		base.Stop()
+		if ngx != nil {
+			ngx.Stop()
+		}
+		return nil, nil, "", err
+	}
+	return base, ngx, url, nil
 }
 
 // writes: comments through nginx at concurrency 32 against the honest

@@ -25,25 +25,14 @@ func (h *harness) soak(ctx context.Context) error {
 	// the writer without them.
 	metricsAddr := freeAddr()
 	h.writerEnv = []string{"METRICS_ADDR=" + metricsAddr}
-	s, err := h.stack(ctx, "bench_soak", func(db string) error { return bulkStore(ctx, db, 200, 50, 140, 0) })
+	s, topics, err := h.soakStack(ctx, "bench_soak")
 	h.writerEnv = nil
 	if err != nil {
 		return err
 	}
 	defer s.Stop()
-	topics, err := topicIDs(ctx, s.db)
-	if err != nil {
-		return err
-	}
 	host := strings.TrimPrefix(s.url, "http://")
-	content := fmt.Sprintf("%q", sentence[:140])
-	req := func(i int64, buf []byte) ([]byte, bool) {
-		tp := topics[rand.IntN(len(topics))]
-		if i%20 == 0 {
-			return postRequest(buf, host, "/post_comment", fmt.Appendf(nil, `{"topic_id":%q,"user":"soak%d","content":%s}`, tp, i%500, content)), false
-		}
-		return getRequest(buf, host, "/topic_comments?topic_id="+tp+"&limit=50"), true
-	}
+	req := soakLoad(host, topics)
 	// A minute of the same load first, not counted: the readers load the
 	// topics they serve and render their pages, the writer prepares its
 	// statements, and autovacuum visits the freshly loaded tables.
@@ -176,6 +165,34 @@ func (h *harness) soak(ctx context.Context) error {
 		h.notes = append(h.notes, fmt.Sprintf("soak: %d requests failed", failed))
 	}
 	return nil
+}
+
+// soakStack starts a stack on a fresh database named name holding the
+// soak's 200 topics of 50 comments, and returns it and the topics' ids.
+func (h *harness) soakStack(ctx context.Context, name string) (*services, []string, error) {
+	s, err := h.stack(ctx, name, func(db string) error { return bulkStore(ctx, db, 200, 50, 140, 0) })
+	if err != nil {
+		return nil, nil, err
+	}
+	topics, err := topicIDs(ctx, s.db)
+	if err != nil {
+		s.Stop()
+		return nil, nil, err
+	}
+	return s, topics, nil
+}
+
+// soakLoad is the soak's requests to host: one in every 20 a comment POST,
+// the others GETs of 50-comment pages, over topics.
+func soakLoad(host string, topics []string) rawRequest {
+	content := fmt.Sprintf("%q", sentence[:140])
+	return func(i int64, buf []byte) ([]byte, bool) {
+		tp := topics[rand.IntN(len(topics))]
+		if i%20 == 0 {
+			return postRequest(buf, host, "/post_comment", fmt.Appendf(nil, `{"topic_id":%q,"user":"soak%d","content":%s}`, tp, i%500, content)), false
+		}
+		return getRequest(buf, host, "/topic_comments?topic_id="+tp+"&limit=50"), true
+	}
 }
 
 // minuteCPU is each process's CPU per request in minute k (from its marks;

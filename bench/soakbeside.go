@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// soakBeside is a diagnosis of the soak's minutes (bench -only
+// soak-beside; not part of the long profile): the soak's load for
+// h.soakDur, in half minutes that alternate between Parley and the
+// simplest service (the read ceiling's static servers answering with one
+// of Parley's 50-comment pages, and the honest baseline's INSERT for the
+// POSTs, behind the same nginx configuration). Each minute then has a
+// rate for each, taken thirty seconds apart on the same machine. If the
+// simplest service's rate moves from minute to minute as Parley's does,
+// the moves are the machine's; what is left of Parley's own is the spread
+// of the two's ratio. Parley takes half the load a soak would give it, so
+// its tables grow half as fast.
+func (h *harness) soakBeside(ctx context.Context) error {
+	s, topics, err := h.soakStack(ctx, "bench_soak_beside")
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+	page, err := apiClient{s.url}.get("/topic_comments?limit=50&topic_id=" + topics[0])
+	if err != nil {
+		return err
+	}
+	bodyFile := filepath.Join(h.work, "page50.json")
+	if err := os.WriteFile(bodyFile, page, 0o644); err != nil {
+		return err
+	}
+	statics, _, err := h.startStatics("soak-static", bodyFile)
+	if err != nil {
+		return err
+	}
+	base, simplest, simplestURL, err := h.startSimplest("soak", s.db, statics, "/topic_comments?limit=50&topic_id="+topics[0])
+	if err != nil {
+		return err
+	}
+	defer base.Stop()
+	defer simplest.Stop()
+	hosts := [2]string{strings.TrimPrefix(s.url, "http://"), strings.TrimPrefix(simplestURL, "http://")}
+	loads := [2]rawRequest{soakLoad(hosts[0], topics), soakLoad(hosts[1], topics)}
+
+	const half = 30 * time.Second
+	fmt.Fprintf(os.Stderr, "  soak beside: half a minute of warm-up each…\n")
+	for i := range hosts {
+		rawAttack(hosts[i], 32, half, loads[i])
+	}
+	minutes := int(h.soakDur / time.Minute)
+	if minutes < 2 {
+		return fmt.Errorf("soak beside: -soak must be 2 minutes or more")
+	}
+	fmt.Fprintf(os.Stderr, "  soak beside: %d minutes, Parley and the simplest service in turns every %s…\n", minutes, half)
+	type leg struct {
+		rate       float64
+		post       loadResult
+		walk       time.Duration
+		over1s, nf int
+	}
+	var runs [][2]leg
+	probe := startProbe()
+	begin := time.Now()
+	for range minutes {
+		var m [2]leg
+		for i := range hosts {
+			from := time.Since(begin)
+			ss := rawAttack(hosts[i], 32, half, loads[i])
+			_, walk, _ := probe.median(from, time.Since(begin))
+			all := summarize(ss, half, nil)
+			m[i] = leg{rate: all.rps, post: summarize(ss, half, func(s sample) bool { return !s.get }), walk: walk}
+			for _, x := range ss {
+				if x.lat > time.Second {
+					m[i].over1s++
+				}
+				if !x.ok {
+					m[i].nf++
+				}
+			}
+		}
+		runs = append(runs, m)
+	}
+	probe.Stop()
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "Soak beside the simplest service: %d minutes of the soak's load (95 %% GETs of 50-comment pages, 5 %% POSTs over 200 topics, 32 connections through nginx, fsync on), each minute half Parley and half the simplest service (static servers answering with one of Parley's 50-comment pages, the honest baseline's INSERT, the same nginx configuration), after half a minute of warm-up each:\n\n", minutes)
+	b.WriteString("| minute | Parley: requests/s | simplest: requests/s | Parley ÷ simplest | Parley: POST p99 | simplest: POST p99 | over 1 s / failed, Parley and simplest | probe: a walk through memory in Parley's half / the simplest's, µs |\n|---|---|---|---|---|---|---|---|\n")
+	var rates, speed [2][]float64 // speed: each leg's walk through memory
+	var ratios []float64
+	var worstP99 [2]time.Duration
+	over1s, failed := 0, 0
+	for k, m := range runs {
+		for i := range m {
+			rates[i] = append(rates[i], m[i].rate)
+			worstP99[i] = max(worstP99[i], m[i].post.p99)
+			speed[i] = append(speed[i], float64(m[i].walk))
+			over1s, failed = over1s+m[i].over1s, failed+m[i].nf
+		}
+		ratios = append(ratios, m[0].rate/m[1].rate)
+		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f× | %s | %s | %d / %d, %d / %d | %.0f / %.0f |\n", k+1, m[0].rate, m[1].rate, m[0].rate/m[1].rate,
+			ms(m[0].post.p99), ms(m[1].post.p99), m[0].over1s, m[0].nf, m[1].over1s, m[1].nf, float64(m[0].walk.Nanoseconds())/1e3, float64(m[1].walk.Nanoseconds())/1e3)
+	}
+	h.tables = append(h.tables, b.String())
+	spread := func(xs []float64, unit string) string {
+		lo, hi, mid, sp := spreadOf(xs)
+		return fmt.Sprintf("%.2f–%.2f%s, median %.2f%s: ±%.1f%%", lo, hi, unit, mid, unit, sp*100)
+	}
+	for i, name := range [2]string{"Parley", "the simplest service"} {
+		lo, hi, mid, sp := spreadOf(rates[i])
+		h.add("soak beside", name+": requests/s by minute", fmt.Sprintf("%.0f–%.0f/s, median %.0f/s: ±%.1f%%", lo, hi, mid, sp*100), "", "", "")
+		if allPositive(speed[i]) {
+			h.add("soak beside", "  its rate and the machine's speed (the probe's walk)", fmt.Sprintf("r = %.2f", correlation(rates[i], inverse(speed[i]))), "", "", "")
+		}
+		h.add("soak beside", "  its POST p99, worst minute", ms(worstP99[i]), "", "", "")
+	}
+	h.add("soak beside", "Parley ÷ the simplest service, by minute", spread(ratios, "×"), "", "", "")
+	if walks := append(slices.Clone(speed[0]), speed[1]...); allPositive(walks) {
+		lo, hi, _, sp := spreadOf(walks)
+		h.add("soak beside", "the probe's walk through memory, by half minute", fmt.Sprintf("%.0f–%.0f µs: ±%.1f%%", lo/1e3, hi/1e3, sp*100), "", "", "")
+	}
+	h.add("soak beside", "requests over 1 s, failed", fmt.Sprintf("%d, %d", over1s, failed), "", "", "")
+	return nil
+}
