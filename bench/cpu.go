@@ -211,6 +211,16 @@ func (m *cpuMeter) perRequest(n float64) string {
 	return m.per(n).String() + fmt.Sprintf(" (machine %.0f%% busy)", m.machineBusy()*100)
 }
 
+// short is c's parts in cpuParts' order, then the total, in µs:
+// "17 / 34 / 7 / 41 / 8 (107)".
+func (c cpuPer) short() string {
+	var parts []string
+	for _, k := range cpuParts {
+		parts = append(parts, fmt.Sprintf("%.0f", c.parts[k]))
+	}
+	return fmt.Sprintf("%s (%.0f)", strings.Join(parts, " / "), c.total)
+}
+
 func (c cpuPer) String() string {
 	var parts []string
 	for _, k := range cpuParts {

@@ -16,11 +16,11 @@ import (
 // simplest service (the read ceiling's static servers answering with one
 // of Parley's 50-comment pages, and the honest baseline's INSERT for the
 // POSTs, behind the same nginx configuration). Each minute then has a
-// rate for each, taken thirty seconds apart on the same machine. If the
-// simplest service's rate moves from minute to minute as Parley's does,
-// the moves are the machine's; what is left of Parley's own is the spread
-// of the two's ratio. Parley takes half the load a soak would give it, so
-// its tables grow half as fast.
+// rate and a CPU a request by process for each, taken thirty seconds
+// apart on the same machine. If the simplest service's rate moves from
+// minute to minute as Parley's does, the moves are the machine's; what
+// is left of Parley's own is the spread of the two's ratio. Parley takes
+// half the load a soak would give it, so its tables grow half as fast.
 func (h *harness) soakBeside(ctx context.Context) error {
 	s, topics, err := h.soakStack(ctx, "bench_soak_beside")
 	if err != nil {
@@ -35,7 +35,7 @@ func (h *harness) soakBeside(ctx context.Context) error {
 	if err := os.WriteFile(bodyFile, page, 0o644); err != nil {
 		return err
 	}
-	statics, _, err := h.startStatics("soak-static", bodyFile)
+	statics, staticPids, err := h.startStatics("soak-static", bodyFile)
 	if err != nil {
 		return err
 	}
@@ -47,6 +47,10 @@ func (h *harness) soakBeside(ctx context.Context) error {
 	defer simplest.Stop()
 	hosts := [2]string{strings.TrimPrefix(s.url, "http://"), strings.TrimPrefix(simplestURL, "http://")}
 	loads := [2]rawRequest{soakLoad(hosts[0], topics), soakLoad(hosts[1], topics)}
+	meters := [2]func() *cpuMeter{
+		func() *cpuMeter { return h.meter(s) },
+		func() *cpuMeter { return newMeter(base.Pid(), staticPids, simplest.Pid()) },
+	}
 
 	const half = 30 * time.Second
 	fmt.Fprintf(os.Stderr, "  soak beside: half a minute of warm-up each…\n")
@@ -61,6 +65,7 @@ func (h *harness) soakBeside(ctx context.Context) error {
 	type leg struct {
 		rate       float64
 		post       loadResult
+		cpu        cpuPer
 		walk       time.Duration
 		over1s, nf int
 	}
@@ -70,11 +75,11 @@ func (h *harness) soakBeside(ctx context.Context) error {
 	for range minutes {
 		var m [2]leg
 		for i := range hosts {
-			from := time.Since(begin)
+			from, meter := time.Since(begin), meters[i]()
 			ss := rawAttack(hosts[i], 32, half, loads[i])
 			_, walk, _ := probe.median(from, time.Since(begin))
 			all := summarize(ss, half, nil)
-			m[i] = leg{rate: all.rps, post: summarize(ss, half, func(s sample) bool { return !s.get }), walk: walk}
+			m[i] = leg{rate: all.rps, post: summarize(ss, half, func(s sample) bool { return !s.get }), walk: walk, cpu: meter.per(float64(all.requests))}
 			for _, x := range ss {
 				if x.lat > time.Second {
 					m[i].over1s++
@@ -90,7 +95,7 @@ func (h *harness) soakBeside(ctx context.Context) error {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "Soak beside the simplest service: %d minutes of the soak's load (95 %% GETs of 50-comment pages, 5 %% POSTs over 200 topics, 32 connections through nginx, fsync on), each minute half Parley and half the simplest service (static servers answering with one of Parley's 50-comment pages, the honest baseline's INSERT, the same nginx configuration), after half a minute of warm-up each:\n\n", minutes)
-	b.WriteString("| minute | Parley: requests/s | simplest: requests/s | Parley ÷ simplest | Parley: POST p99 | simplest: POST p99 | over 1 s / failed, Parley and simplest | probe: a walk through memory in Parley's half / the simplest's, µs |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| minute | Parley: requests/s | simplest: requests/s | Parley ÷ simplest | Parley: POST p99 | simplest: POST p99 | over 1 s / failed, Parley and simplest | probe: a walk through memory in Parley's half / the simplest's, µs | CPU µs a request, Parley: load generator / nginx / writer / readers / Postgres (all) | the same, simplest (static servers as readers, the baseline as writer) |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	var rates, speed [2][]float64 // speed: each leg's walk through memory
 	var ratios []float64
 	var worstP99 [2]time.Duration
@@ -103,8 +108,9 @@ func (h *harness) soakBeside(ctx context.Context) error {
 			over1s, failed = over1s+m[i].over1s, failed+m[i].nf
 		}
 		ratios = append(ratios, m[0].rate/m[1].rate)
-		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f× | %s | %s | %d / %d, %d / %d | %.0f / %.0f |\n", k+1, m[0].rate, m[1].rate, m[0].rate/m[1].rate,
-			ms(m[0].post.p99), ms(m[1].post.p99), m[0].over1s, m[0].nf, m[1].over1s, m[1].nf, float64(m[0].walk.Nanoseconds())/1e3, float64(m[1].walk.Nanoseconds())/1e3)
+		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f× | %s | %s | %d / %d, %d / %d | %.0f / %.0f | %s | %s |\n", k+1, m[0].rate, m[1].rate, m[0].rate/m[1].rate,
+			ms(m[0].post.p99), ms(m[1].post.p99), m[0].over1s, m[0].nf, m[1].over1s, m[1].nf, float64(m[0].walk.Nanoseconds())/1e3, float64(m[1].walk.Nanoseconds())/1e3,
+			m[0].cpu.short(), m[1].cpu.short())
 	}
 	h.tables = append(h.tables, b.String())
 	spread := func(xs []float64, unit string) string {
