@@ -22,6 +22,10 @@ import (
 // is left of Parley's own is the spread of the two's ratio. Parley takes
 // half the load a soak would give it, so its tables grow half as fast.
 func (h *harness) soakBeside(ctx context.Context) error {
+	minutes := int(h.soakDur / time.Minute)
+	if minutes < 2 {
+		return fmt.Errorf("soak beside: -soak must be 2 minutes or more")
+	}
 	s, topics, err := h.soakStack(ctx, "bench_soak_beside")
 	if err != nil {
 		return err
@@ -56,10 +60,6 @@ func (h *harness) soakBeside(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "  soak beside: half a minute of warm-up each…\n")
 	for i := range hosts {
 		rawAttack(hosts[i], 32, half, loads[i])
-	}
-	minutes := int(h.soakDur / time.Minute)
-	if minutes < 2 {
-		return fmt.Errorf("soak beside: -soak must be 2 minutes or more")
 	}
 	fmt.Fprintf(os.Stderr, "  soak beside: %d minutes, Parley and the simplest service in turns every %s…\n", minutes, half)
 	type leg struct {
@@ -113,10 +113,6 @@ func (h *harness) soakBeside(ctx context.Context) error {
 			m[0].cpu.short(), m[1].cpu.short())
 	}
 	h.tables = append(h.tables, b.String())
-	spread := func(xs []float64, unit string) string {
-		lo, hi, mid, sp := spreadOf(xs)
-		return fmt.Sprintf("%.2f–%.2f%s, median %.2f%s: ±%.1f%%", lo, hi, unit, mid, unit, sp*100)
-	}
 	for i, name := range [2]string{"Parley", "the simplest service"} {
 		lo, hi, mid, sp := spreadOf(rates[i])
 		h.add("soak beside", name+": requests/s by minute", fmt.Sprintf("%.0f–%.0f/s, median %.0f/s: ±%.1f%%", lo, hi, mid, sp*100), "", "", "")
@@ -125,7 +121,8 @@ func (h *harness) soakBeside(ctx context.Context) error {
 		}
 		h.add("soak beside", "  its POST p99, worst minute", ms(worstP99[i]), "", "", "")
 	}
-	h.add("soak beside", "Parley ÷ the simplest service, by minute", spread(ratios, "×"), "", "", "")
+	lo, hi, mid, sp := spreadOf(ratios)
+	h.add("soak beside", "Parley ÷ the simplest service, by minute", fmt.Sprintf("%.2f–%.2f×, median %.2f×: ±%.1f%%", lo, hi, mid, sp*100), "", "", "")
 	if walks := append(slices.Clone(speed[0]), speed[1]...); allPositive(walks) {
 		lo, hi, _, sp := spreadOf(walks)
 		h.add("soak beside", "the probe's walk through memory, by half minute", fmt.Sprintf("%.0f–%.0f µs: ±%.1f%%", lo/1e3, hi/1e3, sp*100), "", "", "")
