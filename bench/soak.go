@@ -112,15 +112,7 @@ func (h *harness) soak(ctx context.Context) error {
 		in := samples[i:j]
 		g := summarize(in, to-from, func(s sample) bool { return s.get })
 		p := summarize(in, to-from, func(s sample) bool { return !s.get })
-		n1s, nf := 0, 0
-		for _, s := range in {
-			if s.lat > time.Second {
-				n1s++
-			}
-			if !s.ok {
-				nf++
-			}
-		}
+		n1s, nf := slowAndFailed(in)
 		rate := g.rps + p.rps
 		probeCPU, probeWalk, probeRuns := probe.median(from, to)
 		if to-from == time.Minute { // a last partial minute is not compared
@@ -151,13 +143,12 @@ func (h *harness) soak(ctx context.Context) error {
 	if len(rates) == 0 {
 		return fmt.Errorf("soak: no full minute to compare")
 	}
-	lo, hi, mid, spread := spreadOf(rates)
 	fmt.Fprintf(&b, "\nCPU per request over the soak (all processes): %s. WAL: %.0f bytes per comment posted; checkpoints requested by WAL volume during the soak: %d.\n",
 		cpu, float64(pgAfter.walLSN-pgBefore.walLSN)/float64(posts.requests), pgAfter.ckptReq-pgBefore.ckptReq)
 	h.tables = append(h.tables, b.String())
 	h.add("soak", fmt.Sprintf("%s mixed 95/5: POST p99, worst minute", h.soakDur), ms(worstPostP99), "", "", "≤ 50 ms")
 	h.add("soak", "requests over 1 s (slowest request)", fmt.Sprintf("%d (%s)", over1s, ms(worst)), "", "", "0")
-	h.add("soak", "throughput per minute, farthest from the median minute", fmt.Sprintf("%.0f–%.0f/s, median %.0f/s: ±%.1f%%", lo, hi, mid, spread*100), "", "", "within ±10%")
+	h.add("soak", "throughput per minute, farthest from the median minute", rateSpread(rates), "", "", "within ±10%")
 	if len(probed) > 0 {
 		h.add("soak", "the machine's speed by minute, the probe (not a goal: a reading of the row above)", fmt.Sprintf("in the caches %s, through memory %s", probeReading(probed, probes), probeReading(probed, walks)), "", "", "–")
 	}
@@ -193,6 +184,27 @@ func soakLoad(host string, topics []string) rawRequest {
 		}
 		return getRequest(buf, host, "/topic_comments?topic_id="+tp+"&limit=50"), true
 	}
+}
+
+// slowAndFailed counts the samples that took over a second, and those
+// that failed.
+func slowAndFailed(ss []sample) (slow, failed int) {
+	for _, s := range ss {
+		if s.lat > time.Second {
+			slow++
+		}
+		if !s.ok {
+			failed++
+		}
+	}
+	return slow, failed
+}
+
+// rateSpread is how far rates, requests a second by minute, spread from
+// their median: "13372–18002/s, median 16456/s: ±18.7%".
+func rateSpread(rates []float64) string {
+	lo, hi, mid, spread := spreadOf(rates)
+	return fmt.Sprintf("%.0f–%.0f/s, median %.0f/s: ±%.1f%%", lo, hi, mid, spread*100)
 }
 
 // minuteCPU is each process's CPU per request in minute k (from its marks;

@@ -31,7 +31,8 @@ func (h *harness) soakBeside(ctx context.Context) error {
 		return err
 	}
 	defer s.Stop()
-	page, err := apiClient{s.url}.get("/topic_comments?limit=50&topic_id=" + topics[0])
+	pagePath := "/topic_comments?limit=50&topic_id=" + topics[0]
+	page, err := apiClient{s.url}.get(pagePath)
 	if err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func (h *harness) soakBeside(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	base, simplest, simplestURL, err := h.startSimplest("soak", s.db, statics, "/topic_comments?limit=50&topic_id="+topics[0])
+	base, simplest, simplestURL, err := h.startSimplest("soak", s.db, statics, pagePath)
 	if err != nil {
 		return err
 	}
@@ -80,14 +81,7 @@ func (h *harness) soakBeside(ctx context.Context) error {
 			_, walk, _ := probe.median(from, time.Since(begin))
 			all := summarize(ss, half, nil)
 			m[i] = leg{rate: all.rps, post: summarize(ss, half, func(s sample) bool { return !s.get }), walk: walk, cpu: meter.per(float64(all.requests))}
-			for _, x := range ss {
-				if x.lat > time.Second {
-					m[i].over1s++
-				}
-				if !x.ok {
-					m[i].nf++
-				}
-			}
+			m[i].over1s, m[i].nf = slowAndFailed(ss)
 		}
 		runs = append(runs, m)
 	}
@@ -114,8 +108,7 @@ func (h *harness) soakBeside(ctx context.Context) error {
 	}
 	h.tables = append(h.tables, b.String())
 	for i, name := range [2]string{"Parley", "the simplest service"} {
-		lo, hi, mid, sp := spreadOf(rates[i])
-		h.add("soak beside", name+": requests/s by minute", fmt.Sprintf("%.0f–%.0f/s, median %.0f/s: ±%.1f%%", lo, hi, mid, sp*100), "", "", "")
+		h.add("soak beside", name+": requests/s by minute", rateSpread(rates[i]), "", "", "")
 		if allPositive(speed[i]) {
 			h.add("soak beside", "  its rate and the machine's speed (the probe's walk)", fmt.Sprintf("r = %.2f", correlation(rates[i], inverse(speed[i]))), "", "", "")
 		}
