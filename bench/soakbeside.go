@@ -26,7 +26,10 @@ func (h *harness) soakBeside(ctx context.Context) error {
 	if minutes < 2 {
 		return fmt.Errorf("soak beside: -soak must be 2 minutes or more")
 	}
+	metricsAddr := freeAddr()
+	h.writerEnv = []string{"METRICS_ADDR=" + metricsAddr}
 	s, topics, err := h.soakStack(ctx, "bench_soak_beside")
+	h.writerEnv = nil
 	if err != nil {
 		return err
 	}
@@ -69,27 +72,49 @@ func (h *harness) soakBeside(ctx context.Context) error {
 		cpu        cpuPer
 		walk       time.Duration
 		over1s, nf int
+		busy       [busyKinds]float64 // Postgres's backends, pgBusy's means
+		busyN      int
+		pg         string // WAL and checkpoints, pgStats.since
+		tx         string // the writer's comment transactions, Parley's halves only
 	}
 	var runs [][2]leg
+	busy, err := startPgBusy(ctx, h.admin)
+	if err != nil {
+		return err
+	}
 	probe := startProbe()
 	begin := time.Now()
 	for range minutes {
 		var m [2]leg
 		for i := range hosts {
 			from, meter := time.Since(begin), meters[i]()
+			pg0, _ := samplePostgres(ctx, h.admin)
+			tx0, _ := scrapeWriter("http://" + metricsAddr + "/metrics")
+			busyFrom := time.Since(busy.start)
 			ss := rawAttack(hosts[i], 32, half, loads[i])
 			_, walk, _ := probe.median(from, time.Since(begin))
 			all := summarize(ss, half, nil)
-			m[i] = leg{rate: all.rps, post: summarize(ss, half, func(s sample) bool { return !s.get }), walk: walk, cpu: meter.per(float64(all.requests))}
+			post := summarize(ss, half, func(s sample) bool { return !s.get })
+			m[i] = leg{rate: all.rps, post: post, walk: walk, cpu: meter.per(float64(all.requests))}
+			m[i].busy, m[i].busyN = busy.mean(busyFrom, time.Since(busy.start))
+			pg1, _ := samplePostgres(ctx, h.admin)
+			m[i].pg = pg1.since(pg0, post.requests)
+			m[i].tx = "–"
+			if tx1, err := scrapeWriter("http://" + metricsAddr + "/metrics"); i == 0 && err == nil && tx0 != nil {
+				m[i].tx = tx1["topics"].since(tx0["topics"], half)
+			}
 			m[i].over1s, m[i].nf = slowAndFailed(ss)
 		}
 		runs = append(runs, m)
 	}
 	probe.Stop()
+	if err := busy.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "  soak beside: pg_stat_activity: %v\n", err)
+	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "Soak beside the simplest service: %d minutes of the soak's load (95 %% GETs of 50-comment pages, 5 %% POSTs over 200 topics, 32 connections through nginx, fsync on), each minute half Parley and half the simplest service (static servers answering with one of Parley's 50-comment pages, the honest baseline's INSERT, the same nginx configuration), after half a minute of warm-up each:\n\n", minutes)
-	b.WriteString("| minute | Parley: requests/s | simplest: requests/s | Parley ÷ simplest | Parley: POST p99 | simplest: POST p99 | over 1 s / failed, Parley and simplest | probe: a walk through memory in Parley's half / the simplest's, µs | CPU µs a request, Parley: load generator / nginx / writer / readers / Postgres (all) | the same, simplest (static servers as readers, the baseline as writer) |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| minute | Parley: requests/s | simplest: requests/s | Parley ÷ simplest | Parley: POST p99 | simplest: POST p99 | over 1 s / failed, Parley and simplest | probe: a walk through memory in Parley's half / the simplest's, µs | CPU µs a request, Parley: load generator / nginx / writer / readers / Postgres (all) | the same, simplest (static servers as readers, the baseline as writer) | Postgres's backends on average in Parley's half (pg_stat_activity ten times a second): autovacuum / compaction / checkpointer / client backends running a statement (of them waiting on a lock, an LWLock, I/O) | the same, the simplest's half | WAL a comment, full-page images a comment, pages the checkpointer wrote: Parley's half | the same, the simplest's half | the writer's comment transactions in Parley's half: a second × commands, mean, p99 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var rates, speed [2][]float64 // speed: each leg's walk through memory
 	var ratios []float64
 	var worstP99 [2]time.Duration
@@ -102,9 +127,9 @@ func (h *harness) soakBeside(ctx context.Context) error {
 			over1s, failed = over1s+m[i].over1s, failed+m[i].nf
 		}
 		ratios = append(ratios, m[0].rate/m[1].rate)
-		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f× | %s | %s | %d / %d, %d / %d | %.0f / %.0f | %s | %s |\n", k+1, m[0].rate, m[1].rate, m[0].rate/m[1].rate,
+		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.2f× | %s | %s | %d / %d, %d / %d | %.0f / %.0f | %s | %s | %s | %s | %s | %s | %s |\n", k+1, m[0].rate, m[1].rate, m[0].rate/m[1].rate,
 			ms(m[0].post.p99), ms(m[1].post.p99), m[0].over1s, m[0].nf, m[1].over1s, m[1].nf, float64(m[0].walk.Nanoseconds())/1e3, float64(m[1].walk.Nanoseconds())/1e3,
-			m[0].cpu.short(), m[1].cpu.short())
+			m[0].cpu.short(), m[1].cpu.short(), busyCell(m[0].busy, m[0].busyN), busyCell(m[1].busy, m[1].busyN), m[0].pg, m[1].pg, m[0].tx)
 	}
 	h.tables = append(h.tables, b.String())
 	for i, name := range [2]string{"Parley", "the simplest service"} {
@@ -114,6 +139,17 @@ func (h *harness) soakBeside(ctx context.Context) error {
 		}
 		h.add("soak beside", "  its POST p99, worst minute", ms(worstP99[i]), "", "", "")
 	}
+	// Which of Postgres's activities Parley's slow minutes come with: a
+	// minute's ratio against each activity's mean in Parley's half.
+	var with []string
+	for k := range busyKinds {
+		var xs []float64
+		for _, m := range runs {
+			xs = append(xs, m[0].busy[k])
+		}
+		with = append(with, fmt.Sprintf("%s %.2f", busyNames[k], correlation(ratios, xs)))
+	}
+	h.add("soak beside", "Parley ÷ simplest by minute, against Postgres's backends in Parley's half (r)", strings.Join(with, ", "), "", "", "")
 	lo, hi, mid, sp := spreadOf(ratios)
 	h.add("soak beside", "Parley ÷ the simplest service, by minute", fmt.Sprintf("%.2f–%.2f×, median %.2f×: ±%.1f%%", lo, hi, mid, sp*100), "", "", "")
 	if walks := append(slices.Clone(speed[0]), speed[1]...); allPositive(walks) {
