@@ -63,8 +63,8 @@ func main() {
 	flag.StringVar(&h.admin, "db", os.Getenv("DATABASE_URL"), "Postgres admin URL; benchmark databases are created there")
 	flag.BoolVar(&h.long, "long", false, "the long profile: longer runs, more samples, and the soak")
 	flag.BoolVar(&h.staticHeaders, "static-headers", false, "the read ceiling's static servers answer with the headers a reader's page carries (ETag, X-Log-Position, X-Request-Id, Link), not the bare minimum: how much of the gap the headers the API promises make")
-	flag.DurationVar(&h.soakDur, "soak", 30*time.Minute, "how long the soak runs (long profile, -only soak or -only soak-beside)")
-	flag.StringVar(&h.only, "only", "", "run only this part: api, scale, micro, writes (the write rounds of api alone), mixed (the reads via nginx and the mixed run of api alone), soak, or soak-beside (a diagnosis: the soak's load for -soak, every half minute in turns against Parley and the simplest service), for working on one figure")
+	flag.DurationVar(&h.soakDur, "soak", 30*time.Minute, "how long the soak runs (long profile, -only soak, soak-beside or soak-simplest)")
+	flag.StringVar(&h.only, "only", "", "run only this part: api, scale, micro, writes (the write rounds of api alone), mixed (the reads via nginx and the mixed run of api alone), soak, soak-beside (a diagnosis: the soak's load for -soak, every half minute in turns against Parley and the simplest service), or soak-simplest (the soak's load against the simplest service alone, by minute), for working on one figure")
 	report := flag.String("report", "", "write the Markdown report to this file")
 	chart := flag.String("chart", "", "write the chart PNG to this file")
 	static := flag.String("static", "", "internal: serve -file at this address and nothing else")
@@ -107,9 +107,9 @@ func main() {
 
 	began := time.Now()
 	ctx := context.Background()
-	steps := map[string]func(context.Context) error{"api": h.readsAndWrites, "scale": h.scale, "micro": h.micro, "writes": h.writesOnly, "mixed": h.readsAndWrites, "soak": h.soak, "soak-beside": h.soakBeside}
-	for _, name := range []string{"api", "scale", "micro", "writes", "mixed", "soak", "soak-beside"} {
-		alone := name == "writes" || name == "mixed" || name == "soak-beside" || (name == "soak" && !h.long) // parts run only when asked for
+	steps := map[string]func(context.Context) error{"api": h.readsAndWrites, "scale": h.scale, "micro": h.micro, "writes": h.writesOnly, "mixed": h.readsAndWrites, "soak": h.soak, "soak-beside": h.soakBeside, "soak-simplest": h.soakSimplest}
+	for _, name := range []string{"api", "scale", "micro", "writes", "mixed", "soak", "soak-beside", "soak-simplest"} {
+		alone := name == "writes" || name == "mixed" || name == "soak-beside" || name == "soak-simplest" || (name == "soak" && !h.long) // parts run only when asked for
 		if h.only != name && (h.only != "" || alone) {
 			continue
 		}

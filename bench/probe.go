@@ -152,6 +152,17 @@ func spreadOf(xs []float64) (lo, hi, mid, spread float64) {
 	return lo, hi, mid, max(mid-lo, hi-mid) / mid
 }
 
+// withinOf is how many of xs lie within frac of their median.
+func withinOf(xs []float64, frac float64) int {
+	mid, n := medianOf(xs), 0
+	for _, x := range xs {
+		if math.Abs(x-mid) <= frac*mid {
+			n++
+		}
+	}
+	return n
+}
+
 // allPositive tells whether xs holds values and all are above zero: a
 // stretch in which the probe did not run has a zero.
 func allPositive(xs []float64) bool {

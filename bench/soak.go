@@ -201,10 +201,11 @@ func slowAndFailed(ss []sample) (slow, failed int) {
 }
 
 // rateSpread is how far rates, requests a second by minute, spread from
-// their median: "13372–18002/s, median 16456/s: ±18.7%".
+// their median, and how many are within the soak's ±10 % of it:
+// "13372–18002/s, median 16456/s: ±18.7%, 2 of 3 within ±10%".
 func rateSpread(rates []float64) string {
 	lo, hi, mid, spread := spreadOf(rates)
-	return fmt.Sprintf("%.0f–%.0f/s, median %.0f/s: ±%.1f%%", lo, hi, mid, spread*100)
+	return fmt.Sprintf("%.0f–%.0f/s, median %.0f/s: ±%.1f%%, %d of %d within ±10%%", lo, hi, mid, spread*100, withinOf(rates, 0.10), len(rates))
 }
 
 // minuteCPU is each process's CPU per request in minute k (from its marks;

@@ -24,7 +24,24 @@ func TestSlowAndFailed(t *testing.T) {
 }
 
 func TestRateSpread(t *testing.T) {
-	if got, want := rateSpread([]float64{13372, 16456, 18002}), "13372–18002/s, median 16456/s: ±18.7%"; got != want {
+	if got, want := rateSpread([]float64{13372, 16456, 18002}), "13372–18002/s, median 16456/s: ±18.7%, 2 of 3 within ±10%"; got != want {
 		t.Errorf("rateSpread = %q, want %q", got, want)
+	}
+}
+
+func TestWithinOf(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		frac float64
+		want int
+	}{
+		{[]float64{100}, 0.1, 1},
+		{[]float64{90, 100, 110}, 0.1, 3},
+		{[]float64{89, 100, 111}, 0.1, 1},
+		{[]float64{80, 100, 100, 120}, 0.1, 2},
+	} {
+		if got := withinOf(tc.xs, tc.frac); got != tc.want {
+			t.Errorf("withinOf(%v, %v) = %d, want %d", tc.xs, tc.frac, got, tc.want)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/parley/parley/internal/procs"
 )
 
 // soakBeside is a diagnosis of the soak's minutes (bench -only
@@ -34,31 +36,14 @@ func (h *harness) soakBeside(ctx context.Context) error {
 		return err
 	}
 	defer s.Stop()
-	pagePath := "/topic_comments?limit=50&topic_id=" + topics[0]
-	page, err := apiClient{s.url}.get(pagePath)
+	simplest, err := h.startSimplestSoak(s, topics, "soak-beside")
 	if err != nil {
 		return err
 	}
-	bodyFile := filepath.Join(h.work, "page50.json")
-	if err := os.WriteFile(bodyFile, page, 0o644); err != nil {
-		return err
-	}
-	statics, staticPids, err := h.startStatics("soak-static", bodyFile)
-	if err != nil {
-		return err
-	}
-	base, simplest, simplestURL, err := h.startSimplest("soak", s.db, statics, pagePath)
-	if err != nil {
-		return err
-	}
-	defer base.Stop()
 	defer simplest.Stop()
-	hosts := [2]string{strings.TrimPrefix(s.url, "http://"), strings.TrimPrefix(simplestURL, "http://")}
+	hosts := [2]string{strings.TrimPrefix(s.url, "http://"), simplest.host}
 	loads := [2]rawRequest{soakLoad(hosts[0], topics), soakLoad(hosts[1], topics)}
-	meters := [2]func() *cpuMeter{
-		func() *cpuMeter { return h.meter(s) },
-		func() *cpuMeter { return newMeter(base.Pid(), staticPids, simplest.Pid()) },
-	}
+	meters := [2]func() *cpuMeter{func() *cpuMeter { return h.meter(s) }, simplest.meter}
 
 	const half = 30 * time.Second
 	fmt.Fprintf(os.Stderr, "  soak beside: half a minute of warm-up each…\n")
@@ -158,4 +143,48 @@ func (h *harness) soakBeside(ctx context.Context) error {
 	}
 	h.add("soak beside", "requests over 1 s, failed", fmt.Sprintf("%d, %d", over1s, failed), "", "", "")
 	return nil
+}
+
+// simplestStack is the simplest service of the soak's load: the read
+// ceiling's static servers answering with the 50-comment page of Parley's
+// first topic, the honest baseline's INSERT on Parley's database, and nginx
+// in front of both.
+type simplestStack struct {
+	base, nginx *procs.Proc
+	host        string // nginx's host:port
+	statics     []int  // the static servers' pids
+}
+
+// startSimplestSoak starts the simplest service of the soak's load beside
+// the Parley stack s, which serves it the page.
+func (h *harness) startSimplestSoak(s *services, topics []string, name string) (*simplestStack, error) {
+	path := "/topic_comments?limit=50&topic_id=" + topics[0]
+	page, err := apiClient{s.url}.get(path)
+	if err != nil {
+		return nil, err
+	}
+	bodyFile := filepath.Join(h.work, name+"-page50.json")
+	if err := os.WriteFile(bodyFile, page, 0o644); err != nil {
+		return nil, err
+	}
+	statics, pids, err := h.startStatics(name+"-static", bodyFile)
+	if err != nil {
+		return nil, err
+	}
+	base, ngx, url, err := h.startSimplest(name, s.db, statics, path)
+	if err != nil {
+		return nil, err
+	}
+	return &simplestStack{base: base, nginx: ngx, host: strings.TrimPrefix(url, "http://"), statics: pids}, nil
+}
+
+// Stop stops the baseline and nginx (the static servers stop with the harness).
+func (st *simplestStack) Stop() {
+	st.base.Stop()
+	st.nginx.Stop()
+}
+
+// meter starts measuring the CPU of the simplest service's processes.
+func (st *simplestStack) meter() *cpuMeter {
+	return newMeter(st.base.Pid(), st.statics, st.nginx.Pid())
 }
