@@ -56,6 +56,7 @@ func busyOf(r backendRow, n *[busyKinds]int) {
 		for _, q := range compactionQueries {
 			if strings.HasPrefix(r.query, q) {
 				n[busyCompaction]++
+				break
 			}
 		}
 		switch r.waitType {

@@ -74,7 +74,10 @@ func (h *harness) soakBeside(ctx context.Context) error {
 		for i := range hosts {
 			from, meter := time.Since(begin), meters[i]()
 			pg0, _ := samplePostgres(ctx, h.admin)
-			tx0, _ := scrapeWriter("http://" + metricsAddr + "/metrics")
+			var tx0 map[string]txStats // the writer's, in Parley's halves
+			if i == 0 {
+				tx0, _ = scrapeWriter("http://" + metricsAddr + "/metrics")
+			}
 			busyFrom := time.Since(busy.start)
 			ss := rawAttack(hosts[i], 32, half, loads[i])
 			_, walk, _ := probe.median(from, time.Since(begin))
@@ -85,8 +88,10 @@ func (h *harness) soakBeside(ctx context.Context) error {
 			pg1, _ := samplePostgres(ctx, h.admin)
 			m[i].pg = pg1.since(pg0, post.requests)
 			m[i].tx = "–"
-			if tx1, err := scrapeWriter("http://" + metricsAddr + "/metrics"); i == 0 && err == nil && tx0 != nil {
-				m[i].tx = tx1["topics"].since(tx0["topics"], half)
+			if tx0 != nil {
+				if tx1, err := scrapeWriter("http://" + metricsAddr + "/metrics"); err == nil {
+					m[i].tx = tx1["topics"].since(tx0["topics"], half)
+				}
 			}
 			m[i].over1s, m[i].nf = slowAndFailed(ss)
 		}
