@@ -20,13 +20,7 @@ import (
 // throughput and latencies, and checks the three goals: POST p99 ≤ 50 ms
 // in every minute, no request over 1 s, and throughput flat within 10 %.
 func (h *harness) soak(ctx context.Context) error {
-	// The writer's metrics only here: its transactions minute by minute,
-	// to tell a slower commit from a longer queue. The other parts measure
-	// the writer without them.
-	metricsAddr := freeAddr()
-	h.writerEnv = []string{"METRICS_ADDR=" + metricsAddr}
-	s, topics, err := h.soakStack(ctx, "bench_soak")
-	h.writerEnv = nil
+	s, topics, metrics, err := h.soakStack(ctx, "bench_soak")
 	if err != nil {
 		return err
 	}
@@ -51,7 +45,7 @@ func (h *harness) soak(ctx context.Context) error {
 		marks = append(marks, m.snapshot())
 		b, i, st := machineTicks()
 		machine = append(machine, ticks{b, i, st})
-		tx, err := scrapeWriter("http://" + metricsAddr + "/metrics")
+		tx, err := scrapeWriter(metrics)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "  soak: the writer's metrics: %v\n", err)
 		}
@@ -159,18 +153,33 @@ func (h *harness) soak(ctx context.Context) error {
 }
 
 // soakStack starts a stack on a fresh database named name holding the
-// soak's 200 topics of 50 comments, and returns it and the topics' ids.
-func (h *harness) soakStack(ctx context.Context, name string) (*services, []string, error) {
-	s, err := h.stack(ctx, name, func(db string) error { return bulkStore(ctx, db, 200, 50, 140, 0) })
+// soak's 200 topics of 50 comments, and returns it, the topics' ids and
+// the URL of its writer's metrics. The writer's metrics only in the
+// soaks: its transactions minute by minute, to tell a slower commit from
+// a longer queue. The other parts measure the writer without them.
+func (h *harness) soakStack(ctx context.Context, name string) (s *services, topics []string, metrics string, err error) {
+	addr := freeAddr()
+	h.writerEnv = []string{"METRICS_ADDR=" + addr}
+	s, err = h.stack(ctx, name, func(db string) error { return bulkStore(ctx, db, 200, 50, 140, 0) })
+	h.writerEnv = nil
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	topics, err := topicIDs(ctx, s.db)
-	if err != nil {
+	if topics, err = topicIDs(ctx, s.db); err != nil {
 		s.Stop()
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	return s, topics, nil
+	return s, topics, "http://" + addr + "/metrics", nil
+}
+
+// soakMinutes is the whole minutes of -soak for a step that compares
+// minutes, which needs two or more.
+func (h *harness) soakMinutes(step string) (int, error) {
+	minutes := int(h.soakDur / time.Minute)
+	if minutes < 2 {
+		return 0, fmt.Errorf("%s: -soak must be 2 minutes or more", step)
+	}
+	return minutes, nil
 }
 
 // soakLoad is the soak's requests to host: one in every 20 a comment POST,

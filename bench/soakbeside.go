@@ -24,14 +24,11 @@ import (
 // is left of Parley's own is the spread of the two's ratio. Parley takes
 // half the load a soak would give it, so its tables grow half as fast.
 func (h *harness) soakBeside(ctx context.Context) error {
-	minutes := int(h.soakDur / time.Minute)
-	if minutes < 2 {
-		return fmt.Errorf("soak beside: -soak must be 2 minutes or more")
+	minutes, err := h.soakMinutes("soak beside")
+	if err != nil {
+		return err
 	}
-	metricsAddr := freeAddr()
-	h.writerEnv = []string{"METRICS_ADDR=" + metricsAddr}
-	s, topics, err := h.soakStack(ctx, "bench_soak_beside")
-	h.writerEnv = nil
+	s, topics, metrics, err := h.soakStack(ctx, "bench_soak_beside")
 	if err != nil {
 		return err
 	}
@@ -76,7 +73,7 @@ func (h *harness) soakBeside(ctx context.Context) error {
 			pg0, _ := samplePostgres(ctx, h.admin)
 			var tx0 map[string]txStats // the writer's, in Parley's halves
 			if i == 0 {
-				tx0, _ = scrapeWriter("http://" + metricsAddr + "/metrics")
+				tx0, _ = scrapeWriter(metrics)
 			}
 			busyFrom := time.Since(busy.start)
 			ss := rawAttack(hosts[i], 32, half, loads[i])
@@ -89,7 +86,7 @@ func (h *harness) soakBeside(ctx context.Context) error {
 			m[i].pg = pg1.since(pg0, post.requests)
 			m[i].tx = "–"
 			if tx0 != nil {
-				if tx1, err := scrapeWriter("http://" + metricsAddr + "/metrics"); err == nil {
+				if tx1, err := scrapeWriter(metrics); err == nil {
 					m[i].tx = tx1["topics"].since(tx0["topics"], half)
 				}
 			}

@@ -18,11 +18,11 @@ import (
 // window than the goal's minute. Parley's processes are stopped once its
 // page is taken, so that only the simplest service runs.
 func (h *harness) soakSimplest(ctx context.Context) error {
-	minutes := int(h.soakDur / time.Minute)
-	if minutes < 2 {
-		return fmt.Errorf("soak simplest: -soak must be 2 minutes or more")
+	minutes, err := h.soakMinutes("soak simplest")
+	if err != nil {
+		return err
 	}
-	s, topics, err := h.soakStack(ctx, "bench_soak_simplest")
+	s, topics, _, err := h.soakStack(ctx, "bench_soak_simplest")
 	if err != nil {
 		return err
 	}
